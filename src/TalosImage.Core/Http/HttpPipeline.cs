@@ -1,0 +1,165 @@
+using System;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace TalosImage.Core.Http;
+
+/// <summary>
+/// Builds the HttpClients every network stage uses: a User-Agent of TalosImage/&lt;version&gt;, connect, header and
+/// read timeouts, and retries with exponential backoff and jitter on connection errors, 429 and 5xx (honouring
+/// Retry-After), never on other 4xx. One client per base URL and options, shared for the process' lifetime.
+/// </summary>
+public static class HttpPipeline
+{
+    private static readonly ConcurrentDictionary<(string, HttpOptions), HttpClient> Clients = new();
+
+    /// <summary>The shared client for <paramref name="baseUrl"/> with <paramref name="options"/>.</summary>
+    public static HttpClient For(string baseUrl, HttpOptions? options = null)
+    {
+        options ??= HttpOptions.Default;
+        return Clients.GetOrAdd((NormaliseBase(baseUrl), options), key => Create(key.Item1, key.Item2));
+    }
+
+    /// <summary>A new client (tests and callers that own its lifetime).</summary>
+    public static HttpClient Create(string? baseUrl, HttpOptions? options = null)
+    {
+        options ??= HttpOptions.Default;
+        var client = new HttpClient(new RetryHandler(CreateTransport(options), options))
+        {
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+        };
+        if (!string.IsNullOrEmpty(baseUrl))
+        {
+            client.BaseAddress = new Uri(NormaliseBase(baseUrl!));
+        }
+        client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue(ToolInfo.Name, ToolInfo.Version));
+        return client;
+    }
+
+    private static string NormaliseBase(string baseUrl) => baseUrl.EndsWith("/", StringComparison.Ordinal) ? baseUrl : baseUrl + "/";
+
+    /// <summary>
+    /// SocketsHttpHandler (PowerShell 7, talos-order) has a connect timeout; it is not part of netstandard2.0, so it
+    /// is created by reflection where the runtime has it, and HttpClientHandler is used elsewhere (Windows PowerShell).
+    /// </summary>
+    private static HttpMessageHandler CreateTransport(HttpOptions options)
+    {
+        var socketsType = options.ServerCertificateValidation is null
+            ? Type.GetType("System.Net.Http.SocketsHttpHandler, System.Net.Http", throwOnError: false)
+            : null;
+        if (socketsType is not null && Activator.CreateInstance(socketsType) is HttpMessageHandler sockets)
+        {
+            socketsType.GetProperty("ConnectTimeout")?.SetValue(sockets, options.ConnectTimeout);
+            socketsType.GetProperty("AllowAutoRedirect")?.SetValue(sockets, true);
+            socketsType.GetProperty("MaxAutomaticRedirections")?.SetValue(sockets, options.MaxRedirects);
+            socketsType.GetProperty("AutomaticDecompression")?.SetValue(sockets, DecompressionMethods.None);
+            socketsType.GetProperty("PooledConnectionLifetime")?.SetValue(sockets, TimeSpan.FromMinutes(5));
+            socketsType.GetProperty("UseProxy")?.SetValue(sockets, true);
+            return sockets;
+        }
+
+        var handler = new HttpClientHandler
+        {
+            AllowAutoRedirect = true,
+            MaxAutomaticRedirections = options.MaxRedirects,
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        if (options.ServerCertificateValidation is { } validate)
+        {
+            handler.ServerCertificateCustomValidationCallback = (_, cert, chain, errors) => cert is not null && validate(cert, chain, errors);
+        }
+        return handler;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> and waits at most <see cref="HttpOptions.HeadersTimeout"/> for the response
+    /// headers. A timeout surfaces as <see cref="TalosException"/> with ErrorId HttpTimeout; the caller's
+    /// cancellation as <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpRequestMessage request, HttpOptions options, CancellationToken cancellationToken)
+    {
+        using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        headers.CancelAfter(options.HeadersTimeout);
+        try
+        {
+            return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TalosException("HttpTimeout", TalosErrorKind.OperationTimeout,
+                $"{request.Method} {Redact(request.RequestUri)}: no response within {Units.Duration(options.HeadersTimeout)}.", Redact(request.RequestUri));
+        }
+        catch (HttpRequestException e)
+        {
+            throw new TalosException("HttpConnectionFailed", TalosErrorKind.ConnectionError,
+                $"{request.Method} {Redact(request.RequestUri)}: {Describe(e)}", Redact(request.RequestUri), e);
+        }
+    }
+
+    /// <summary>Throws a <see cref="TalosException"/> naming the URL, the status and the server's message unless the response succeeded.</summary>
+    public static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+        string body = "";
+        try
+        {
+            if (response.Content is not null)
+            {
+                body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or System.IO.IOException)
+        {
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        body = body.Trim();
+        if (body.Length > 500)
+        {
+            body = body.Substring(0, 500) + "...";
+        }
+        var url = Redact(response.RequestMessage?.RequestUri);
+        var code = (int)response.StatusCode;
+        var kind = code switch
+        {
+            401 or 403 => TalosErrorKind.PermissionDenied,
+            404 => TalosErrorKind.ObjectNotFound,
+            >= 400 and < 500 => TalosErrorKind.InvalidArgument,
+            _ => TalosErrorKind.ResourceUnavailable,
+        };
+        var message = $"{response.RequestMessage?.Method} {url} answered {code} {response.ReasonPhrase}" + (body.Length > 0 ? $": {body}" : ".");
+        throw new TalosException("Http" + code, kind, message, url);
+    }
+
+    /// <summary>A URL as it may be shown: no user info, no query (presigned URLs carry signatures there).</summary>
+    public static string Redact(Uri? uri)
+    {
+        if (uri is null)
+        {
+            return "";
+        }
+        if (!uri.IsAbsoluteUri)
+        {
+            var s = uri.OriginalString;
+            var q = s.IndexOf('?');
+            return q >= 0 ? s.Substring(0, q) : s;
+        }
+        return uri.GetComponents(UriComponents.Scheme | UriComponents.HostAndPort | UriComponents.Path, UriFormat.UriEscaped);
+    }
+
+    public static string Describe(Exception e)
+    {
+        var message = e.Message;
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            message = inner.Message;
+        }
+        return message;
+    }
+}

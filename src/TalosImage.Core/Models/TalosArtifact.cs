@@ -1,0 +1,33 @@
+namespace TalosImage;
+
+/// <summary>
+/// A file in the verified cache: a downloaded factory asset (Save-TalosImage) or an expanded disk image
+/// (Expand-TalosImage). Its properties bind by name to Expand-TalosImage and Publish-TalosImage.
+/// </summary>
+public sealed class TalosArtifact
+{
+    public string Path { get; init; } = "";
+    /// <summary>The factory URL the artifact came from (for an expanded image: the compressed one's URL).</summary>
+    public string Url { get; init; } = "";
+    public string Sha256 { get; init; } = "";
+    public long Size { get; init; }
+    public string SchematicId { get; init; } = "";
+    public string Version { get; init; } = "";
+    public string Platform { get; init; } = "";
+    public string Architecture { get; init; } = "";
+    /// <summary>iso, raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2 ...; raw for an expanded image.</summary>
+    public string Format { get; init; } = "";
+    public bool SecureBoot { get; init; }
+    /// <summary>File name in the factory, e.g. nocloud-amd64-secureboot.raw.xz.</summary>
+    public string Asset { get; init; } = "";
+    public string InstallerImage { get; init; } = "";
+    /// <summary>True when nothing was downloaded or expanded because a verified file was already there.</summary>
+    public bool FromCache { get; init; }
+    /// <summary>Downloaded or Expanded.</summary>
+    public string Kind { get; init; } = "Downloaded";
+    /// <summary>For an expanded image: the compressed artifact it came from.</summary>
+    public string? SourcePath { get; init; }
+    public double DurationSeconds { get; init; }
+
+    public override string ToString() => Path;
+}
