@@ -1,0 +1,80 @@
+using System;
+using System.Globalization;
+using System.IO;
+using Newtonsoft.Json;
+
+namespace TalosImage.Core.Cache;
+
+/// <summary>
+/// What the cache records beside every artifact, in <c>&lt;file&gt;.meta.json</c>: enough to decide a cache hit
+/// without reading the artifact (size and mtime unchanged, hash recorded), and to list and retain artifacts.
+/// A <c>&lt;file&gt;.sha256</c> beside it holds <c>&lt;hex&gt;  &lt;name&gt;</c>, which <c>sha256sum -c</c> reads.
+/// </summary>
+public sealed class ArtifactMetadata
+{
+    public const string MetaSuffix = ".meta.json";
+    public const string ShaSuffix = ".sha256";
+
+    [JsonProperty("url")] public string Url { get; set; } = "";
+    [JsonProperty("size")] public long Size { get; set; }
+    [JsonProperty("sha256")] public string Sha256 { get; set; } = "";
+    [JsonProperty("schematic")] public string SchematicId { get; set; } = "";
+    [JsonProperty("version")] public string Version { get; set; } = "";
+    [JsonProperty("asset")] public string Asset { get; set; } = "";
+    [JsonProperty("platform")] public string Platform { get; set; } = "";
+    [JsonProperty("arch")] public string Architecture { get; set; } = "";
+    [JsonProperty("format")] public string Format { get; set; } = "";
+    [JsonProperty("secureboot")] public bool SecureBoot { get; set; }
+    /// <summary>Downloaded or Expanded.</summary>
+    [JsonProperty("kind")] public string Kind { get; set; } = "Downloaded";
+    /// <summary>For an expanded image: SHA-256 of the compressed file it came from.</summary>
+    [JsonProperty("source_sha256", NullValueHandling = NullValueHandling.Ignore)] public string? SourceSha256 { get; set; }
+    [JsonProperty("downloaded_at")] public DateTimeOffset DownloadedAt { get; set; }
+    /// <summary>The artifact's last-write time (UTC ticks) when it was recorded; a change means the file was touched.</summary>
+    [JsonProperty("mtime_ticks")] public long MtimeTicks { get; set; }
+
+    public static string MetaPath(string artifactPath) => artifactPath + MetaSuffix;
+
+    public static string ShaPath(string artifactPath) => artifactPath + ShaSuffix;
+
+    /// <summary>Reads the metadata beside <paramref name="artifactPath"/>, or null when it is missing or unreadable.</summary>
+    public static ArtifactMetadata? TryRead(string artifactPath)
+    {
+        var path = MetaPath(artifactPath);
+        try
+        {
+            return File.Exists(path) ? JsonConvert.DeserializeObject<ArtifactMetadata>(File.ReadAllText(path)) : null;
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// True when the file is exactly what was recorded: same size and last-write time as when its hash was taken.
+    /// Reads no artifact bytes.
+    /// </summary>
+    public bool Matches(string artifactPath)
+    {
+        var info = new FileInfo(artifactPath);
+        return info.Exists && info.Length == Size && info.LastWriteTimeUtc.Ticks == MtimeTicks && Sha256.Length == 64;
+    }
+
+    /// <summary>Records the file's current size and mtime and writes <c>.meta.json</c> and <c>.sha256</c> atomically.</summary>
+    public void WriteFor(string artifactPath)
+    {
+        var info = new FileInfo(artifactPath);
+        Size = info.Length;
+        MtimeTicks = info.LastWriteTimeUtc.Ticks;
+        AtomicFile.WriteAllText(ShaPath(artifactPath), string.Format(CultureInfo.InvariantCulture, "{0}  {1}\n", Sha256, Path.GetFileName(artifactPath)));
+        AtomicFile.WriteAllText(MetaPath(artifactPath), JsonConvert.SerializeObject(this, Formatting.Indented) + "\n");
+    }
+
+    /// <summary>Removes the two side files of <paramref name="artifactPath"/>.</summary>
+    public static void DeleteFor(string artifactPath)
+    {
+        AtomicFile.TryDelete(MetaPath(artifactPath));
+        AtomicFile.TryDelete(ShaPath(artifactPath));
+    }
+}
