@@ -1,0 +1,106 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TalosImage.Core.Versions;
+
+namespace TalosImage.Core.Factory;
+
+/// <summary>
+/// What the Image Factory offers and how its names are formed: platforms, architectures, disk formats, asset
+/// names, download URLs and installer image references (see shared/reference/image-factory.md).
+/// </summary>
+public static class FactoryCatalog
+{
+    public const string PublicFactoryUrl = "https://factory.talos.dev";
+    public const string PublicGitHubApiUrl = "https://api.github.com";
+
+    public static IReadOnlyList<string> Platforms { get; } = new[]
+    {
+        "metal", "nocloud", "aws", "azure", "gcp", "digital-ocean", "hcloud", "openstack", "oracle", "exoscale",
+        "opennebula", "scaleway", "upcloud", "vultr", "vmware", "akamai", "cloudstack", "equinixMetal",
+    };
+
+    /// <summary>Platforms for which the factory builds SecureBoot images.</summary>
+    public static IReadOnlyList<string> SecureBootPlatforms { get; } = new[] { "metal", "nocloud", "azure", "cloudstack" };
+
+    public static IReadOnlyList<string> Architectures { get; } = new[] { "amd64", "arm64" };
+
+    private static readonly string[] DiskKinds = { "raw", "qcow2", "vhd", "ova" };
+    private static readonly string[] Compressions = { "", ".xz", ".zst", ".gz", ".tar.gz" };
+
+    /// <summary>iso and every disk image format: raw, raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2, qcow2.xz ...</summary>
+    public static IReadOnlyList<string> Formats { get; } =
+        new[] { "iso" }.Concat(DiskKinds.SelectMany(k => Compressions.Select(c => k + c))).ToArray();
+
+    /// <summary>talos_order.py's spellings: <c>raw</c> and <c>rawxz</c> both mean raw.xz.</summary>
+    public static IReadOnlyDictionary<string, string> FormatAliases { get; } =
+        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["raw"] = "raw.xz", ["rawxz"] = "raw.xz" };
+
+    private static readonly Dictionary<string, string> DefaultFormats = new(StringComparer.Ordinal)
+    {
+        ["metal"] = "raw.zst", ["nocloud"] = "raw.xz", ["aws"] = "raw.xz", ["openstack"] = "raw.xz", ["hcloud"] = "raw.xz",
+        ["gcp"] = "raw.tar.gz", ["azure"] = "vhd.xz", ["digital-ocean"] = "raw.gz", ["vmware"] = "ova", ["oracle"] = "qcow2",
+        ["exoscale"] = "qcow2", ["opennebula"] = "raw.zst", ["scaleway"] = "raw.zst",
+    };
+
+    /// <summary>The disk image format the factory's UI offers first for <paramref name="platform"/> (raw.xz when it has none).</summary>
+    public static string DefaultDiskFormat(string platform) => DefaultFormats.TryGetValue(platform, out var f) ? f : "raw.xz";
+
+    /// <summary>The canonical format for <paramref name="format"/> (aliases resolved, lower case), or null when unknown.</summary>
+    public static string? NormaliseFormat(string? format)
+    {
+        if (string.IsNullOrWhiteSpace(format))
+        {
+            return null;
+        }
+        var f = format!.Trim().ToLowerInvariant();
+        if (FormatAliases.TryGetValue(f, out var alias))
+        {
+            return alias;
+        }
+        return Formats.Contains(f) ? f : null;
+    }
+
+    public static bool IsPlatform(string platform) => Platforms.Contains(platform, StringComparer.Ordinal);
+
+    public static bool SupportsSecureBoot(string platform) => SecureBootPlatforms.Contains(platform, StringComparer.Ordinal);
+
+    /// <summary>True for disk images that are compressed (raw.xz, raw.zst, raw.gz, raw.tar.gz ...).</summary>
+    public static bool IsCompressed(string format) => Compressions.Skip(1).Any(c => format.EndsWith(c, StringComparison.Ordinal));
+
+    /// <summary>The format after expansion: raw.xz -> raw, qcow2.zst -> qcow2; the format itself when not compressed.</summary>
+    public static string ExpandedFormat(string format)
+    {
+        foreach (var c in new[] { ".tar.gz", ".xz", ".zst", ".gz" })
+        {
+            if (format.EndsWith(c, StringComparison.Ordinal))
+            {
+                return format.Substring(0, format.Length - c.Length);
+            }
+        }
+        return format;
+    }
+
+    /// <summary>The factory's file name: <c>&lt;platform&gt;-&lt;arch&gt;[-secureboot].&lt;format&gt;</c>.</summary>
+    public static string AssetName(string platform, string architecture, bool secureBoot, string format) =>
+        $"{platform}-{architecture}{(secureBoot ? "-secureboot" : "")}.{format}";
+
+    /// <summary><c>{factory}/image/{schematic}/{version}/{asset}</c></summary>
+    public static string ImageUrl(string factoryUrl, string schematicId, string version, string asset) =>
+        $"{factoryUrl.TrimEnd('/')}/image/{schematicId}/{version}/{asset}";
+
+    /// <summary>
+    /// The installer image for machine.install.image: <c>host/&lt;platform&gt;-installer[-secureboot]/&lt;schematic&gt;:&lt;version&gt;</c>
+    /// for Talos 1.10 and later, <c>host/installer[-secureboot]/&lt;schematic&gt;:&lt;version&gt;</c> before.
+    /// The host is the factory's own (self-hosted factories serve their own registry).
+    /// </summary>
+    public static string InstallerImage(string factoryUrl, string platform, string schematicId, string version, bool secureBoot)
+    {
+        var uri = new Uri(factoryUrl);
+        var host = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
+        var v = TalosSemVersion.Parse(version);
+        var modern = v.Major > 1 || (v.Major == 1 && v.Minor >= 10);
+        var repo = (modern ? platform + "-installer" : "installer") + (secureBoot ? "-secureboot" : "");
+        return $"{host}/{repo}/{schematicId}:{v}";
+    }
+}
