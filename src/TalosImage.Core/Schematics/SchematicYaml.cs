@@ -201,6 +201,10 @@ public static class SchematicYaml
         "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
     };
 
+    /// <summary>True when <paramref name="s"/> written plain would read back as null, a boolean, a number or a date.</summary>
+    public static bool ReadsAsNonString(string s) =>
+        Reserved.Contains(s) || IntPattern.IsMatch(s) || FloatPattern.IsMatch(s) || Base60Pattern.IsMatch(s) || TimestampPattern.IsMatch(s);
+
     /// <summary>A string as yaml.v3 writes it: plain, double-quoted, single-quoted or a literal block.</summary>
     internal static string Scalar(string s, int column)
     {
@@ -208,7 +212,7 @@ public static class SchematicYaml
         {
             return Literal(s, column);
         }
-        if (Reserved.Contains(s) || IntPattern.IsMatch(s) || FloatPattern.IsMatch(s) || Base60Pattern.IsMatch(s) || TimestampPattern.IsMatch(s))
+        if (ReadsAsNonString(s))
         {
             return DoubleQuoted(s);
         }

@@ -1,0 +1,79 @@
+using System;
+using System.Collections.Generic;
+
+namespace TalosImage.Core.Manifests;
+
+/// <summary>One order's manifest: talos_order.py's fields plus status, installer image, asset, durations and the tool version.</summary>
+public sealed record OrderManifest
+{
+    public DateTimeOffset GeneratedAt { get; init; }
+    public string OrderId { get; init; } = "";
+    public string Customer { get; init; } = "";
+    public int PositionsCount { get; init; }
+    public string? SourceConfig { get; init; }
+    public string? SourceOrders { get; init; }
+    public bool CachePolicyEnabled { get; init; }
+    public int CachePolicyKeepVersions { get; init; }
+    public bool CachePolicyPurgeBefore { get; init; }
+    /// <summary>Succeeded, PartiallyFailed, Failed or Planned.</summary>
+    public string Status { get; init; } = "";
+    public bool DryRun { get; init; }
+    public double DurationSeconds { get; init; }
+    public IReadOnlyList<ManifestEntry> Entries { get; init; } = Array.Empty<ManifestEntry>();
+}
+
+/// <summary>One position in a manifest.</summary>
+public sealed record ManifestEntry
+{
+    public string Name { get; init; } = "";
+    /// <summary>ok, skipped, failed, or planned (dry run).</summary>
+    public string Status { get; init; } = "";
+    public string? Error { get; init; }
+    public string? ErrorId { get; init; }
+    public string Product { get; init; } = "talos";
+    public string Platform { get; init; } = "";
+    public string Arch { get; init; } = "";
+    public string? Version { get; init; }
+    public string VersionSource { get; init; } = "";
+    public string VersionRequest { get; init; } = "";
+    public bool SecureBoot { get; init; }
+    public string ImageFormat { get; init; } = "";
+    public string Asset { get; init; } = "";
+    public string SchematicId { get; init; } = "";
+    public string SchematicSource { get; init; } = "";
+    public string Url { get; init; } = "";
+    public string InstallerImage { get; init; } = "";
+    public string CacheDir { get; init; } = "";
+    public ManifestFile? Download { get; init; }
+    public ManifestFile? Decompressed { get; init; }
+    public IReadOnlyList<ManifestPush> Pushed { get; init; } = Array.Empty<ManifestPush>();
+    public IReadOnlyList<string> Extensions { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+    public DateTimeOffset TimestampUtc { get; init; }
+}
+
+/// <summary>A downloaded or expanded file.</summary>
+public sealed record ManifestFile
+{
+    public string Path { get; init; } = "";
+    public bool Done { get; init; }
+    public string? Sha256 { get; init; }
+    public long? SizeBytes { get; init; }
+    public bool FromCache { get; init; }
+    public double DurationSeconds { get; init; }
+}
+
+/// <summary>A push to one host or storage.</summary>
+public sealed record ManifestPush
+{
+    public string Host { get; init; } = "";
+    /// <summary>ok, skipped (already there), failed, or planned.</summary>
+    public string Status { get; init; } = "";
+    public string Transport { get; init; } = "";
+    public string Destination { get; init; } = "";
+    public string? VolumeId { get; init; }
+    public long BytesSent { get; init; }
+    public bool Verified { get; init; }
+    public double DurationSeconds { get; init; }
+    public string? Stderr { get; init; }
+}

@@ -1,0 +1,125 @@
+using System;
+using System.Collections.Generic;
+using TalosImage.Core.Schematics;
+using TalosImage.Core.Versions;
+
+namespace TalosImage.Core.Orders;
+
+/// <summary>Where a value came from, for messages at run time.</summary>
+public sealed record SourceLocation(string File, int Line, int Column)
+{
+    public override string ToString() => $"{File}:{Line}:{Column}";
+}
+
+/// <summary>config.yaml: talos_order.py's keys and this project's additions (docs/CONFIGURATION.md).</summary>
+public sealed record TalosConfig
+{
+    public string? SourcePath { get; init; }
+    public string CacheDir { get; init; } = "/var/cache/talos-sync";
+    public string ProxmoxDefaultIsoDir { get; init; } = "/var/lib/vz/template/iso";
+    public string ProxmoxDefaultImportDir { get; init; } = "/var/lib/vz/import";
+    public string Arch { get; init; } = "amd64";
+    public PushDefaults Push { get; init; } = new();
+    public CachePolicy CachePolicy { get; init; } = new();
+    public string FactoryUrl { get; init; } = Factory.FactoryCatalog.PublicFactoryUrl;
+    public string GitHubApiUrl { get; init; } = Factory.FactoryCatalog.PublicGitHubApiUrl;
+    /// <summary>factory or github.</summary>
+    public string VersionSource { get; init; } = "factory";
+    public TimeSpan VersionCacheTtl { get; init; } = TimeSpan.FromHours(1);
+    public int Concurrency { get; init; } = 4;
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(30);
+    public ManifestSettings Manifest { get; init; } = new();
+    /// <summary>Named Proxmox API endpoints that positions publish to with push.proxmox.</summary>
+    public IReadOnlyDictionary<string, ProxmoxEndpointConfig> Proxmox { get; init; } = new Dictionary<string, ProxmoxEndpointConfig>();
+}
+
+public sealed record PushDefaults
+{
+    public bool Enabled { get; init; }
+    public string RsyncOpts { get; init; } = "-av --progress --inplace";
+    public string SshOpts { get; init; } = "-o BatchMode=yes";
+    public bool PreferDecompressed { get; init; }
+    /// <summary>Push the compressed image and expand it on the host.</summary>
+    public bool RemoteExpand { get; init; }
+}
+
+public sealed record CachePolicy
+{
+    public bool Enabled { get; init; } = true;
+    public int KeepVersions { get; init; } = 3;
+    public bool PurgeBefore { get; init; }
+}
+
+/// <summary>Precedence as in talos_order.py: path_template, then dir, then path, then ./manifest-{orderid}.yaml.</summary>
+public sealed record ManifestSettings
+{
+    public string? PathTemplate { get; init; }
+    public string? Dir { get; init; }
+    public string? Path { get; init; }
+}
+
+/// <summary>A Proxmox VE API endpoint from config.yaml's proxmox section. The token is read from an environment variable.</summary>
+public sealed record ProxmoxEndpointConfig
+{
+    public string Name { get; init; } = "";
+    public string Url { get; init; } = "";
+    public IReadOnlyList<string> Nodes { get; init; } = Array.Empty<string>();
+    public string Storage { get; init; } = "local";
+    public string TokenEnv { get; init; } = "PROXMOX_API_TOKEN";
+    public string? Fingerprint { get; init; }
+    /// <summary>upload or download-url.</summary>
+    public string Method { get; init; } = "upload";
+}
+
+public sealed record Order
+{
+    public string OrderId { get; init; } = "";
+    public string Customer { get; init; } = "";
+    public IReadOnlyList<Position> Positions { get; init; } = Array.Empty<Position>();
+    public SourceLocation? Location { get; init; }
+}
+
+public sealed record Position
+{
+    public int Index { get; init; }
+    public string Name { get; init; } = "<unnamed>";
+    public string Product { get; init; } = "talos";
+    public VersionRequest Version { get; init; } = VersionRequest.Latest;
+    /// <summary>A schematic ID given as is; null when the position has a customization.</summary>
+    public string? SchematicId { get; init; }
+    /// <summary>The schematic built from customization (and overlay); null when <see cref="SchematicId"/> is given.</summary>
+    public Schematic? Schematic { get; init; }
+    public string Platform { get; init; } = "nocloud";
+    /// <summary>Canonical format (aliases resolved).</summary>
+    public string Format { get; init; } = "iso";
+    public string Arch { get; init; } = "amd64";
+    public bool SecureBoot { get; init; }
+    public bool DecompressRaw { get; init; }
+    public PositionPush Push { get; init; } = new();
+    public SourceLocation? Location { get; init; }
+}
+
+public sealed record PositionPush
+{
+    public bool Enabled { get; init; }
+    public bool PreferDecompressed { get; init; }
+    public bool RemoteExpand { get; init; }
+    public IReadOnlyList<PushHost> Hosts { get; init; } = Array.Empty<PushHost>();
+    /// <summary>Names of config.yaml proxmox endpoints.</summary>
+    public IReadOnlyList<string> Proxmox { get; init; } = Array.Empty<string>();
+}
+
+public sealed record PushHost
+{
+    public string Host { get; init; } = "";
+    public string? IsoDir { get; init; }
+    public string? ImportDir { get; init; }
+}
+
+/// <summary>A config and an orders file, loaded and validated together.</summary>
+public sealed record OrderInput
+{
+    public TalosConfig Config { get; init; } = new();
+    public string? OrdersPath { get; init; }
+    public IReadOnlyList<Order> Orders { get; init; } = Array.Empty<Order>();
+}

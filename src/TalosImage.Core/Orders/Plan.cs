@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Generic;
+using TalosImage.Core.Schematics;
+using TalosImage.Core.Versions;
+
+namespace TalosImage.Core.Orders;
+
+/// <summary>Where and how a position's file goes: an SSH host folder or a Proxmox API storage.</summary>
+public sealed record PlannedTarget
+{
+    /// <summary>Ssh or ProxmoxApi.</summary>
+    public string Transport { get; init; } = "Ssh";
+    /// <summary>Host name (SSH) or endpoint name (API).</summary>
+    public string Host { get; init; } = "";
+    /// <summary>Remote folder (SSH) or storage (API).</summary>
+    public string Destination { get; init; } = "";
+    public PushHost? SshHost { get; init; }
+    public ProxmoxEndpointConfig? Proxmox { get; init; }
+
+    public override string ToString() => Transport == "Ssh" ? $"{Host}:{Destination}" : $"{Host}/{Destination}";
+}
+
+/// <summary>Everything decided about one position before anything is fetched. Immutable.</summary>
+public sealed record PlannedPosition
+{
+    public string OrderId { get; init; } = "";
+    public int Index { get; init; }
+    public string Name { get; init; } = "";
+    public Position Position { get; init; } = new();
+    public VersionRequest Request { get; init; } = VersionRequest.Latest;
+    /// <summary>The resolved version, or null when it could not be resolved (see <see cref="Error"/>).</summary>
+    public string? Version { get; init; }
+    /// <summary>Factory, GitHub, Unchecked (an exact version not checked against a source) or Cache.</summary>
+    public string VersionSource { get; init; } = "";
+    public string SchematicId { get; init; } = "";
+    /// <summary>given (schematic_id), local (computed from the customization) or factory (created there).</summary>
+    public string SchematicSource { get; init; } = "";
+    public Schematic? Schematic { get; init; }
+    public string Platform { get; init; } = "";
+    public string Arch { get; init; } = "";
+    public string Format { get; init; } = "";
+    public bool SecureBoot { get; init; }
+    public string Asset { get; init; } = "";
+    public string Url { get; init; } = "";
+    public string InstallerImage { get; init; } = "";
+    /// <summary>Where the artifact is (or will be) in the cache.</summary>
+    public string CachePath { get; init; } = "";
+    /// <summary>Set when the image is expanded locally (decompress_raw, or prefer_decompressed for a push).</summary>
+    public string? ExpandedPath { get; init; }
+    public bool PushEnabled { get; init; }
+    /// <summary>What is pushed: the expanded raw (prefer_decompressed) or the downloaded file.</summary>
+    public bool PushExpanded { get; init; }
+    /// <summary>Push the compressed file and expand it on the host.</summary>
+    public bool RemoteExpand { get; init; }
+    public IReadOnlyList<PlannedTarget> Targets { get; init; } = Array.Empty<PlannedTarget>();
+    /// <summary>Why this position cannot run; null when it can.</summary>
+    public string? Error { get; init; }
+    public string? ErrorId { get; init; }
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Extensions => Schematic?.Customization.OfficialExtensions ?? Array.Empty<string>();
+}
+
+public sealed record PlannedOrder
+{
+    public Order Order { get; init; } = new();
+    public string ManifestPath { get; init; } = "";
+    public IReadOnlyList<PlannedPosition> Positions { get; init; } = Array.Empty<PlannedPosition>();
+}
+
+/// <summary>The plan of a run: per order its manifest path, per position its effective settings. Immutable.</summary>
+public sealed record Plan
+{
+    public OrderInput Input { get; init; } = new();
+    public IReadOnlyList<PlannedOrder> Orders { get; init; } = Array.Empty<PlannedOrder>();
+    public DateTimeOffset CreatedAt { get; init; }
+    public TalosConfig Config => Input.Config;
+}

@@ -1,0 +1,171 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using TalosImage.Core.Factory;
+using TalosImage.Core.Versions;
+
+namespace TalosImage.Core.Orders;
+
+public sealed record PlanOptions
+{
+    /// <summary>Only these orders (talos-order --order, Invoke-TalosOrder -OrderId); all when empty.</summary>
+    public IReadOnlyCollection<string> OrderIds { get; init; } = Array.Empty<string>();
+    public IVersionResolver Resolver { get; init; } = null!;
+    /// <summary>Folder that relative manifest paths are resolved against (the current folder by default).</summary>
+    public string? BaseDirectory { get; init; }
+}
+
+/// <summary>Turns validated orders into an immutable <see cref="Plan"/>: versions resolved, schematic IDs, asset names, URLs, cache paths, targets.</summary>
+public static class Planner
+{
+    public static async Task<Plan> PlanAsync(OrderInput input, PlanOptions options, IEngineEvents events, CancellationToken cancellationToken)
+    {
+        var config = input.Config;
+        var orders = SelectOrders(input, options.OrderIds);
+        var cacheDir = Path.GetFullPath(config.CacheDir);
+        var artifactRoot = Path.Combine(cacheDir, "artifacts");
+
+        var problems = new List<ValidationProblem>();
+        var manifestPaths = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var order in orders)
+        {
+            var path = ManifestPaths.For(config.Manifest, order.OrderId, options.BaseDirectory);
+            if (ManifestPaths.IsInside(path, artifactRoot))
+            {
+                problems.Add(new ValidationProblem(config.SourcePath ?? "config", 0, 0, "manifest",
+                    $"the manifest of {order.OrderId} would be {path}, inside the artifact tree {artifactRoot} that retention and purge manage; choose another folder"));
+            }
+            else if (manifestPaths.Values.Contains(path, StringComparer.Ordinal))
+            {
+                problems.Add(new ValidationProblem(config.SourcePath ?? "config", 0, 0, "manifest",
+                    $"two orders would share the manifest {path}: put {{orderid}} in manifest.path_template"));
+            }
+            manifestPaths[order.OrderId] = path;
+        }
+        if (problems.Count > 0)
+        {
+            throw new TalosValidationException(problems);
+        }
+
+        // One resolution per distinct request, shared by every position that asks for it.
+        var versions = new ConcurrentDictionary<VersionRequest, Lazy<Task<TalosVersion>>>();
+        Task<TalosVersion> Resolve(VersionRequest r) =>
+            versions.GetOrAdd(r, key => new Lazy<Task<TalosVersion>>(() => options.Resolver.ResolveAsync(key, cancellationToken))).Value;
+
+        var planned = new List<PlannedOrder>();
+        foreach (var order in orders)
+        {
+            var positions = new List<PlannedPosition>();
+            foreach (var position in order.Positions)
+            {
+                positions.Add(await PlanPositionAsync(order, position, config, artifactRoot, Resolve, events).ConfigureAwait(false));
+            }
+            planned.Add(new PlannedOrder { Order = order, ManifestPath = manifestPaths[order.OrderId], Positions = positions });
+        }
+        return new Plan { Input = input, Orders = planned, CreatedAt = DateTimeOffset.UtcNow };
+    }
+
+    private static IReadOnlyList<Order> SelectOrders(OrderInput input, IReadOnlyCollection<string> ids)
+    {
+        if (ids.Count == 0)
+        {
+            return input.Orders;
+        }
+        var unknown = ids.Where(id => input.Orders.All(o => !o.OrderId.Equals(id, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (unknown.Count > 0)
+        {
+            var known = input.Orders.Select(o => o.OrderId).ToList();
+            throw new TalosException("UnknownOrderId", TalosErrorKind.InvalidArgument,
+                $"{input.OrdersPath}: no order {string.Join(", ", unknown.Select(u => "'" + u + "'"))}" +
+                (NearMiss.Suggest(unknown[0], known) is { } hint ? $"; did you mean '{hint}'?" : $"; the file has: {string.Join(", ", known)}"), unknown[0]);
+        }
+        return input.Orders.Where(o => ids.Contains(o.OrderId, StringComparer.OrdinalIgnoreCase)).ToList();
+    }
+
+    private static async Task<PlannedPosition> PlanPositionAsync(
+        Order order, Position p, TalosConfig config, string artifactRoot, Func<VersionRequest, Task<TalosVersion>> resolve, IEngineEvents events)
+    {
+        var schematicId = p.SchematicId ?? p.Schematic!.ComputeId();
+        var asset = FactoryCatalog.AssetName(p.Platform, p.Arch, p.SecureBoot, p.Format);
+        var expandable = FactoryCatalog.IsCompressed(p.Format) && p.Format != "iso";
+        var expandLocally = expandable && (p.DecompressRaw || (p.Push.Enabled && p.Push.PreferDecompressed && !p.Push.RemoteExpand));
+        var remoteExpand = p.Push.Enabled && p.Push.RemoteExpand && (p.Format.EndsWith(".xz", StringComparison.Ordinal) || p.Format.EndsWith(".zst", StringComparison.Ordinal));
+
+        var warnings = new List<string>();
+        if (p.DecompressRaw && !expandable)
+        {
+            warnings.Add($"decompress_raw has no effect on {p.Format}: it is not a compressed disk image");
+        }
+        var basePlan = new PlannedPosition
+        {
+            OrderId = order.OrderId,
+            Index = p.Index,
+            Name = p.Name,
+            Position = p,
+            Request = p.Version,
+            SchematicId = schematicId,
+            SchematicSource = p.SchematicId is null ? "local" : "given",
+            Schematic = p.Schematic,
+            Platform = p.Platform,
+            Arch = p.Arch,
+            Format = p.Format,
+            SecureBoot = p.SecureBoot,
+            Asset = asset,
+            PushEnabled = p.Push.Enabled,
+            PushExpanded = p.Push.Enabled && p.Push.PreferDecompressed && expandLocally,
+            RemoteExpand = remoteExpand,
+            Targets = p.Push.Enabled ? Targets(p, config) : Array.Empty<PlannedTarget>(),
+        };
+        if (p.Push.Enabled && basePlan.Targets.Count == 0)
+        {
+            warnings.Add("push is enabled but no hosts or proxmox endpoints are listed: nothing will be pushed");
+        }
+
+        TalosVersion version;
+        try
+        {
+            version = await resolve(p.Version).ConfigureAwait(false);
+        }
+        catch (TalosException e)
+        {
+            events.Warning($"{order.OrderId}/{p.Name}: {e.Message}");
+            return basePlan with { Error = e.Message, ErrorId = e.ErrorId, Warnings = warnings };
+        }
+
+        var cachePath = Path.Combine(artifactRoot, schematicId, version.Version, asset);
+        return basePlan with
+        {
+            Version = version.Version,
+            VersionSource = version.Source,
+            Url = FactoryCatalog.ImageUrl(config.FactoryUrl, schematicId, version.Version, asset),
+            InstallerImage = FactoryCatalog.InstallerImage(config.FactoryUrl, p.Platform, schematicId, version.Version, p.SecureBoot),
+            CachePath = cachePath,
+            ExpandedPath = expandLocally ? Path.Combine(Path.GetDirectoryName(cachePath)!, Path.GetFileName(cachePath).Substring(0, asset.Length - p.Format.Length) + FactoryCatalog.ExpandedFormat(p.Format)) : null,
+            Warnings = warnings,
+        };
+    }
+
+    private static IReadOnlyList<PlannedTarget> Targets(Position p, TalosConfig config)
+    {
+        var iso = p.Format == "iso";
+        var targets = p.Push.Hosts.Select(h => new PlannedTarget
+        {
+            Transport = "Ssh",
+            Host = h.Host,
+            Destination = iso ? h.IsoDir ?? config.ProxmoxDefaultIsoDir : h.ImportDir ?? config.ProxmoxDefaultImportDir,
+            SshHost = h,
+        }).ToList();
+        targets.AddRange(p.Push.Proxmox.Where(config.Proxmox.ContainsKey).Select(name => new PlannedTarget
+        {
+            Transport = "ProxmoxApi",
+            Host = name,
+            Destination = config.Proxmox[name].Storage,
+            Proxmox = config.Proxmox[name],
+        }));
+        return targets;
+    }
+}

@@ -1,0 +1,38 @@
+using System;
+using System.Collections.Generic;
+using TalosImage.Core.Http;
+
+namespace TalosImage.Core.Orders;
+
+/// <summary>What Invoke-TalosOrder and talos-order ask of a run.</summary>
+public sealed record RunOptions
+{
+    public string ConfigPath { get; init; } = "";
+    public string OrdersPath { get; init; } = "";
+    public IReadOnlyCollection<string> OrderIds { get; init; } = Array.Empty<string>();
+    /// <summary>Plan and show the manifests; change nothing.</summary>
+    public bool DryRun { get; init; }
+    public bool PurgeCache { get; init; }
+    /// <summary>Ask no server: exact versions unchecked, schematic IDs computed locally, latest kinds from the version cache.</summary>
+    public bool Offline { get; init; }
+    public string? LogPath { get; init; }
+    public string? GitHubToken { get; init; }
+    /// <summary>Environment lookup (TALOS_FACTORY_URL, GITHUB_TOKEN, Proxmox token variables); tests pass their own.</summary>
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+    public HttpOptions? Http { get; init; }
+    public string? BaseDirectory { get; init; }
+}
+
+/// <summary>Exit codes of talos-order, decided here so the CLI only reports them.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failed = 1;
+    public const int BadInput = 2;
+
+    /// <summary>Bad input or usage gives 2; anything else that stops a run gives 1.</summary>
+    public static int For(Exception e) =>
+        e is TalosValidationException || (e is TalosException t && t.Kind == TalosErrorKind.InvalidArgument && t.ErrorId is "Usage" or "UnknownOrderId" or "InvalidOrderFile")
+            ? BadInput
+            : Failed;
+}
