@@ -162,7 +162,7 @@ public sealed class ProxmoxPublisherTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task DownloadUrl_OfAnExpandedImage_IsRefused()
+    public void DownloadUrl_OfAnExpandedImage_IsRefused()
     {
         var artifact = Artifact("nocloud-amd64.raw.xz", "raw", 100, kind: "Expanded");
         var e = Assert.Throws<TalosException>(() => Publisher().VolumeIdFor(artifact, Target("pve1") with { Method = ProxmoxMethod.DownloadUrl }));
@@ -208,6 +208,27 @@ public sealed class ProxmoxPublisherTests : IAsyncLifetime
         Assert.All(results, r => Assert.Equal("nfs:iso/talos-376567988ad3-v1.11.5-nocloud-amd64.iso", r.VolumeId));
         Assert.Equal(1, _pve.Uploads);
         Assert.DoesNotContain(_pve.Log, l => l.Contains("/nodes/pve2/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SharedStorage_WhenTheFirstNodeFails_FailsForAllNodes_WithoutTryingAgain()
+    {
+        _pve.Storages["nfs"] = (true, "iso,import");
+        _pve.ForceTaskExit = "unable to move file: Permission denied";
+        var results = await Publisher().PublishAsync(Artifact("nocloud-amd64.iso", "iso", 1000), Target("pve1", "pve2") with { Storage = "nfs" }, CancellationToken.None);
+
+        Assert.Equal(new[] { "Failed", "Failed" }, results.Select(r => r.Status));
+        Assert.Contains("Permission denied", results[0].Error);
+        Assert.Contains("through node pve1 failed", results[1].Error);
+        Assert.Equal(1, _pve.Uploads);
+    }
+
+    [Fact]
+    public async Task Cancellation_Throws_InsteadOfAFailedResult()
+    {
+        _pve.RunningPolls = int.MaxValue;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Publisher().PublishAsync(Artifact("a.iso", "iso", 100), Target("pve1"), cts.Token));
     }
 
     [Fact]
