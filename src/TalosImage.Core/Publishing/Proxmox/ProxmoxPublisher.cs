@@ -136,8 +136,8 @@ public sealed class ProxmoxPublisher
         {
             var existing = (await client.ListContentAsync(plan.Content, listCall, ct).ConfigureAwait(false))
                 .FirstOrDefault(v => string.Equals(v.VolumeId, plan.VolumeId, StringComparison.Ordinal));
-            // A node-side expanded ISO has a size nobody here knows; everything else must match exactly.
-            var expectedSize = work.LocalSize ?? (plan.Compression is null ? work.Artifact.Size : (long?)null);
+            // Unknown: a node-side expanded ISO, or an artifact ordered for download-url that was never downloaded here.
+            var expectedSize = work.LocalSize ?? (plan.Compression is null && work.Artifact.Size > 0 ? work.Artifact.Size : (long?)null);
             if (existing is not null)
             {
                 return await ReuseAsync(work, node, existing, expectedSize, watch, ct).ConfigureAwait(false);
@@ -189,7 +189,8 @@ public sealed class ProxmoxPublisher
         }
         if (expectedSize is null)
         {
-            _events.Warning($"Proxmox {node}: {plan.VolumeId} exists; it was expanded by Proxmox from a {plan.Compression} download, so its size cannot be compared. Reusing it.");
+            var why = plan.Compression is not null ? $"Proxmox expanded it from a {plan.Compression} download" : "the artifact's size is not known here";
+            _events.Warning($"Proxmox {node}: {plan.VolumeId} exists and {why}, so its size cannot be compared. Reusing it.");
             return work.Result(node, "Skipped", 0, false, watch.Elapsed, null);
         }
         if (work.Target.Method == ProxmoxMethod.DownloadUrl && work.Sha256 is not null)

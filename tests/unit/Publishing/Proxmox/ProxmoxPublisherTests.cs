@@ -146,6 +146,29 @@ public sealed class ProxmoxPublisherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DownloadUrl_WithoutKnownChecksumOrSize_PublishesUnverified_AndARerunReusesWithoutAsking()
+    {
+        await using var factory = await FakeFactory.StartAsync();
+        var bytes = RandomNumberGenerator.GetBytes(5000);
+        factory.Files["/nocloud-amd64.iso"] = bytes;
+        var artifact = new TalosArtifact
+        {
+            Url = new Uri(factory.BaseUri, "/nocloud-amd64.iso").ToString(), SchematicId = Schematic, Version = "v1.11.5", Format = "iso", Asset = "nocloud-amd64.iso",
+        };
+        var target = Target("pve1") with { Method = ProxmoxMethod.DownloadUrl };
+
+        var first = Assert.Single(await Publisher().PublishAsync(artifact, target, CancellationToken.None));
+        var second = Assert.Single(await Publisher().PublishAsync(artifact, target, CancellationToken.None));
+
+        Assert.Equal(("Published", false), (first.Status, first.Verified));
+        Assert.Equal(bytes, _pve.Storage("pve1", "local")[first.VolumeId!]);
+        Assert.Equal(("Skipped", false), (second.Status, second.Verified));
+        Assert.Null(second.Error);
+        Assert.Equal(1, _pve.DownloadUrls); // a second download-url without checksum would fail: refusing to override
+        Assert.Equal(1, factory.Requests);
+    }
+
+    [Fact]
     public async Task DownloadUrl_ExistingVolumeWithOtherContent_IsAConflict()
     {
         await using var factory = await FakeFactory.StartAsync();
