@@ -1,0 +1,228 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net.Http;
+using System.Net.Security;
+using System.Threading;
+using System.Threading.Tasks;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+using TalosImage.Core.Http;
+
+namespace TalosImage.Core.Publishing.Proxmox;
+
+/// <summary>What a request is for: shown in errors, with the permission Proxmox wants for it.</summary>
+internal sealed record ProxmoxCall(string What, string Node, string Storage, string Permission);
+
+/// <summary>One item of <c>GET /nodes/{node}/storage/{storage}/content</c>.</summary>
+internal sealed record ProxmoxVolume(string VolumeId, long Size, string Format);
+
+/// <summary>The parts of <c>GET /storage/{storage}</c> the publisher uses.</summary>
+internal sealed record ProxmoxStorageConfig(bool Shared, IReadOnlyList<string>? Content);
+
+/// <summary>
+/// The Proxmox VE API calls of the publisher over one endpoint: token authentication, the certificate rule, Proxmox's
+/// <c>{"data": ...}</c> envelope and its errors (which carry their text in the status line).
+/// </summary>
+internal sealed class ProxmoxApiClient : IDisposable
+{
+    private readonly ProxmoxApiToken _token;
+    private readonly ProxmoxOptions _options;
+    private readonly ProxmoxCertificatePin _pin;
+    private readonly HttpClient _http;
+
+    public ProxmoxApiClient(Uri endpoint, ProxmoxApiToken token, string? fingerprint, ProxmoxOptions options)
+    {
+        Endpoint = endpoint.GetLeftPart(UriPartial.Authority);
+        _token = token;
+        _options = options;
+        _pin = new ProxmoxCertificatePin(fingerprint);
+        _http = HttpPipeline.Create(Endpoint + "/api2/json/", options.Http with { ServerCertificateValidation = _pin.Validate });
+    }
+
+    /// <summary>scheme://host:port of the API.</summary>
+    public string Endpoint { get; }
+
+    public async Task<ProxmoxStorageConfig> GetStorageConfigAsync(ProxmoxCall call, CancellationToken ct)
+    {
+        var data = await GetAsync($"storage/{E(call.Storage)}", call, ct).ConfigureAwait(false) as JObject;
+        var shared = data?["shared"] is { Type: not JTokenType.Null } s && (s.Type == JTokenType.Boolean ? s.Value<bool>() : s.Value<int>() != 0);
+        var content = data?["content"]?.Value<string>() is { } c
+            ? c.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries).Select(x => x.Trim()).ToList()
+            : null;
+        return new ProxmoxStorageConfig(shared, content);
+    }
+
+    public async Task<IReadOnlyList<ProxmoxVolume>> ListContentAsync(string content, ProxmoxCall call, CancellationToken ct)
+    {
+        var data = await GetAsync($"nodes/{E(call.Node)}/storage/{E(call.Storage)}/content?content={E(content)}", call, ct).ConfigureAwait(false);
+        if (data is not JArray items)
+        {
+            throw Protocol(call, "the content list is not an array");
+        }
+        return items.OfType<JObject>()
+            .Select(i => new ProxmoxVolume(i.Value<string>("volid") ?? "", i["size"]?.Value<long?>() ?? -1, i.Value<string>("format") ?? ""))
+            .ToList();
+    }
+
+    /// <summary>POSTs <paramref name="content"/> and returns the task UPID Proxmox answers with.</summary>
+    public async Task<string> StartTaskAsync(string path, HttpContent content, HttpOptions sendOptions, ProxmoxCall call, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        var data = await SendAsync(request, sendOptions, call, ct).ConfigureAwait(false);
+        var upid = data?.Type == JTokenType.String ? data.Value<string>() : null;
+        if (upid is null || !upid.StartsWith("UPID:", StringComparison.Ordinal))
+        {
+            throw Protocol(call, "the answer carries no task id (UPID)");
+        }
+        return upid;
+    }
+
+    /// <summary>
+    /// Polls the task until it stops. OK and <c>WARNINGS: n</c> succeed (the exit status is returned); any other
+    /// exit status fails with ErrorId ProxmoxTaskFailed carrying Proxmox's text.
+    /// </summary>
+    public async Task<string> WaitForTaskAsync(string upid, ProxmoxCall call, CancellationToken ct)
+    {
+        // UPID:<node>:<pid>:<pstart>:<starttime>:<type>:<id>:<user>: — the task lives on <node>.
+        var fields = upid.Split(':');
+        var node = fields.Length > 1 && fields[1].Length > 0 ? fields[1] : call.Node;
+        var path = $"nodes/{E(node)}/tasks/{E(upid)}/status";
+        var statusCall = call with { Permission = "Sys.Audit on /nodes/" + node + " (a token always sees its own tasks)" };
+        var deadline = DateTime.UtcNow + _options.TaskTimeout;
+        while (true)
+        {
+            var data = await GetAsync(path, statusCall, ct).ConfigureAwait(false) as JObject;
+            if (data is null)
+            {
+                throw Protocol(call, "the task status is not an object");
+            }
+            if (data.Value<string>("status") == "stopped")
+            {
+                var exit = data.Value<string>("exitstatus") ?? "";
+                if (exit == "OK" || exit.StartsWith("WARNINGS", StringComparison.Ordinal))
+                {
+                    return exit;
+                }
+                throw new TalosException("ProxmoxTaskFailed", TalosErrorKind.InvalidOperation,
+                    $"{call.What} on node {node} of {Endpoint} failed: {Scrub(exit.Length > 0 ? exit : "(no exit status)")}. Task {upid}; its log is in the node's task list.",
+                    upid);
+            }
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw new TalosException("ProxmoxTaskTimeout", TalosErrorKind.OperationTimeout,
+                    $"{call.What} on node {node} of {Endpoint} was still running after {Units.Duration(_options.TaskTimeout)} (task {upid}). " +
+                    "It may still finish; check the node's task list, then run again (an existing volume is reused).", upid);
+            }
+            await Task.Delay(_options.PollInterval, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<JToken?> GetAsync(string path, ProxmoxCall call, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        return await SendAsync(request, _options.Http, call, ct).ConfigureAwait(false);
+    }
+
+    private async Task<JToken?> SendAsync(HttpRequestMessage request, HttpOptions sendOptions, ProxmoxCall call, CancellationToken ct)
+    {
+        request.Headers.TryAddWithoutValidation("Authorization", _token.AuthorizationHeaderValue);
+        HttpResponseMessage response;
+        try
+        {
+            response = await HttpPipeline.SendAsync(_http, request, sendOptions, ct).ConfigureAwait(false);
+        }
+        catch (TalosException e) when (e.ErrorId == "HttpConnectionFailed" && _pin.Refused is { } refused)
+        {
+            throw CertificateRefused(refused.Fingerprint, refused.Errors, e);
+        }
+        using (response)
+        {
+            var body = response.Content is null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            var code = (int)response.StatusCode;
+            if (code == 401)
+            {
+                throw new TalosException("ProxmoxAuthenticationFailed", TalosErrorKind.PermissionDenied,
+                    $"{call.What}: {Endpoint} refused the API token {_token} (401 {Scrub(response.ReasonPhrase ?? "")}) for node {call.Node}, storage {call.Storage}. " +
+                    "Check that the token id and secret are right and that the token still exists and has not expired.", Endpoint);
+            }
+            if (code == 403)
+            {
+                throw new TalosException("ProxmoxPermissionDenied", TalosErrorKind.PermissionDenied,
+                    $"{call.What}: {Endpoint} denied the API token {_token} (403 {Scrub(response.ReasonPhrase ?? "")}) on node {call.Node}, storage {call.Storage}. " +
+                    $"It needs {call.Permission}. A privilege-separated token has only the permissions granted to the token itself " +
+                    "(pveum acl modify <path> --tokens '<user@realm!token>' --roles <role>).", Endpoint);
+            }
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new TalosException("ProxmoxApiError", code is >= 400 and < 500 ? TalosErrorKind.InvalidArgument : TalosErrorKind.ResourceUnavailable,
+                    $"{call.What} on node {call.Node}, storage {call.Storage}: {request.Method} {Endpoint}/api2/json/{PathOnly(request)} answered " +
+                    $"{code} {Scrub(response.ReasonPhrase ?? "")}{Scrub(ErrorDetails(body))}", Endpoint);
+            }
+            try
+            {
+                return JToken.Parse(body.Length == 0 ? "{}" : body)["data"];
+            }
+            catch (JsonException)
+            {
+                throw Protocol(call, "the answer is not JSON");
+            }
+        }
+    }
+
+    private TalosException CertificateRefused(string fingerprint, SslPolicyErrors errors, Exception inner)
+    {
+        if (_pin.Pinned)
+        {
+            return new TalosException("ProxmoxCertificatePinMismatch", TalosErrorKind.SecurityError,
+                $"{Endpoint} presented a certificate with SHA-256 fingerprint {fingerprint}, which is not the pinned one. " +
+                "If the node's certificate was renewed on purpose, pin the new fingerprint (check it on the node: `pvenode cert info`); " +
+                "otherwise something else answers at this address.", Endpoint, inner);
+        }
+        return new TalosException("ProxmoxCertificateUntrusted", TalosErrorKind.SecurityError,
+            $"{Endpoint} presented a certificate this machine does not trust ({errors}). Its SHA-256 fingerprint is {fingerprint}. " +
+            "If that is the node's certificate (compare with `pvenode cert info` on the node, or System > Certificates in its web UI), " +
+            "pin it: the target's fingerprint (-Fingerprint / fingerprint:) set to that value. Verification is never turned off.",
+            Endpoint, inner);
+    }
+
+    private TalosException Protocol(ProxmoxCall call, string what) =>
+        new("ProxmoxProtocolError", TalosErrorKind.ProtocolError, $"{call.What} on node {call.Node} of {Endpoint}: {what}. Is this a Proxmox VE API?", Endpoint);
+
+    private string Scrub(string text) => _token.Scrub(text);
+
+    /// <summary>Proxmox puts parameter errors in <c>{"errors": {"name": "text"}}</c> and other texts in <c>message</c>.</summary>
+    private static string ErrorDetails(string body)
+    {
+        try
+        {
+            var json = JToken.Parse(body);
+            var parts = new List<string>();
+            if (json["errors"] is JObject errors)
+            {
+                parts.AddRange(errors.Properties().Select(p => $"{p.Name}: {p.Value.ToString().Trim()}"));
+            }
+            if (json["message"]?.Value<string>() is { Length: > 0 } message)
+            {
+                parts.Add(message.Trim());
+            }
+            return parts.Count > 0 ? ": " + string.Join("; ", parts) : ".";
+        }
+        catch (JsonException)
+        {
+            var text = body.Trim();
+            return text.Length == 0 ? "." : ": " + (text.Length > 300 ? text.Substring(0, 300) + "..." : text);
+        }
+    }
+
+    private static string PathOnly(HttpRequestMessage request)
+    {
+        var s = request.RequestUri?.OriginalString ?? "";
+        var q = s.IndexOf('?');
+        return q >= 0 ? s.Substring(0, q) : s;
+    }
+
+    internal static string E(string segment) => Uri.EscapeDataString(segment);
+
+    public void Dispose() => _http.Dispose();
+}

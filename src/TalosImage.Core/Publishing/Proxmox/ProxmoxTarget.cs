@@ -1,0 +1,57 @@
+using System;
+using System.Collections.Generic;
+using TalosImage.Core.Http;
+
+namespace TalosImage.Core.Publishing.Proxmox;
+
+/// <summary>How an artifact reaches a Proxmox storage.</summary>
+public enum ProxmoxMethod
+{
+    /// <summary>This machine sends the cached file (POST .../upload, multipart, streamed from disk).</summary>
+    Upload,
+    /// <summary>The node fetches the artifact's factory URL itself (POST .../download-url).</summary>
+    DownloadUrl,
+}
+
+/// <summary>One Proxmox VE API endpoint, the nodes to publish to and the storage on them.</summary>
+public sealed record ProxmoxTarget
+{
+    /// <summary>The API endpoint, e.g. https://pve1:8006 (any path is ignored; /api2/json is added).</summary>
+    public Uri Endpoint { get; init; } = new("https://localhost:8006");
+
+    /// <summary>Node names as Proxmox knows them (pvecm nodes); at least one.</summary>
+    public IReadOnlyList<string> Nodes { get; init; } = Array.Empty<string>();
+
+    /// <summary>Storage id, e.g. local. ISO images need content <c>iso</c> on it, disk images content <c>import</c>.</summary>
+    public string Storage { get; init; } = "local";
+
+    /// <summary>
+    /// SHA-256 fingerprint of the endpoint's leaf certificate (<c>AA:BB:...</c> or 64 hex digits). When set, exactly
+    /// that certificate is accepted, whether or not its chain is trusted; any other is refused. When null, only a
+    /// certificate whose chain and name the platform trusts is accepted.
+    /// </summary>
+    public string? FingerprintSha256 { get; init; }
+
+    public ProxmoxMethod Method { get; init; } = ProxmoxMethod.Upload;
+}
+
+/// <summary>Timing of the Proxmox transport.</summary>
+public sealed record ProxmoxOptions
+{
+    /// <summary>Time between two task status polls.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait for one Proxmox task (upload import, download-url) to stop.</summary>
+    public TimeSpan TaskTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Longest time for one upload request, body included (the whole file travels inside it). A body write that
+    /// makes no progress for <see cref="HttpOptions.ReadTimeout"/> fails sooner.
+    /// </summary>
+    public TimeSpan UploadTimeout { get; init; } = TimeSpan.FromHours(3);
+
+    /// <summary>Connect/header/read timeouts and retries of the API requests (uploads are never retried).</summary>
+    public HttpOptions Http { get; init; } = HttpOptions.Default with { HeadersTimeout = TimeSpan.FromMinutes(2), MaxAttempts = 3 };
+
+    public static ProxmoxOptions Default { get; } = new();
+}
