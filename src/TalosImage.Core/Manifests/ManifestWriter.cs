@@ -128,8 +128,8 @@ public static class ManifestWriter
         {
             return Null();
         }
-        var plain = s.Length > 0 && !SchematicYaml.ReadsAsNonString(s) && s.IndexOfAny(new[] { '\n', '\r', '"', '\'', '#', ':', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '%', '@', '`' }) < 0
-            && !char.IsWhiteSpace(s[0]) && !char.IsWhiteSpace(s[s.Length - 1]) && s[0] != '-' && s[0] != '?';
+        // Plain unless it would read back as another type; the emitter itself quotes what cannot be plain.
+        var plain = s.Length > 0 && !SchematicYaml.ReadsAsNonString(s) && s.IndexOfAny(new[] { '\n', '\r' }) < 0;
         return new YamlScalarNode(s) { Style = plain ? ScalarStyle.Plain : ScalarStyle.DoubleQuoted };
     }
 
