@@ -21,6 +21,8 @@ public sealed record RunOptions
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
     public HttpOptions? Http { get; init; }
     public string? BaseDirectory { get; init; }
+    /// <summary>Asked per position before it runs (-Confirm); a position declined is skipped. Null: run everything.</summary>
+    public Func<PlannedPosition, bool>? Confirm { get; init; }
 }
 
 /// <summary>Exit codes of talos-order, decided here so the CLI only reports them.</summary>

@@ -9,6 +9,9 @@ namespace TalosImage.Core.Orders;
 /// <summary>A manifest as written (or, in a dry run, as it would be written).</summary>
 public sealed record ManifestOutput(string Path, string Yaml);
 
+/// <summary>A position that failed: the cmdlet writes one ErrorRecord for each.</summary>
+public sealed record PositionFailure(string OrderId, string Position, string ErrorId, string Message);
+
 /// <summary>What a run did: the plan, one result per order, the manifests and the exit code talos-order returns.</summary>
 public sealed record RunResult
 {
@@ -18,6 +21,7 @@ public sealed record RunResult
     public IReadOnlyList<ManifestOutput> Manifests { get; init; } = Array.Empty<ManifestOutput>();
     /// <summary>Cache entries removed (or, in a dry run, that would be removed) by purge and retention.</summary>
     public IReadOnlyList<TalosCacheEntry> Removed { get; init; } = Array.Empty<TalosCacheEntry>();
+    public IReadOnlyList<PositionFailure> Failures { get; init; } = Array.Empty<PositionFailure>();
     public int ExitCode { get; init; }
 }
 
