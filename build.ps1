@@ -33,12 +33,12 @@ function Invoke-Native {
 
 function Invoke-Build {
     Invoke-Native dotnet @('build', (Join-Path $root 'TalosImage.sln'), '-c', $Configuration, '-nologo')
+    # The Cmdlets project assembles the module on every build (target AssembleModule in its .csproj):
+    # manifest, views and cmdlets at the top, the engine and its dependencies in dependencies/.
+    $built = Join-Path $root "src/TalosImage.Cmdlets/bin/$Configuration/netstandard2.0/module/TalosImage"
     if (Test-Path $moduleDir) { Remove-Item $moduleDir -Recurse -Force }
-    Invoke-Native dotnet @('publish', (Join-Path $root 'src/TalosImage.Cmdlets'), '-c', $Configuration, '-o', $moduleDir, '-nologo')
-    Get-ChildItem $moduleDir -Filter '*.deps.json' | Remove-Item
-    Copy-Item (Join-Path $root 'TalosImage.psd1'), (Join-Path $root 'TalosImage.Format.ps1xml') $moduleDir
-    $help = Join-Path $root 'docs/help/en-US'
-    if (Test-Path $help) { Copy-Item $help (Join-Path $moduleDir 'en-US') -Recurse }
+    New-Item -ItemType Directory -Force $out | Out-Null
+    Copy-Item $built $moduleDir -Recurse
     Write-Host "module assembled in $moduleDir"
 }
 
