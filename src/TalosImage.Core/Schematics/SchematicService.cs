@@ -36,10 +36,10 @@ public sealed class SchematicService
     public Task<TalosSchematic> EnsureAsync(Schematic schematic, CancellationToken ct)
     {
         var yaml = schematic.ToCanonicalYaml();
-        return _schematics.GetOrAdd(yaml, key => new Lazy<Task<TalosSchematic>>(() => CreateAsync(schematic, key, ct))).Value;
+        return _schematics.GetOrAdd(yaml, key => new Lazy<Task<TalosSchematic>>(() => CreateOnceAsync(schematic, key, ct))).Value;
     }
 
-    private async Task<TalosSchematic> CreateAsync(Schematic schematic, string yaml, CancellationToken ct)
+    private async Task<TalosSchematic> CreateOnceAsync(Schematic schematic, string yaml, CancellationToken ct)
     {
         var localId = SchematicYaml.ComputeId(yaml);
         if (_factory is null)
@@ -56,6 +56,41 @@ public sealed class SchematicService
             _events.Verbose($"schematic {created.SchematicId} created on {_factory.FactoryUrl}");
         }
         return created;
+    }
+
+    /// <summary>
+    /// New-TalosSchematic's work: when <paramref name="version"/> is given and a factory is available, checks the
+    /// extension names against that version first; then <see cref="EnsureAsync"/>. The result carries the
+    /// normalised version so that the next stage's -Version binds.
+    /// </summary>
+    public async Task<TalosSchematic> CreateAsync(Schematic schematic, string? version, CancellationToken ct)
+    {
+        string? v = null;
+        if (!string.IsNullOrWhiteSpace(version))
+        {
+            v = TalosSemVersion.Parse(version!).ToString();
+            await CheckExtensionsAsync(v, schematic.Customization.OfficialExtensions, ct).ConfigureAwait(false);
+        }
+        var s = await EnsureAsync(schematic, ct).ConfigureAwait(false);
+        return v is null ? s : new TalosSchematic
+        {
+            SchematicId = s.SchematicId, Yaml = s.Yaml, Extensions = s.Extensions, KernelArgs = s.KernelArgs, Overlay = s.Overlay,
+            SecureBootCertificates = s.SecureBootCertificates, Source = s.Source, FactoryUrl = s.FactoryUrl, Version = v,
+        };
+    }
+
+    /// <summary>
+    /// Get-TalosExtension's work: the official extensions of <paramref name="version"/> whose names match any of
+    /// <paramref name="patterns"/> (wildcards; all when none), and an UnknownExtension error for each name given
+    /// without wildcards that matches nothing.
+    /// </summary>
+    public async Task<(IReadOnlyList<TalosExtension> Extensions, IReadOnlyList<TalosException> Errors)> FindExtensionsAsync(
+        string version, IReadOnlyList<string> patterns, CancellationToken ct)
+    {
+        var v = TalosSemVersion.Parse(version).ToString();
+        var official = await GetOfficialExtensionsAsync(v, ct).ConfigureAwait(false);
+        var found = ExtensionFilter.Select(official, v, patterns, out var unmatched);
+        return (found, unmatched.Select(n => ExtensionFilter.NotFound(n, v, official.Select(e => e.Name))).ToList());
     }
 
     /// <summary>

@@ -144,4 +144,31 @@ public class SchematicServiceTests
         var e = Assert.Throws<TalosException>(() => SchematicBuilder.Build(new SchematicParameters { OverlayName = "rpi_generic" }));
         Assert.Contains("-OverlayImage", e.Message);
     }
+
+    [Fact]
+    public async Task Creating_with_a_version_checks_the_extensions_first_and_carries_the_version()
+    {
+        await using var fake = await FakeImageFactory.StartAsync();
+        var service = new SchematicService(new FactoryClient(fake.BaseUrl, FastHttp.Options), NullEngineEvents.Instance);
+
+        var s = await service.CreateAsync(WithExtensions("siderolabs/qemu-guest-agent"), "1.11.5", CancellationToken.None);
+        Assert.Equal(("v1.11.5", "Factory"), (s.Version, s.Source));
+
+        var e = await Assert.ThrowsAsync<TalosException>(() => service.CreateAsync(WithExtensions("siderolabs/qemu-agent"), "v1.11.5", CancellationToken.None));
+        Assert.Equal("UnknownExtension", e.ErrorId);
+        Assert.Equal(1, fake.SchematicPosts); // the bad one was never posted
+        Assert.Null((await service.CreateAsync(new Schematic(), null, CancellationToken.None)).Version);
+    }
+
+    [Fact]
+    public async Task Finding_extensions_filters_by_wildcard_and_reports_unknown_plain_names()
+    {
+        await using var fake = await FakeImageFactory.StartAsync();
+        var service = new SchematicService(new FactoryClient(fake.BaseUrl, FastHttp.Options), NullEngineEvents.Instance);
+        var (found, errors) = await service.FindExtensionsAsync("v1.11.5", new[] { "*tools", "siderolabs/btrfs", "btrfz" }, CancellationToken.None);
+        Assert.Equal(new[] { "siderolabs/btrfs", "siderolabs/iscsi-tools", "siderolabs/util-linux-tools" }, found.Select(f => f.Name));
+        var error = Assert.Single(errors);
+        Assert.Contains("'btrfz' (nearest: siderolabs/btrfs", error.Message);
+        Assert.Equal("InvalidVersion", (await Assert.ThrowsAsync<TalosException>(() => service.FindExtensionsAsync("latest", Array.Empty<string>(), CancellationToken.None))).ErrorId);
+    }
 }
