@@ -9,7 +9,7 @@ namespace TalosImage.Tests.Factory;
 
 public class FactoryClientTests
 {
-    private static Schematic WithExtensions(params string[] names) =>
+    internal static Schematic WithExtensions(params string[] names) =>
         new() { Customization = new SchematicCustomization { OfficialExtensions = names } };
 
     [Theory]

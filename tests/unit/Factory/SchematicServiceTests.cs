@@ -9,9 +9,6 @@ namespace TalosImage.Tests.Factory;
 
 public class SchematicServiceTests
 {
-    private static Schematic WithExtensions(params string[] names) =>
-        new() { Customization = new SchematicCustomization { OfficialExtensions = names } };
-
     [Fact]
     public async Task N_identical_schematics_requested_concurrently_make_one_POST()
     {
@@ -20,8 +17,8 @@ public class SchematicServiceTests
         var service = new SchematicService(new FactoryClient(fake.BaseUrl, FastHttp.Options), NullEngineEvents.Instance);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
-            service.EnsureAsync(WithExtensions("siderolabs/iscsi-tools", "siderolabs/util-linux-tools"), CancellationToken.None))));
-        var other = await service.EnsureAsync(WithExtensions("siderolabs/qemu-guest-agent"), CancellationToken.None);
+            service.EnsureAsync(FactoryClientTests.WithExtensions("siderolabs/iscsi-tools", "siderolabs/util-linux-tools"), CancellationToken.None))));
+        var other = await service.EnsureAsync(FactoryClientTests.WithExtensions("siderolabs/qemu-guest-agent"), CancellationToken.None);
 
         Assert.All(results, r => Assert.Equal("613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245", r.SchematicId));
         Assert.Equal("ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515", other.SchematicId);
@@ -151,10 +148,10 @@ public class SchematicServiceTests
         await using var fake = await FakeImageFactory.StartAsync();
         var service = new SchematicService(new FactoryClient(fake.BaseUrl, FastHttp.Options), NullEngineEvents.Instance);
 
-        var s = await service.CreateAsync(WithExtensions("siderolabs/qemu-guest-agent"), "1.11.5", CancellationToken.None);
+        var s = await service.CreateAsync(FactoryClientTests.WithExtensions("siderolabs/qemu-guest-agent"), "1.11.5", CancellationToken.None);
         Assert.Equal(("v1.11.5", "Factory"), (s.Version, s.Source));
 
-        var e = await Assert.ThrowsAsync<TalosException>(() => service.CreateAsync(WithExtensions("siderolabs/qemu-agent"), "v1.11.5", CancellationToken.None));
+        var e = await Assert.ThrowsAsync<TalosException>(() => service.CreateAsync(FactoryClientTests.WithExtensions("siderolabs/qemu-agent"), "v1.11.5", CancellationToken.None));
         Assert.Equal("UnknownExtension", e.ErrorId);
         Assert.Equal(1, fake.SchematicPosts); // the bad one was never posted
         Assert.Null((await service.CreateAsync(new Schematic(), null, CancellationToken.None)).Version);
