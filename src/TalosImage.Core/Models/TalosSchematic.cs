@@ -15,6 +15,9 @@ public sealed class TalosSchematic
     /// <summary>Factory when the factory created it, Local when it was computed offline.</summary>
     public string Source { get; init; } = "";
     public string FactoryUrl { get; init; } = "";
+    /// <summary>The Talos version the extension names were checked against (New-TalosSchematic -Version, e.g. from
+    /// Resolve-TalosVersion); passed on so that the next stage's -Version binds. Null when none was given.</summary>
+    public string? Version { get; init; }
 
     public override string ToString() => SchematicId;
 }

@@ -39,7 +39,18 @@ public sealed class OrderRunner
         throw new TalosException("NotAvailable", TalosErrorKind.InvalidOperation, "only --dry-run is available in this build");
     }
 
-    private Versions.IVersionResolver CreateResolver(TalosConfig config) => new Versions.UncheckedExactResolver(_events);
+    private Versions.IVersionResolver CreateResolver(TalosConfig config) => new Versions.VersionResolver(new Versions.VersionSourceOptions
+    {
+        Source = config.VersionSource,
+        FactoryUrl = config.FactoryUrl,
+        GitHubApiUrl = config.GitHubApiUrl,
+        GitHubToken = _options.GitHubToken,
+        Environment = _options.Environment,
+        CacheDir = config.CacheDir,
+        Ttl = config.VersionCacheTtl,
+        Offline = _options.Offline,
+        Http = _options.Http,
+    }, _events);
 
     private static RunResult DryRun(Plan plan)
     {

@@ -36,6 +36,19 @@ public static class SchematicReader
         return schematic;
     }
 
+    /// <summary>Reads a schematic given as text (<paramref name="displayName"/> names it in errors).</summary>
+    public static Schematic Parse(string displayName, string yaml)
+    {
+        var problems = new List<ValidationProblem>();
+        var (y, root) = YamlInput.Parse(displayName, yaml, problems);
+        var schematic = root is null ? new Schematic() : Read(y, root);
+        if (problems.Count > 0)
+        {
+            throw new TalosValidationException(problems);
+        }
+        return schematic;
+    }
+
     internal static Schematic Read(YamlInput y, YamlNode root)
     {
         var top = y.Map(root, "", TopKeys);

@@ -1,0 +1,232 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Newtonsoft.Json;
+using TalosImage.Core.Orders;
+using TalosImage.Core.Schematics;
+
+namespace TalosImage.Tests.Servers;
+
+/// <summary>
+/// A loopback Talos Image Factory and GitHub releases API in one server, behaving as
+/// /work/shared/reference/image-factory.md describes: POST /schematics canonicalises (parse, re-emit with the
+/// project's SchematicYaml, 201 JSON id + schematic; 400 plain text on unknown fields), GET /versions and
+/// /version/{v}/extensions/official answer JSON as text/plain, GET /repos/siderolabs/talos/releases pages with Link
+/// headers, an ETag and 304, a Bearer token check; and on demand 429 with Retry-After, 500s and slow answers.
+/// </summary>
+public sealed class FakeImageFactory : IAsyncDisposable
+{
+    public sealed record Release(string Tag, bool Prerelease = false, bool Draft = false, DateTimeOffset? PublishedAt = null);
+    public sealed record Extension(string Name, string Ref = "", string Digest = "", string Author = "Sidero Labs", string Description = "");
+    public sealed record Seen(string Method, string Path, string Query, string? IfNoneMatch, string? Authorization);
+
+    private LoopbackHttpServer _server = null!;
+    private int _fail500;
+    private int _fail429;
+    private int _schematicPosts;
+
+    private FakeImageFactory()
+    {
+    }
+
+    public static async Task<FakeImageFactory> StartAsync()
+    {
+        var fake = new FakeImageFactory();
+        fake._server = await LoopbackHttpServer.StartAsync(fake.HandleAsync);
+        return fake;
+    }
+
+    /// <summary>http://127.0.0.1:PORT: the factory and the GitHub API base alike.</summary>
+    public string BaseUrl => _server.BaseUrl;
+
+    /// <summary>What GET /versions lists (ascending, as the factory does).</summary>
+    public List<string> Versions { get; set; } = new() { "v1.10.6", "v1.10.7", "v1.11.4", "v1.11.5", "v1.12.0-alpha.1", "v1.12.0-beta.2", "v1.12.0-beta.10" };
+
+    /// <summary>GitHub releases, in any order: they are served newest first by published_at.</summary>
+    public List<Release> Releases { get; set; } = new();
+
+    /// <summary>Releases per page unless per_page asks for fewer.</summary>
+    public int PageSize { get; set; } = 2;
+
+    /// <summary>When set, GitHub requests must carry "Authorization: Bearer" with it (else 401, echoing the header).</summary>
+    public string? RequiredToken { get; set; }
+
+    /// <summary>Official extensions, the same for every version the factory lists.</summary>
+    public List<Extension> Extensions { get; set; } = new()
+    {
+        new("siderolabs/amd-ucode"), new("siderolabs/binfmt-misc"), new("siderolabs/btrfs"), new("siderolabs/iscsi-tools"),
+        new("siderolabs/qemu-guest-agent", "ghcr.io/siderolabs/qemu-guest-agent:10.0.2", "sha256:0123", "Sidero Labs", "QEMU guest agent"),
+        new("siderolabs/util-linux-tools"),
+    };
+
+    /// <summary>Answer POST /schematics with this ID instead of the canonical YAML's hash (a server that disagrees).</summary>
+    public string? SchematicIdOverride { get; set; }
+
+    /// <summary>Delay before every answer (slow server); cancelled when the client goes away.</summary>
+    public TimeSpan Delay { get; set; }
+
+    /// <summary>Retry-After of the 429s.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    public ConcurrentQueue<Seen> Log { get; } = new();
+
+    public int SchematicPosts => Volatile.Read(ref _schematicPosts);
+
+    /// <summary>The next <paramref name="count"/> requests answer 500.</summary>
+    public void Fail500(int count) => Interlocked.Exchange(ref _fail500, count);
+
+    /// <summary>The next <paramref name="count"/> requests answer 429 with Retry-After.</summary>
+    public void RateLimit(int count) => Interlocked.Exchange(ref _fail429, count);
+
+    public int Count(string method, string path) => Log.Count(s => s.Method == method && s.Path == path);
+
+    public int GitHubRequests => Log.Count(s => s.Path.StartsWith("/repos/", StringComparison.Ordinal));
+
+    /// <summary>The ETag the release list has now.</summary>
+    public string ReleasesETag => "\"" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(",", Releases.Select(r => $"{r.Tag}/{r.Prerelease}/{r.Draft}"))))).Substring(0, 16).ToLowerInvariant() + "\"";
+
+    private async Task HandleAsync(HttpContext ctx)
+    {
+        var req = ctx.Request;
+        Log.Enqueue(new Seen(req.Method, req.Path.Value ?? "", req.QueryString.Value ?? "", req.Headers.IfNoneMatch.FirstOrDefault(), req.Headers.Authorization.FirstOrDefault()));
+        if (Delay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(Delay, ctx.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+        if (Interlocked.Decrement(ref _fail429) >= 0)
+        {
+            ctx.Response.StatusCode = 429;
+            ctx.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Text(ctx, 429, "rate limited");
+            return;
+        }
+        if (Interlocked.Decrement(ref _fail500) >= 0)
+        {
+            await Text(ctx, 500, "internal error");
+            return;
+        }
+        var path = req.Path.Value ?? "";
+        var segments = path.Trim('/').Split('/');
+        if (req.Method == "POST" && path == "/schematics")
+        {
+            await CreateSchematicAsync(ctx);
+        }
+        else if (req.Method == "GET" && path == "/versions")
+        {
+            await Json(ctx, 200, Versions);
+        }
+        else if (req.Method == "GET" && segments is ["version", var v, "extensions", "official"])
+        {
+            if (!Versions.Contains(v))
+            {
+                await Text(ctx, 404, "version not found");
+                return;
+            }
+            await Json(ctx, 200, Extensions.Select(e => new { name = e.Name, @ref = e.Ref, digest = e.Digest, author = e.Author, description = e.Description }));
+        }
+        else if (req.Method == "GET" && path == "/repos/siderolabs/talos/releases")
+        {
+            await ReleasesAsync(ctx);
+        }
+        else
+        {
+            await Text(ctx, 404, "not found");
+        }
+    }
+
+    private async Task CreateSchematicAsync(HttpContext ctx)
+    {
+        Interlocked.Increment(ref _schematicPosts);
+        using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync();
+        Schematic schematic;
+        try
+        {
+            schematic = SchematicReader.Parse("schematic", body);
+        }
+        catch (TalosValidationException e)
+        {
+            await Text(ctx, 400, "failed to parse schematic: " + e.Message);
+            return;
+        }
+        var yaml = schematic.ToCanonicalYaml();
+        await Json(ctx, 201, new { id = SchematicIdOverride ?? SchematicYaml.ComputeId(yaml), schematic = yaml });
+    }
+
+    private async Task ReleasesAsync(HttpContext ctx)
+    {
+        var req = ctx.Request;
+        if (RequiredToken is not null && req.Headers.Authorization.FirstOrDefault() != "Bearer " + RequiredToken)
+        {
+            // Echo what was sent, as a careless server might: the client must still not show the token.
+            await Json(ctx, 401, new { message = "Bad credentials: " + req.Headers.Authorization.FirstOrDefault(), documentation_url = "https://docs.github.com/rest" });
+            return;
+        }
+        var perPage = int.TryParse(req.Query["per_page"], out var pp) ? Math.Min(pp, PageSize) : PageSize;
+        var page = int.TryParse(req.Query["page"], out var pg) ? pg : 1;
+        var ordered = Releases.OrderByDescending(r => r.PublishedAt ?? DateTimeOffset.MinValue).ToList();
+        var pages = Math.Max(1, (ordered.Count + perPage - 1) / perPage);
+        var etag = ReleasesETag;
+        ctx.Response.Headers.ETag = etag;
+        if (page == 1 && req.Headers.IfNoneMatch.FirstOrDefault() == etag)
+        {
+            ctx.Response.StatusCode = 304;
+            return;
+        }
+        string Link(int p) => $"<{BaseUrl}/repos/siderolabs/talos/releases?per_page={perPage}&page={p}>";
+        var links = new List<string>();
+        if (page < pages)
+        {
+            links.Add(Link(page + 1) + "; rel=\"next\"");
+            links.Add(Link(pages) + "; rel=\"last\"");
+        }
+        if (page > 1)
+        {
+            links.Add(Link(1) + "; rel=\"first\"");
+            links.Add(Link(page - 1) + "; rel=\"prev\"");
+        }
+        if (links.Count > 0)
+        {
+            ctx.Response.Headers["Link"] = string.Join(", ", links);
+        }
+        var items = ordered.Skip((page - 1) * perPage).Take(perPage).Select(r => new
+        {
+            tag_name = r.Tag,
+            name = r.Tag,
+            draft = r.Draft,
+            prerelease = r.Prerelease,
+            published_at = r.Draft ? null : (r.PublishedAt ?? DateTimeOffset.UnixEpoch).ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ"),
+        });
+        ctx.Response.ContentType = "application/json; charset=utf-8";
+        await ctx.Response.WriteAsync(JsonConvert.SerializeObject(items));
+    }
+
+    /// <summary>JSON as the factory sends it: with text/plain.</summary>
+    private static Task Json(HttpContext ctx, int status, object value)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "text/plain; charset=utf-8";
+        return ctx.Response.WriteAsync(JsonConvert.SerializeObject(value));
+    }
+
+    private static Task Text(HttpContext ctx, int status, string text)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "text/plain; charset=utf-8";
+        return ctx.Response.WriteAsync(text + "\n");
+    }
+
+    /// <summary>Releases from tags, one day apart in list order (the last is the newest).</summary>
+    public static List<Release> ReleasesOf(params string[] tags) =>
+        tags.Select((t, i) => new Release(t, TalosImage.Core.Versions.TalosSemVersion.Parse(t).IsPrerelease, false, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(i))).ToList();
+
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+}
