@@ -49,6 +49,7 @@ public sealed class OrderRunner
         CacheDir = config.CacheDir,
         Ttl = config.VersionCacheTtl,
         Offline = _options.Offline,
+        ReadOnlyCache = _options.DryRun,
         Http = _options.Http,
     }, _events);
 

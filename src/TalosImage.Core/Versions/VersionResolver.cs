@@ -25,6 +25,8 @@ public sealed record VersionSourceOptions
     public TimeSpan Ttl { get; init; } = TimeSpan.FromHours(1);
     /// <summary>Ask no server: exact versions are unchecked, latest kinds use the cached list of any age.</summary>
     public bool Offline { get; init; }
+    /// <summary>Read the cached list but never write it (dry runs change no file).</summary>
+    public bool ReadOnlyCache { get; init; }
     public HttpOptions? Http { get; init; }
 }
 
@@ -244,7 +246,10 @@ public sealed class VersionResolver : IVersionResolver
             }
             throw new TalosException("VersionListUnavailable", e.Kind, $"cannot list Talos versions: {e.Message}", _source.Url, e);
         }
-        _cache?.Write(fetched, _events);
+        if (!_options.ReadOnlyCache)
+        {
+            _cache?.Write(fetched, _events);
+        }
         return fetched.ToSnapshot(VersionListOrigin.Fetched);
     }
 

@@ -45,6 +45,7 @@ public class DryRunResolutionTests
         Assert.Contains("version: v1.11.5", Assert.Single(result.Manifests).Yaml);
         Assert.Equal(1, fake.Count("GET", "/versions"));
         Assert.Equal(0, fake.SchematicPosts); // a dry run computes schematic IDs locally
+        Assert.Equal(new[] { "config.yaml" }, Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -60,7 +61,8 @@ public class DryRunResolutionTests
         var p = result.Plan.Orders[0].Positions[0];
         Assert.Equal(("v1.11.6", "GitHub"), (p.Version, p.VersionSource));
         Assert.Equal(0, fake.Count("GET", "/versions"));
-        Assert.True(File.Exists(Path.Combine(dir.Path, "cache", "versions", "github.json")));
+        // A dry run changes no file: the fetched list is not written to the version cache.
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "cache")), "a dry run created the cache folder");
     }
 
     [Fact]
@@ -103,7 +105,13 @@ public class DryRunResolutionTests
         Assert.Equal("VersionListUnavailable", cold.Plan.Orders[0].Positions[0].ErrorId);
         Assert.Empty(fake.Log);
 
-        await DryRunAsync(config, orders, fake, dir.Path); // fills the cache
+        // Fill the cache as Resolve-TalosVersion or a real run would (a dry run writes nothing).
+        await new TalosImage.Core.Versions.VersionResolver(new TalosImage.Core.Versions.VersionSourceOptions
+        {
+            FactoryUrl = fake.BaseUrl,
+            CacheDir = Path.Combine(dir.Path, "cache"),
+            Http = FastHttp.Options,
+        }, NullEngineEvents.Instance).ListAsync(includePrerelease: false, CancellationToken.None);
         var requests = fake.Log.Count;
         var warm = await DryRunAsync(config, orders, fake, dir.Path, offline: true);
         Assert.Equal("v1.11.5", warm.Plan.Orders[0].Positions[0].Version);
