@@ -72,6 +72,39 @@ public static class LocalArtifact
         return string.Concat(sha.Hash!.Select(b => b.ToString("x2")));
     }
 
+    /// <summary>
+    /// <paramref name="artifact"/> with its SHA-256 filled in: as it is when it has one, else hashed from its file
+    /// (for -Path input without cache metadata).
+    /// </summary>
+    public static async Task<TalosArtifact> WithSha256Async(TalosArtifact artifact, CancellationToken ct)
+    {
+        if (IsSha256(artifact.Sha256))
+        {
+            return artifact;
+        }
+        var sha = await Sha256Async(artifact.Path, ct).ConfigureAwait(false);
+        return new TalosArtifact
+        {
+            Path = artifact.Path,
+            Url = artifact.Url,
+            Sha256 = sha,
+            Size = artifact.Size > 0 ? artifact.Size : new FileInfo(artifact.Path).Length,
+            SchematicId = artifact.SchematicId,
+            Version = artifact.Version,
+            Platform = artifact.Platform,
+            Architecture = artifact.Architecture,
+            Format = artifact.Format,
+            SecureBoot = artifact.SecureBoot,
+            Asset = artifact.Asset,
+            InstallerImage = artifact.InstallerImage,
+            FromCache = artifact.FromCache,
+            Kind = artifact.Kind,
+            SourcePath = artifact.SourcePath,
+            DurationSeconds = artifact.DurationSeconds,
+            ExpandedSha256 = artifact.ExpandedSha256,
+        };
+    }
+
     /// <summary>True for 64 hex digits.</summary>
     public static bool IsSha256(string? value) => value is { Length: 64 } && value.All(Uri.IsHexDigit);
 }
