@@ -28,6 +28,11 @@ public sealed class TalosArtifact
     /// <summary>For an expanded image: the compressed artifact it came from.</summary>
     public string? SourcePath { get; init; }
     public double DurationSeconds { get; init; }
+    /// <summary>
+    /// For a compressed disk image (raw.xz, raw.zst, raw.gz): the SHA-256 of the raw image inside it, when known
+    /// (an expansion recorded it). Lets Publish-TalosImage -RemoteExpand verify what the host expanded.
+    /// </summary>
+    public string? ExpandedSha256 { get; init; }
 
     public override string ToString() => Path;
 }

@@ -12,6 +12,8 @@ public sealed class TalosPublishResult
     public double Duration { get; init; }
     public bool Verified { get; init; }
     public string? Error { get; init; }
+    /// <summary>For a Failed result: the stable id of the failure (e.g. SshConnectionFailed, RemoteDecompressorMissing).</summary>
+    public string? ErrorId { get; init; }
     /// <summary>Ssh or ProxmoxApi.</summary>
     public string Transport { get; init; } = "";
     /// <summary>Proxmox volume id, e.g. local:iso/nocloud-amd64.iso.</summary>

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
 using TalosImage.Core.Factory;
+using TalosImage.Core.Publishing.Ssh;
 using TalosImage.Core.Schematics;
 using TalosImage.Core.Versions;
 using YamlDotNet.RepresentationModel;
@@ -42,8 +43,6 @@ public static class OrderLoader
 
     private static readonly Regex OrderIdPattern = new("^[A-Za-z0-9._-]{1,128}$", RegexOptions.CultureInvariant);
     private static readonly Regex SchematicIdPattern = new("^[0-9a-f]{64}$", RegexOptions.CultureInvariant);
-    private static readonly Regex HostPattern = new(@"^(?:[A-Za-z0-9._-]+@)?(?:[A-Za-z0-9_](?:[A-Za-z0-9._-]*)|\[[0-9A-Fa-f:.]+\])$", RegexOptions.CultureInvariant);
-    private static readonly Regex RemoteDirPattern = new(@"^/[A-Za-z0-9._/+@=,:-]*$", RegexOptions.CultureInvariant);
 
     /// <summary>Loads both files. <paramref name="environment"/> supplies TALOS_FACTORY_URL (tests pass their own).</summary>
     public static OrderInput Load(string configPath, string ordersPath, Func<string, string?>? environment = null)
@@ -107,8 +106,8 @@ public static class OrderLoader
                     Push = new PushDefaults
                     {
                         Enabled = Get(p, "enabled", n => y.Bool(n, "defaults.push.enabled")) ?? config.Push.Enabled,
-                        RsyncOpts = Get(p, "rsync_opts", n => y.String(n, "defaults.push.rsync_opts")) ?? config.Push.RsyncOpts,
-                        SshOpts = Get(p, "ssh_opts", n => y.String(n, "defaults.push.ssh_opts")) ?? config.Push.SshOpts,
+                        RsyncOpts = Options(y, p, "rsync_opts", SshSafety.CheckRsyncOptions) ?? config.Push.RsyncOpts,
+                        SshOpts = Options(y, p, "ssh_opts", SshSafety.CheckSshOptions) ?? config.Push.SshOpts,
                         PreferDecompressed = Get(p, "prefer_decompressed", n => y.Bool(n, "defaults.push.prefer_decompressed")) ?? config.Push.PreferDecompressed,
                         RemoteExpand = Get(p, "remote_expand", n => y.Bool(n, "defaults.push.remote_expand")) ?? config.Push.RemoteExpand,
                     },
@@ -518,15 +517,16 @@ public static class OrderLoader
 
     private static bool CheckHost(YamlInput y, YamlNode node, string path, string host)
     {
-        if (host.StartsWith("-", StringComparison.Ordinal) || !HostPattern.IsMatch(host))
+        // One rule with the SSH publisher.
+        if (SshSafety.HostProblem(host) is { } problem)
         {
-            y.Add(node, path, $"'{Printable(host)}' is not a host name: use [user@]name with letters, digits, '.', '_' and '-' (no spaces, ';', quotes or a leading '-')");
+            y.Add(node, path, problem);
             return false;
         }
         return true;
     }
 
-    internal static string Printable(string s) => Regex.Replace(s, @"[\x00-\x1f\x7f]", m => "\\x" + ((int)m.Value[0]).ToString("x2"));
+    internal static string Printable(string s) => SshSafety.Printable(s);
 
     private static string? RemoteDir(YamlInput y, Dictionary<string, (YamlScalarNode Key, YamlNode Value)> map, string key, string path)
     {
@@ -535,13 +535,33 @@ public static class OrderLoader
         {
             return null;
         }
-        if (!RemoteDirPattern.IsMatch(value) || value.Split('/').Any(part => part == ".."))
+        if (SshSafety.RemotePathProblem(value) is { } problem)
         {
-            y.Add(map[key].Value, YamlInput.Join(path, key),
-                $"'{Printable(value)}' is not a safe remote folder: use an absolute path of letters, digits and ._/+@=,:- (no spaces, ';', quotes, '..' or other shell characters)");
+            y.Add(map[key].Value, YamlInput.Join(path, key), problem);
             return null;
         }
-        return value.Length > 1 ? value.TrimEnd('/') : value;
+        return SshSafety.NormaliseRemoteDir(value);
+    }
+
+    /// <summary>An ssh_opts / rsync_opts string, checked with the SSH publisher's rule (nothing that smuggles a command).</summary>
+    private static string? Options(YamlInput y, Dictionary<string, (YamlScalarNode Key, YamlNode Value)> map, string key,
+        Func<string?, string, IReadOnlyList<string>> check)
+    {
+        var value = Get(map, key, n => y.String(n, "defaults.push." + key));
+        if (value is null)
+        {
+            return null;
+        }
+        try
+        {
+            check(value, key);
+            return value;
+        }
+        catch (TalosException e)
+        {
+            y.Add(map[key].Value, "defaults.push." + key, e.Message);
+            return null;
+        }
     }
 
     private static string? Dir(YamlInput y, Dictionary<string, (YamlScalarNode Key, YamlNode Value)> map, string key, string path, bool absolute)

@@ -39,7 +39,10 @@ public sealed class ProxmoxPublisher
     /// <c>local:iso/talos-376567988ad3-v1.11.5-nocloud-amd64.iso</c>. Fails with ErrorId ProxmoxFormatUnsupported when
     /// the artifact cannot be stored with the target's method.
     /// </summary>
-    public string VolumeIdFor(TalosArtifact artifact, ProxmoxTarget target) =>
+    public string VolumeIdFor(TalosArtifact artifact, ProxmoxTarget target) => VolumeIdOf(artifact, target);
+
+    /// <summary><see cref="VolumeIdFor"/> without a token (for -WhatIf before any secret is read).</summary>
+    public static string VolumeIdOf(TalosArtifact artifact, ProxmoxTarget target) =>
         ProxmoxVolumePlan.For(artifact ?? throw new ArgumentNullException(nameof(artifact)), CheckTarget(target).Storage, target.Method).VolumeId;
 
     /// <summary>
@@ -93,7 +96,7 @@ public sealed class ProxmoxPublisher
         }
         catch (TalosException e)
         {
-            return nodes.Select(n => work.Result(n, "Failed", 0, false, TimeSpan.Zero, e.Message)).ToList();
+            return nodes.Select(n => work.Result(n, "Failed", 0, false, TimeSpan.Zero, e.Message, e.ErrorId)).ToList();
         }
 
         if (config?.Content is { } allowed && !allowed.Contains(plan.Content, StringComparer.Ordinal))
@@ -101,7 +104,7 @@ public sealed class ProxmoxPublisher
             var message = $"Storage {target.Storage} on {client.Endpoint} does not allow content '{plan.Content}' (it allows {string.Join(",", allowed)}), " +
                 $"so {plan.VolumeId} cannot be stored there. Enable it (Datacenter > Storage > {target.Storage} > Content, or " +
                 $"pvesm set {target.Storage} --content {string.Join(",", allowed.Concat(new[] { plan.Content }))}) or choose another storage.";
-            return nodes.Select(n => work.Result(n, "Failed", 0, false, TimeSpan.Zero, message)).ToList();
+            return nodes.Select(n => work.Result(n, "Failed", 0, false, TimeSpan.Zero, message, "ProxmoxContentNotAllowed")).ToList();
         }
 
         if (config?.Shared == true && nodes.Count > 1)
@@ -112,7 +115,7 @@ public sealed class ProxmoxPublisher
             foreach (var node in nodes.Skip(1))
             {
                 results.Add(first.Status == "Failed"
-                    ? work.Result(node, "Failed", 0, false, TimeSpan.Zero, $"Not published: storage {target.Storage} is shared and publishing through node {nodes[0]} failed.")
+                    ? work.Result(node, "Failed", 0, false, TimeSpan.Zero, $"Not published: storage {target.Storage} is shared and publishing through node {nodes[0]} failed.", first.ErrorId)
                     : work.Result(node, "Skipped", 0, first.Verified, TimeSpan.Zero, null));
             }
             return results;
@@ -172,7 +175,7 @@ public sealed class ProxmoxPublisher
         }
         catch (TalosException e)
         {
-            return work.Result(node, "Failed", 0, false, watch.Elapsed, e.Message);
+            return work.Result(node, "Failed", 0, false, watch.Elapsed, e.Message, e.ErrorId);
         }
     }
 
@@ -346,7 +349,7 @@ public sealed class ProxmoxPublisher
         public long? LocalSize { get; }
         public ProxmoxApiClient Client { get; }
 
-        public TalosPublishResult Result(string node, string status, long sent, bool verified, TimeSpan duration, string? error) => new()
+        public TalosPublishResult Result(string node, string status, long sent, bool verified, TimeSpan duration, string? error, string? errorId = null) => new()
         {
             Host = node,
             Destination = Target.Storage,
@@ -355,6 +358,7 @@ public sealed class ProxmoxPublisher
             Duration = duration.TotalSeconds,
             Verified = verified,
             Error = error,
+            ErrorId = errorId,
             Transport = ProxmoxPublisher.Transport,
             VolumeId = Plan.VolumeId,
             Path = Artifact.Path,

@@ -1,0 +1,229 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Security;
+using TalosImage.Core;
+using TalosImage.Core.Publishing;
+using TalosImage.Core.Publishing.Proxmox;
+using TalosImage.Core.Publishing.Ssh;
+
+namespace TalosImage.Cmdlets;
+
+/// <summary>
+/// Publishes artifacts to Proxmox VE nodes: over SSH/rsync (parameter set Ssh, hosts in parallel) or through the
+/// Proxmox API (parameter set ProxmoxApi). One ShouldProcess per host or node names the remote path or volume id;
+/// one TalosPublishResult per host or node; a failed host also writes a non-terminating error.
+/// </summary>
+[Cmdlet(VerbsData.Publish, "TalosImage", SupportsShouldProcess = true, DefaultParameterSetName = SshSet, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(TalosPublishResult))]
+public sealed class PublishTalosImageCommand : TalosCmdlet
+{
+    private const string SshSet = "Ssh";
+    private const string ApiSet = "ProxmoxApi";
+
+    /// <summary>An artifact from Save-TalosImage, Expand-TalosImage or Get-TalosCacheEntry.</summary>
+    [Parameter(ValueFromPipeline = true)]
+    public TalosArtifact? InputObject { get; set; }
+
+    /// <summary>A plain file to publish (its cache metadata is used when present; otherwise it is hashed).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
+    public string? Path { get; set; }
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = SshSet)]
+    [Alias("Host")]
+    [ValidateNotNullOrEmpty]
+    public string[] ComputerName { get; set; } = Array.Empty<string>();
+
+    [Parameter(ParameterSetName = SshSet)]
+    public string IsoDirectory { get; set; } = SshTarget.DefaultIsoDir;
+
+    [Parameter(ParameterSetName = SshSet)]
+    public string ImportDirectory { get; set; } = SshTarget.DefaultImportDir;
+
+    /// <summary>ssh options as in config.yaml's ssh_opts, e.g. '-p 2222 -i ~/.ssh/pve'.</summary>
+    [Parameter(ParameterSetName = SshSet)]
+    public string SshOption { get; set; } = "-o BatchMode=yes";
+
+    /// <summary>rsync options as in config.yaml's rsync_opts.</summary>
+    [Parameter(ParameterSetName = SshSet)]
+    public string RsyncOption { get; set; } = "-av --progress --inplace";
+
+    /// <summary>Push a raw.xz/raw.zst/raw.gz compressed and expand it on the host into the .raw.</summary>
+    [Parameter(ParameterSetName = SshSet)]
+    public SwitchParameter RemoteExpand { get; set; }
+
+    /// <summary>Hosts published at once.</summary>
+    [Parameter(ParameterSetName = SshSet)]
+    [ValidateRange(1, 32)]
+    public int ThrottleLimit { get; set; } = 4;
+
+    [Parameter(Mandatory = true, ParameterSetName = ApiSet)]
+    public Uri? ProxmoxUri { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = ApiSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] Node { get; set; } = Array.Empty<string>();
+
+    [Parameter(ParameterSetName = ApiSet)]
+    public string Storage { get; set; } = "local";
+
+    /// <summary>The whole token USER@REALM!TOKENID=SECRET. Without it and -Credential: $env:PROXMOX_API_TOKEN.</summary>
+    [Parameter(ParameterSetName = ApiSet)]
+    public SecureString? ApiToken { get; set; }
+
+    /// <summary>User name = token id (USER@REALM!TOKENID), password = token secret.</summary>
+    [Parameter(ParameterSetName = ApiSet)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>SHA-256 fingerprint of the node's certificate to pin (AA:BB:...).</summary>
+    [Parameter(ParameterSetName = ApiSet)]
+    public string? CertificateFingerprint { get; set; }
+
+    [Parameter(ParameterSetName = ApiSet)]
+    public ProxmoxMethod Method { get; set; } = ProxmoxMethod.Upload;
+
+    /// <summary>The environment variable read when neither -ApiToken nor -Credential is given.</summary>
+    public const string TokenVariable = "PROXMOX_API_TOKEN";
+
+    protected override void ProcessRecord()
+    {
+        TalosArtifact artifact;
+        try
+        {
+            artifact = InputObject ?? (Path is { Length: > 0 } p
+                ? LocalArtifact.FromFile(GetUnresolvedProviderPathFromPSPath(p))
+                : throw new TalosException("ArtifactMissing", TalosErrorKind.InvalidArgument, "Give an artifact (-InputObject or the pipeline) or a file (-Path)."));
+        }
+        catch (TalosException e)
+        {
+            WriteError(ErrorRecordFor(e, Path));
+            return;
+        }
+        if (ParameterSetName == ApiSet)
+        {
+            PublishOverApi(artifact);
+        }
+        else
+        {
+            PublishOverSsh(artifact);
+        }
+    }
+
+    private void PublishOverSsh(TalosArtifact artifact)
+    {
+        var mode = RemoteExpand ? SshPublishMode.RemoteExpand : SshPublishMode.AsIs;
+        var approved = new List<SshTarget>();
+        foreach (var host in ComputerName)
+        {
+            var target = new SshTarget { Host = host, IsoDir = IsoDirectory, ImportDir = ImportDirectory, SshOptions = SshOption, RsyncOptions = RsyncOption };
+            string destination;
+            try
+            {
+                destination = SshPublisher.DestinationFor(artifact, target, mode);
+            }
+            catch (TalosException e)
+            {
+                ThrowTerminatingError(ErrorRecordFor(e, host));
+                return;
+            }
+            if (ShouldProcess($"{host}:{destination}", $"Publish {Describe(artifact)} over SSH"))
+            {
+                approved.Add(target);
+            }
+        }
+        if (approved.Count == 0)
+        {
+            return;
+        }
+        RunEngine(async (events, ct) =>
+        {
+            var publisher = new SshPublisher(events, new SshPublishOptions { MaxParallelHosts = ThrottleLimit });
+            foreach (var result in await publisher.PublishManyAsync(artifact, approved, mode, ct).ConfigureAwait(false))
+            {
+                Report(result);
+            }
+        });
+    }
+
+    private void PublishOverApi(TalosArtifact artifact)
+    {
+        var target = new ProxmoxTarget
+        {
+            Endpoint = ProxmoxUri!,
+            Nodes = Node,
+            Storage = Storage,
+            FingerprintSha256 = CertificateFingerprint,
+            Method = Method,
+        };
+        string volumeId;
+        try
+        {
+            volumeId = ProxmoxPublisher.VolumeIdOf(artifact, target);
+        }
+        catch (TalosException e)
+        {
+            ThrowTerminatingError(ErrorRecordFor(e, ProxmoxUri?.ToString()));
+            return;
+        }
+        var approved = Node.Where(n => ShouldProcess($"{n} ({target.Endpoint.Host}): {volumeId}", $"Publish {Describe(artifact)} through the Proxmox API ({Method})")).ToList();
+        if (approved.Count == 0)
+        {
+            return;
+        }
+        ProxmoxApiToken token;
+        try
+        {
+            if (ApiToken is not null && Credential is not null)
+            {
+                throw new TalosException("ProxmoxTokenAmbiguous", TalosErrorKind.InvalidArgument, "Give the Proxmox API token once: -ApiToken or -Credential, not both.");
+            }
+            token = ApiToken is not null
+                ? ProxmoxApiToken.FromSecureString(ApiToken)
+                : Credential is not null
+                    ? ProxmoxApiToken.FromCredential(Credential.UserName, Credential.Password)
+                    : ProxmoxApiToken.FromEnvironment(TokenVariable);
+        }
+        catch (TalosException e)
+        {
+            ThrowTerminatingError(ErrorRecordFor(e, ProxmoxUri?.ToString()));
+            return;
+        }
+        RunEngine(async (events, ct) =>
+        {
+            var input = Method == ProxmoxMethod.Upload ? await LocalArtifact.WithSha256Async(artifact, ct).ConfigureAwait(false) : artifact;
+            var publisher = new ProxmoxPublisher(token, events);
+            foreach (var result in await publisher.PublishAsync(input, target with { Nodes = approved }, ct).ConfigureAwait(false))
+            {
+                Report(result);
+            }
+        });
+    }
+
+    private void Report(TalosPublishResult result)
+    {
+        if (result.Status == "Failed")
+        {
+            var id = result.ErrorId ?? "PublishFailed";
+            EmitError(new TalosException(id, KindOf(id), $"{result.Host}: {result.Error}", result), result);
+        }
+        Emit(result);
+    }
+
+    private static TalosErrorKind KindOf(string errorId) => errorId switch
+    {
+        "SshConnectionFailed" or "HttpConnectionFailed" => TalosErrorKind.ConnectionError,
+        "RemoteDecompressorMissing" or "SshNotInstalled" or "RsyncNotInstalled" => TalosErrorKind.NotInstalled,
+        "RemoteVerifyFailed" or "ProxmoxVolumeSizeMismatch" => TalosErrorKind.InvalidData,
+        "ProxmoxAuthenticationFailed" or "ProxmoxPermissionDenied" => TalosErrorKind.PermissionDenied,
+        "ProxmoxCertificateUntrusted" or "ProxmoxCertificatePinMismatch" => TalosErrorKind.SecurityError,
+        "HttpTimeout" or "ProxmoxTaskTimeout" => TalosErrorKind.OperationTimeout,
+        "RemoteMkdirFailed" or "RsyncFailed" or "RemoteRenameFailed" or "RemoteExpandFailed" => TalosErrorKind.WriteError,
+        _ => TalosErrorKind.InvalidOperation,
+    };
+
+    private static string Describe(TalosArtifact artifact) =>
+        artifact.Asset is { Length: > 0 } asset ? $"{asset} {artifact.Version}".Trim() : System.IO.Path.GetFileName(artifact.Path);
+}

@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using TalosImage.Core.Cache;
+using TalosImage.Core.Publishing.Proxmox;
+
+namespace TalosImage.Core.Publishing.Ssh;
+
+/// <summary>Everything one SSH publish needs, validated: host, remote paths, local file, ssh and rsync arguments.</summary>
+internal sealed class SshPublishPlan
+{
+    /// <summary>Suffix of the temporary remote name a file has until it is verified and renamed.</summary>
+    public const string PartSuffix = ".talosimage-part";
+
+    private SshPublishPlan(TalosArtifact artifact, SshTarget target)
+    {
+        Artifact = artifact;
+        Target = target;
+    }
+
+    public TalosArtifact Artifact { get; }
+    public SshTarget Target { get; }
+    public string Host { get; private set; } = "";
+    /// <summary>The host as ssh takes it (IPv6 without brackets).</summary>
+    public string SshHost { get; private set; } = "";
+    public string Format { get; private set; } = "";
+    public string Dir { get; private set; } = "";
+    public string Final { get; private set; } = "";
+    /// <summary>Remote temporary name of the pushed file (the compressed one when expanding).</summary>
+    public string Temp { get; private set; } = "";
+    /// <summary>Remote temporary name of the expanded raw (expansion only).</summary>
+    public string? RawTemp { get; private set; }
+    /// <summary>xz, zstd or gzip when the host expands the image.</summary>
+    public string? Decompressor { get; private set; }
+    public bool Expand => Decompressor is not null;
+    public IReadOnlyList<string> SshOptions { get; private set; } = Array.Empty<string>();
+    public IReadOnlyList<string> RsyncOptions { get; private set; } = Array.Empty<string>();
+    public string LocalPath { get; private set; } = "";
+
+    /// <summary>Validates and plans; throws TalosException (UnsafeHost, UnsafeRemotePath, UnsafeOption, ArtifactFileMissing).</summary>
+    public static SshPublishPlan For(TalosArtifact artifact, SshTarget target, SshPublishMode mode, bool needFile)
+    {
+        if (artifact is null)
+        {
+            throw new ArgumentNullException(nameof(artifact));
+        }
+        if (target is null)
+        {
+            throw new ArgumentNullException(nameof(target));
+        }
+        var plan = new SshPublishPlan(artifact, target)
+        {
+            Host = SshSafety.CheckHost(target.Host),
+        };
+        plan.SshHost = plan.Host.Replace("[", "").Replace("]", "");
+        var isoDir = SshSafety.CheckRemoteDir(target.IsoDir, $"iso folder for {plan.Host}");
+        var importDir = SshSafety.CheckRemoteDir(target.ImportDir, $"import folder for {plan.Host}");
+        plan.SshOptions = SshSafety.CheckSshOptions(target.SshOptions);
+        plan.RsyncOptions = SshSafety.CheckRsyncOptions(target.RsyncOptions);
+
+        var format = (artifact.Format ?? "").Trim().ToLowerInvariant();
+        if (format.Length == 0)
+        {
+            format = LocalArtifact.FormatOf(artifact.Asset is { Length: > 0 } a ? a : artifact.Path ?? "");
+        }
+        plan.Format = format;
+        plan.Decompressor = mode == SshPublishMode.RemoteExpand
+            ? format switch { "raw.xz" => "xz", "raw.zst" => "zstd", "raw.gz" => "gzip", _ => null }
+            : null;
+
+        string extension = plan.Expand ? ".raw" : format switch
+        {
+            "" => "",
+            "iso" => ".iso",
+            "raw" => ".raw",
+            "qcow2" => ".qcow2",
+            _ => "." + format,
+        };
+        plan.Dir = format.StartsWith("iso", StringComparison.Ordinal) ? isoDir : importDir;
+        var name = ProxmoxVolumePlan.StoredName(artifact, extension);
+        plan.Final = Join(plan.Dir, name);
+        if (plan.Expand)
+        {
+            plan.Temp = Join(plan.Dir, "." + name + "." + format.Substring(4) + PartSuffix);
+            plan.RawTemp = Join(plan.Dir, "." + name + PartSuffix);
+        }
+        else
+        {
+            plan.Temp = Join(plan.Dir, "." + name + PartSuffix);
+        }
+        foreach (var path in new[] { plan.Final, plan.Temp, plan.RawTemp }.Where(p => p is not null))
+        {
+            SshSafety.CheckRemoteDir(path, $"remote path for {plan.Host}");
+        }
+
+        plan.LocalPath = string.IsNullOrWhiteSpace(artifact.Path) ? "" : Path.GetFullPath(artifact.Path);
+        if (needFile && (plan.LocalPath.Length == 0 || !File.Exists(plan.LocalPath)))
+        {
+            throw new TalosException("ArtifactFileMissing", TalosErrorKind.ObjectNotFound,
+                $"{artifact.Path} does not exist; it cannot be published to {plan.Host}. Download it again (Save-TalosImage).", artifact.Path);
+        }
+        return plan;
+    }
+
+    /// <summary>The ssh options in the order ssh honours them (the first value of a setting wins): BatchMode first, then the user's, then defaults.</summary>
+    public List<string> SshArguments(TimeSpan connectTimeout)
+    {
+        var args = new List<string> { "-o", "BatchMode=yes" };
+        args.AddRange(SshOptions);
+        args.AddRange(new[]
+        {
+            "-o", "ConnectTimeout=" + Math.Max(1, (int)Math.Ceiling(connectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
+            "-o", "ServerAliveInterval=15",
+            "-o", "ServerAliveCountMax=4",
+        });
+        return args;
+    }
+
+    /// <summary>For an expansion: the expected SHA-256 of the raw image, from the artifact or the metadata of its expanded sibling.</summary>
+    public string? ExpectedRawSha256(string compressedSha256)
+    {
+        if (LocalArtifact.IsSha256(Artifact.ExpandedSha256))
+        {
+            return Artifact.ExpandedSha256!.ToLowerInvariant();
+        }
+        // The cache keeps the expanded image beside the compressed one: name.raw.xz -> name.raw, whose metadata names its source.
+        var local = LocalPath;
+        var dot = local.LastIndexOf('.');
+        if (dot > 0 && ArtifactMetadata.TryRead(local.Substring(0, dot)) is { } meta &&
+            string.Equals(meta.SourceSha256, compressedSha256, StringComparison.OrdinalIgnoreCase) && LocalArtifact.IsSha256(meta.Sha256))
+        {
+            return meta.Sha256.ToLowerInvariant();
+        }
+        return null;
+    }
+
+    private static string Join(string dir, string name) => dir == "/" ? "/" + name : dir + "/" + name;
+}

@@ -1,0 +1,435 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using TalosImage.Core;
+using TalosImage.Core.Publishing;
+using TalosImage.Core.Publishing.Ssh;
+using TalosImage.Tests.Servers;
+using Xunit;
+
+namespace TalosImage.Tests.Publishing.Ssh;
+
+[CollectionDefinition("sshd")]
+public sealed class SshdCollection : ICollectionFixture<SshServerFixture>
+{
+}
+
+/// <summary>The SSH transport against a real sshd on 127.0.0.1 (the "remote" folders are on this machine).</summary>
+[Collection("sshd")]
+public sealed class SshPublisherTests : IDisposable
+{
+    private const string Schematic = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
+
+    private readonly SshServerFixture _sshd;
+    private readonly string _local;
+    private readonly string _remote;
+    private readonly string _marker;
+
+    public SshPublisherTests(SshServerFixture sshd)
+    {
+        _sshd = sshd;
+        _local = Path.Combine(Path.GetTempPath(), "talosimage-ssh-local-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(_local);
+        _remote = sshd.Unavailable is null ? sshd.NewFolder("remote") : _local;
+        _marker = Path.Combine(_local, "pwned");
+    }
+
+    public void Dispose()
+    {
+        Directory.Delete(_local, recursive: true);
+        if (_remote != _local && Directory.Exists(_remote))
+        {
+            Directory.Delete(_remote, recursive: true);
+        }
+    }
+
+    private void SkipWithoutSshd() => Skip.If(_sshd.Unavailable is not null, "no real sshd here: " + _sshd.Unavailable);
+
+    private SshTarget Target(string? ssh = null, string? host = null) => new()
+    {
+        Host = host ?? _sshd.Host,
+        IsoDir = Path.Combine(_remote, "template", "iso"),
+        ImportDir = Path.Combine(_remote, "import"),
+        SshOptions = ssh ?? _sshd.SshOptions,
+        RsyncOptions = "-a --inplace",
+    };
+
+    private static SshPublisher Publisher(TimeSpan? connectTimeout = null) =>
+        new(NullEngineEvents.Instance, new SshPublishOptions { ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(10) });
+
+    private TalosArtifact Artifact(string asset, string format, byte[] content, string? expandedSha = null, bool withSha = true)
+    {
+        var path = Path.Combine(_local, asset);
+        File.WriteAllBytes(path, content);
+        return new TalosArtifact
+        {
+            Path = path,
+            Sha256 = withSha ? Sha(content) : "",
+            Size = content.Length,
+            SchematicId = Schematic,
+            Version = "v1.11.5",
+            Platform = "nocloud",
+            Architecture = "amd64",
+            Format = format,
+            Asset = asset,
+            ExpandedSha256 = expandedSha,
+        };
+    }
+
+    private static string Sha(byte[] content) => Convert.ToHexString(SHA256.HashData(content)).ToLowerInvariant();
+
+    private static string ShaOfFile(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant();
+
+    /// <summary>A small disk image: mostly zeros, some random blocks.</summary>
+    private static byte[] RawImage(int size = 1 << 20, int seed = 1)
+    {
+        var data = new byte[size];
+        var random = new Random(seed);
+        for (var offset = 0; offset < size; offset += 64 * 1024)
+        {
+            random.NextBytes(data.AsSpan(offset, Math.Min(4096, size - offset)));
+        }
+        return data;
+    }
+
+    private static byte[] RandomBytes(int size, int seed = 2)
+    {
+        var data = new byte[size];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    private static string[] PartFiles(string dir) =>
+        Directory.Exists(dir) ? Directory.GetFiles(dir, "*" + SshPublishPlan.PartSuffix, SearchOption.AllDirectories) : Array.Empty<string>();
+
+    [SkippableFact]
+    public async Task First_push_arrives_under_its_final_name_verified()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(256 * 1024));
+        var target = Target();
+
+        var result = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.True(result.Status == "Published", result.Error);
+        Assert.True(result.Verified);
+        Assert.True(result.BytesSent > 0);
+        Assert.Equal("Ssh", result.Transport);
+        Assert.Equal(_sshd.Host, result.Host);
+        Assert.Equal(SshPublisher.DestinationFor(artifact, target, SshPublishMode.AsIs), result.Destination);
+        Assert.Equal(Path.Combine(target.IsoDir, "talos-376567988ad3-v1.11.5-nocloud-amd64.iso"), result.Destination);
+        Assert.Equal(artifact.Sha256, ShaOfFile(result.Destination));
+        Assert.Equal(artifact.Sha256, result.Sha256);
+        Assert.Equal(artifact.Path, result.Path);
+        Assert.Empty(PartFiles(_remote));
+    }
+
+    [SkippableFact]
+    public async Task Second_push_of_the_same_image_is_skipped_and_sends_nothing()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.raw", "raw", RawImage());
+        var publisher = Publisher();
+
+        var first = await publisher.PublishAsync(artifact, Target(), SshPublishMode.AsIs, CancellationToken.None);
+        var second = await publisher.PublishAsync(artifact, Target(), SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.True(first.Status == "Published", first.Error);
+        Assert.Equal("Skipped", second.Status);
+        Assert.Equal(0, second.BytesSent);
+        Assert.True(second.Verified);
+    }
+
+    [SkippableFact]
+    public async Task A_changed_remote_file_is_replaced()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(64 * 1024));
+        var target = Target();
+        var destination = SshPublisher.DestinationFor(artifact, target, SshPublishMode.AsIs);
+        Directory.CreateDirectory(target.IsoDir);
+        File.WriteAllBytes(destination, RandomBytes(64 * 1024, seed: 9));
+
+        var result = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.True(result.Status == "Published", result.Error);
+        Assert.Equal(artifact.Sha256, ShaOfFile(destination));
+    }
+
+    [SkippableFact]
+    public async Task A_partial_temp_file_from_an_interrupted_push_never_has_the_final_name_and_a_rerun_completes()
+    {
+        SkipWithoutSshd();
+        var content = RawImage(2 << 20);
+        var artifact = Artifact("metal-amd64.raw", "raw", content);
+        var target = Target();
+        var destination = SshPublisher.DestinationFor(artifact, target, SshPublishMode.AsIs);
+        var temp = Path.Combine(target.ImportDir, "." + Path.GetFileName(destination) + SshPublishPlan.PartSuffix);
+        Directory.CreateDirectory(target.ImportDir);
+        // What an interrupted transfer leaves: the first part of the image (plus a torn tail) under the temporary name.
+        File.WriteAllBytes(temp, content.AsSpan(0, content.Length / 2).ToArray().Concat(RandomBytes(1000)).ToArray());
+
+        Assert.False(File.Exists(destination));
+        var result = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.True(result.Status == "Published", result.Error);
+        Assert.True(result.Verified);
+        Assert.Equal(artifact.Sha256, ShaOfFile(destination));
+        Assert.False(File.Exists(temp));
+        // --inplace on the temporary name: the first half was already there, so far less than the image was sent.
+        Assert.True(result.BytesSent < content.Length, $"sent {result.BytesSent} of {content.Length}");
+    }
+
+    [SkippableFact]
+    public async Task Iso_goes_to_the_iso_folder_and_disk_images_to_the_import_folder()
+    {
+        SkipWithoutSshd();
+        var iso = Artifact("nocloud-amd64.iso", "iso", RandomBytes(32 * 1024));
+        var raw = Artifact("nocloud-amd64.raw", "raw", RawImage(512 * 1024));
+        var target = Target();
+
+        var results = await Publisher().PublishManyAsync(iso, new[] { target }, SshPublishMode.AsIs, CancellationToken.None);
+        var rawResult = await Publisher().PublishAsync(raw, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.Equal(new[] { "talos-376567988ad3-v1.11.5-nocloud-amd64.iso" }, Directory.GetFiles(target.IsoDir).Select(Path.GetFileName));
+        Assert.Equal(new[] { "talos-376567988ad3-v1.11.5-nocloud-amd64.raw" }, Directory.GetFiles(target.ImportDir).Select(Path.GetFileName));
+        Assert.Equal("Published", results.Single().Status);
+        Assert.Equal("Published", rawResult.Status);
+        Assert.Equal(raw.Sha256, ShaOfFile(rawResult.Destination));
+    }
+
+    [SkippableFact]
+    public async Task An_artifact_without_a_recorded_hash_is_hashed_and_verified()
+    {
+        SkipWithoutSshd();
+        var content = RandomBytes(40 * 1024);
+        var artifact = Artifact("nocloud-amd64.iso", "iso", content, withSha: false);
+
+        var result = await Publisher().PublishAsync(artifact, Target(), SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.True(result.Status == "Published", result.Error);
+        Assert.Equal(Sha(content), result.Sha256);
+        Assert.True(result.Verified);
+    }
+
+    [SkippableTheory]
+    [InlineData("xz", "raw.xz")]
+    [InlineData("zstd", "raw.zst")]
+    public async Task Remote_expansion_pushes_the_compressed_image_and_leaves_the_verified_raw(string tool, string format)
+    {
+        SkipWithoutSshd();
+        Skip.If(SshServerFixture.FindOnPath(tool) is null, $"{tool} is not installed");
+        var raw = RawImage(1 << 20, seed: 5);
+        var rawPath = Path.Combine(_local, "plain.raw");
+        File.WriteAllBytes(rawPath, raw);
+        var compressed = Compress(tool, rawPath);
+        var artifact = Artifact("nocloud-amd64." + format, format, compressed, expandedSha: Sha(raw));
+        var target = Target();
+
+        var result = await Publisher().PublishAsync(artifact, target, SshPublishMode.RemoteExpand, CancellationToken.None);
+
+        Assert.True(result.Status == "Published", result.Error);
+        Assert.True(result.RemoteExpanded);
+        Assert.True(result.Verified);
+        Assert.Equal(Path.Combine(target.ImportDir, "talos-376567988ad3-v1.11.5-nocloud-amd64.raw"), result.Destination);
+        Assert.Equal(Sha(raw), ShaOfFile(result.Destination));
+        Assert.True(result.BytesSent < raw.Length / 4, $"sent {result.BytesSent} for a {raw.Length}-byte image");
+        Assert.Equal(new[] { Path.GetFileName(result.Destination) }, Directory.GetFiles(target.ImportDir).Select(Path.GetFileName));
+
+        var again = await Publisher().PublishAsync(artifact, target, SshPublishMode.RemoteExpand, CancellationToken.None);
+        Assert.Equal("Skipped", again.Status);
+        Assert.Equal(0, again.BytesSent);
+    }
+
+    [SkippableFact]
+    public async Task Remote_expansion_without_a_known_raw_hash_publishes_unverified()
+    {
+        SkipWithoutSshd();
+        Skip.If(SshServerFixture.FindOnPath("xz") is null, "xz is not installed");
+        var raw = RawImage(256 * 1024, seed: 6);
+        var rawPath = Path.Combine(_local, "plain.raw");
+        File.WriteAllBytes(rawPath, raw);
+        var artifact = Artifact("nocloud-amd64.raw.xz", "raw.xz", Compress("xz", rawPath));
+
+        var result = await Publisher().PublishAsync(artifact, Target(), SshPublishMode.RemoteExpand, CancellationToken.None);
+
+        Assert.True(result.Status == "Published", result.Error);
+        Assert.False(result.Verified);
+        Assert.Equal(Sha(raw), ShaOfFile(result.Destination));
+    }
+
+    [SkippableTheory]
+    [InlineData("127.0.0.1;touch {marker}")]
+    [InlineData("-oProxyCommand=touch {marker}")]
+    [InlineData("root@127.0.0.1 touch {marker}")]
+    [InlineData("$(touch {marker})")]
+    [InlineData("127.0.0.1\ntouch {marker}")]
+    public async Task Unsafe_hosts_are_refused_before_anything_runs(string host)
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(1024));
+        var target = Target(host: host.Replace("{marker}", _marker));
+
+        var e = await Assert.ThrowsAsync<TalosException>(() => Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None));
+
+        Assert.Equal("UnsafeHost", e.ErrorId);
+        Assert.False(File.Exists(_marker));
+    }
+
+    [SkippableTheory]
+    [InlineData("/tmp/x;touch {marker}")]
+    [InlineData("/tmp/$(touch {marker})")]
+    [InlineData("/tmp/`touch {marker}`")]
+    [InlineData("/tmp/x\ntouch {marker}")]
+    [InlineData("/tmp/x y")]
+    [InlineData("/tmp/'x'")]
+    [InlineData("relative/dir")]
+    [InlineData("/var/lib/../../etc")]
+    public async Task Unsafe_remote_folders_are_refused_before_anything_runs(string dir)
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(1024));
+        var target = Target() with { IsoDir = dir.Replace("{marker}", _marker) };
+
+        var e = await Assert.ThrowsAsync<TalosException>(() => Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None));
+
+        Assert.Equal("UnsafeRemotePath", e.ErrorId);
+        Assert.False(File.Exists(_marker));
+    }
+
+    [SkippableTheory]
+    [InlineData("ssh", "-o ProxyCommand=touch {marker}")]
+    [InlineData("ssh", "-o 'ProxyCommand touch {marker}'")]
+    [InlineData("ssh", "-oProxyCommand=touch")]
+    [InlineData("ssh", "-o LocalCommand=touch -o PermitLocalCommand=yes")]
+    [InlineData("ssh", "-o RemoteCommand=touch")]
+    [InlineData("ssh", "-o BatchMode=yes touch")]
+    [InlineData("ssh", "-F /tmp/evil_config")]
+    [InlineData("ssh", "-J '-oProxyCommand=touch'")]
+    [InlineData("rsync", "-e 'sh -c \"touch {marker}\"'")]
+    [InlineData("rsync", "-ave ssh")]
+    [InlineData("rsync", "--rsh=sh")]
+    [InlineData("rsync", "--rsync-path='touch {marker}'")]
+    [InlineData("rsync", "--rsync-path=touch")]
+    [InlineData("rsync", "--remove-source-files")]
+    [InlineData("rsync", "--delete-after")]
+    [InlineData("rsync", "--del")]
+    [InlineData("rsync", "-av /etc/passwd")]
+    [InlineData("rsync", "-M--foo")]
+    [InlineData("rsync", "--old-args")]
+    public async Task Options_that_smuggle_a_command_or_change_the_transport_are_refused(string which, string options)
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(1024));
+        options = options.Replace("{marker}", _marker);
+        var target = which == "ssh" ? Target(ssh: options) : Target() with { RsyncOptions = options };
+
+        var e = await Assert.ThrowsAsync<TalosException>(() => Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None));
+
+        Assert.Equal("UnsafeOption", e.ErrorId);
+        Assert.False(File.Exists(_marker));
+        Assert.False(Directory.Exists(target.IsoDir));
+    }
+
+    [SkippableFact]
+    public async Task An_unreachable_host_fails_with_the_ssh_error()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(1024));
+        var closed = SshServerFixture.FreePort();
+        var target = Target(ssh: _sshd.SshOptions.Replace($"-p {_sshd.Port}", $"-p {closed}"));
+
+        var result = await Publisher(TimeSpan.FromSeconds(5)).PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.Equal("Failed", result.Status);
+        Assert.Equal("SshConnectionFailed", result.ErrorId);
+        Assert.Contains("refused", result.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.False(result.Verified);
+        Assert.Equal(0, result.BytesSent);
+    }
+
+    [SkippableFact]
+    public async Task A_key_the_host_does_not_accept_fails_without_prompting()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(1024));
+        var target = Target(ssh: _sshd.SshOptions.Replace(_sshd.KeyPath, _sshd.WrongKeyPath));
+
+        var result = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.Equal("Failed", result.Status);
+        Assert.Equal("SshConnectionFailed", result.ErrorId);
+        Assert.Contains("Permission denied", result.Error);
+        Assert.False(Directory.Exists(target.IsoDir));
+    }
+
+    [SkippableFact]
+    public async Task A_folder_that_cannot_be_created_fails_with_mkdirs_message()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(1024));
+        var file = Path.Combine(_remote, "a-file");
+        File.WriteAllText(file, "not a folder");
+        var target = Target() with { IsoDir = Path.Combine(file, "iso") };
+
+        var result = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.Equal("Failed", result.Status);
+        Assert.Equal("RemoteMkdirFailed", result.ErrorId);
+        Assert.Contains("Not a directory", result.Error);
+    }
+
+    [SkippableFact]
+    public async Task Many_hosts_give_one_result_each_in_order_and_a_failed_host_does_not_stop_the_others()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(16 * 1024));
+        var good = Target();
+        var other = Target() with { IsoDir = Path.Combine(_remote, "second", "iso") };
+        var bad = Target(ssh: _sshd.SshOptions.Replace(_sshd.KeyPath, _sshd.WrongKeyPath)) with { IsoDir = Path.Combine(_remote, "third") };
+
+        var results = await Publisher().PublishManyAsync(artifact, new[] { good, bad, other }, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.Equal(new[] { "Published", "Failed", "Published" }, results.Select(r => r.Status));
+        Assert.Equal(new[] { good.IsoDir, bad.IsoDir, other.IsoDir }, results.Select(r => Path.GetDirectoryName(r.Destination)));
+    }
+
+    [SkippableFact]
+    public async Task Many_hosts_are_all_validated_before_any_is_contacted()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(1024));
+        var good = Target();
+
+        var e = await Assert.ThrowsAsync<TalosException>(() =>
+            Publisher().PublishManyAsync(artifact, new[] { good, Target() with { IsoDir = "/x;y" } }, SshPublishMode.AsIs, CancellationToken.None));
+
+        Assert.Equal("UnsafeRemotePath", e.ErrorId);
+        Assert.False(Directory.Exists(good.IsoDir));
+    }
+
+    [SkippableFact]
+    public async Task Cancellation_throws()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(1024));
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Publisher().PublishAsync(artifact, Target(), SshPublishMode.AsIs, cts.Token));
+    }
+
+    private static byte[] Compress(string tool, string path)
+    {
+        var start = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (var a in new[] { "-c", "-q", path })
+        {
+            start.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(start)!;
+        using var buffer = new MemoryStream();
+        p.StandardOutput.BaseStream.CopyTo(buffer);
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        return buffer.ToArray();
+    }
+}
