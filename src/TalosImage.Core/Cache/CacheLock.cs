@@ -20,6 +20,9 @@ public sealed class CacheLock : IDisposable
     public const string LockFileName = ".lock";
     public const string OwnerFileName = ".lock.owner";
 
+    /// <summary>How long a run waits for another by default (config defaults.lock_timeout: 1800 s).</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(30);
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
     private FileStream? _stream;
