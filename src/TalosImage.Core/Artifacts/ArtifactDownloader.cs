@@ -320,14 +320,16 @@ public sealed class ArtifactDownloader
             progress.Report(written, total);
 
             using var body = new ReadTimeoutStream(await response.Content.ReadAsStreamAsync().ConfigureAwait(false), _http.ReadTimeout);
-            var current = new byte[FileHash.BufferSize];
-            var spare = new byte[FileHash.BufferSize];
+            // Three buffers in rotation: the next block is received (on another thread) while the current one is
+            // hashed, and written while the block after it is received.
+            var buffers = new[] { new byte[FileHash.BufferSize], new byte[FileHash.BufferSize], new byte[FileHash.BufferSize] };
+            Task<int> pendingRead = Task.Run(() => FillAsync(body, buffers[0], ct), ct);
             Task pendingWrite = Task.CompletedTask;
             try
             {
-                while (true)
+                for (var k = 0; ; k++)
                 {
-                    var n = await FillAsync(body, current, ct).ConfigureAwait(false);
+                    var n = await pendingRead.ConfigureAwait(false);
                     if (n == 0)
                     {
                         break;
@@ -336,25 +338,23 @@ public sealed class ArtifactDownloader
                     {
                         throw new LengthMismatchException($"the body is longer than the announced {t} bytes");
                     }
+                    var current = buffers[k % 3];
+                    // buffers[(k + 1) % 3] was last used by write k-2, which ended before write k-1 started.
+                    var next = buffers[(k + 1) % 3];
+                    pendingRead = Task.Run(() => FillAsync(body, next, ct), ct);
                     hash.AppendData(current, 0, n);
                     await pendingWrite.ConfigureAwait(false);
-                    pendingWrite = file.WriteAsync(current, 0, n, ct);
+                    pendingWrite = WriteAsync(file, current, n, written, ct);
                     written += n;
                     Interlocked.Add(ref _bytesDownloaded, n);
                     progress.Report(written, total);
-                    (current, spare) = (spare, current);
                 }
             }
             catch
             {
-                // Never close the file under a running write; the first failure is the one reported.
-                try
-                {
-                    await pendingWrite.ConfigureAwait(false);
-                }
-                catch (Exception) when (pendingWrite.IsFaulted || pendingWrite.IsCanceled)
-                {
-                }
+                // Never close the body or the file under a running read or write; the first failure is the one reported.
+                await Quietly(pendingRead).ConfigureAwait(false);
+                await Quietly(pendingWrite).ConfigureAwait(false);
                 throw;
             }
             await pendingWrite.ConfigureAwait(false);
@@ -366,6 +366,31 @@ public sealed class ArtifactDownloader
         }
         AtomicFile.Replace(part, path);
         return (FileHash.Hex(hash.GetHashAndReset()), written);
+    }
+
+    private const long WritebackChunk = 32L << 20;
+
+    /// <summary>Writes a block at <paramref name="offset"/>; each time a 32 MiB boundary is crossed, starts the writeback of the previous 32 MiB.</summary>
+    private static async Task WriteAsync(FileStream file, byte[] buffer, int count, long offset, CancellationToken ct)
+    {
+        await file.WriteAsync(buffer, 0, count, ct).ConfigureAwait(false);
+        var end = offset + count;
+        if (end / WritebackChunk != offset / WritebackChunk)
+        {
+            var boundary = end / WritebackChunk * WritebackChunk;
+            Writeback.Start(file, boundary - WritebackChunk, WritebackChunk);
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception) when (task.IsFaulted || task.IsCanceled)
+        {
+        }
     }
 
     /// <summary>Reads until <paramref name="buffer"/> is full or the body ends.</summary>
