@@ -259,7 +259,8 @@ public sealed class ArtifactDownloader
                     throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
                         $"GET {answered} answered {(int)response.StatusCode} {response.ReasonPhrase}, not 200 with the file.", answered);
                 }
-                resumable = response.Headers.AcceptRanges.Contains("bytes", StringComparer.OrdinalIgnoreCase);
+                resumable = response.StatusCode == HttpStatusCode.PartialContent ||
+                    response.Headers.AcceptRanges.Contains("bytes", StringComparer.OrdinalIgnoreCase);
                 etag = response.Headers.ETag;
 
                 try
