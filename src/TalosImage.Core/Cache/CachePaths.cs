@@ -4,12 +4,30 @@ using System.Runtime.InteropServices;
 
 namespace TalosImage.Core.Cache;
 
-/// <summary>Where the cmdlets keep their cache when no folder is given.</summary>
+/// <summary>
+/// Where the cache keeps things: <c>artifacts/</c> (managed by retention and purge), <c>versions/</c> (version lists),
+/// and the per-user default folder the cmdlets use when no folder is given.
+/// </summary>
 public static class CachePaths
 {
+    public const string ArtifactFolder = "artifacts";
+    public const string PartSuffix = ".part";
+
+    /// <summary><c>&lt;cache_dir&gt;/artifacts</c>: downloaded and expanded artifacts, keyed by schematic, version and asset.</summary>
+    public static string ArtifactRoot(string cacheDir) => Path.Combine(Path.GetFullPath(cacheDir), ArtifactFolder);
+
+    /// <summary><c>&lt;cache_dir&gt;/artifacts/&lt;schematic&gt;/&lt;version&gt;/&lt;asset&gt;</c></summary>
+    public static string ArtifactPath(string cacheDir, string schematicId, string version, string asset) =>
+        Path.Combine(ArtifactRoot(cacheDir), schematicId, version, asset);
+
+    /// <summary>The version list cache of one source: &lt;cacheDir&gt;/versions/&lt;source&gt;.json.</summary>
+    public static string VersionList(string cacheDirectory, string source) =>
+        Path.Combine(cacheDirectory, "versions", source.ToLowerInvariant() + ".json");
+
     /// <summary>
-    /// A per-user folder: %LOCALAPPDATA%\TalosImage on Windows, $XDG_CACHE_HOME/talosimage or ~/.cache/talosimage
-    /// elsewhere. <paramref name="environment"/> looks up variables (tests pass their own).
+    /// The per-user cache folder: Windows <c>%LOCALAPPDATA%\TalosImage</c>; elsewhere <c>$XDG_CACHE_HOME/talosimage</c>,
+    /// or <c>~/.cache/talosimage</c> when XDG_CACHE_HOME is unset or not absolute. <paramref name="environment"/> looks
+    /// up variables (tests pass their own).
     /// </summary>
     public static string DefaultCacheDirectory(Func<string, string?>? environment = null)
     {
@@ -35,8 +53,4 @@ public static class CachePaths
         }
         return Path.Combine(home!, ".cache", "talosimage");
     }
-
-    /// <summary>The version list cache of one source: &lt;cacheDir&gt;/versions/&lt;source&gt;.json.</summary>
-    public static string VersionList(string cacheDirectory, string source) =>
-        Path.Combine(cacheDirectory, "versions", source.ToLowerInvariant() + ".json");
 }

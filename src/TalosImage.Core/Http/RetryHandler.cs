@@ -62,9 +62,12 @@ public sealed class RetryHandler : DelegatingHandler
         e is HttpRequestException or IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     /// <summary>Full jitter: a random time between half and all of min(MaxDelay, BaseDelay * 2^(attempt-1)).</summary>
-    internal TimeSpan Backoff(int attempt)
+    internal TimeSpan Backoff(int attempt) => Backoff(_options, attempt);
+
+    /// <summary>The same backoff for callers that retry on their own (e.g. a body transfer that broke midway).</summary>
+    public static TimeSpan Backoff(HttpOptions options, int attempt)
     {
-        var cap = Math.Min(_options.MaxDelay.TotalMilliseconds, _options.BaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
+        var cap = Math.Min(options.MaxDelay.TotalMilliseconds, options.BaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
         double r;
         lock (Jitter)
         {

@@ -18,6 +18,8 @@ public sealed class TalosCacheEntry
     public DateTimeOffset? DownloadedAt { get; init; }
     /// <summary>schematic/platform-arch[-secureboot].format: retention keeps the newest N versions of each.</summary>
     public string Family { get; init; } = "";
+    /// <summary>Downloaded (a factory asset) or Expanded (a disk image expanded beside its compressed source).</summary>
+    public string Kind { get; init; } = "Downloaded";
     /// <summary>Cached, Removed or WouldRemove.</summary>
     public string State { get; init; } = "Cached";
 

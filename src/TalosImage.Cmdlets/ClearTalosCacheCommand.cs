@@ -1,0 +1,62 @@
+using System.Management.Automation;
+using TalosImage.Core.Cache;
+
+namespace TalosImage.Cmdlets;
+
+/// <summary>
+/// Applies retention to the cache (keep the newest -KeepVersions versions per family), or with -All removes every
+/// artifact. Only &lt;cache&gt;/artifacts is touched: manifests, the version cache and foreign files stay (and are
+/// reported). Writes what was removed, or with -WhatIf what would be.
+/// </summary>
+[Cmdlet(VerbsCommon.Clear, "TalosCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = KeepSet)]
+[OutputType(typeof(TalosCacheEntry))]
+public sealed class ClearTalosCacheCommand : TalosCmdlet
+{
+    private const string KeepSet = "Keep";
+    private const string AllSet = "All";
+
+    [Parameter]
+    public string? CacheDirectory { get; set; }
+
+    [Parameter(ParameterSetName = KeepSet)]
+    [ValidateRange(0, int.MaxValue)]
+    public int KeepVersions { get; set; } = 3;
+
+    /// <summary>Remove every artifact (a purge). Asks first (high impact) unless -Force.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = AllSet)]
+    public SwitchParameter All { get; set; }
+
+    /// <summary>With -All: do not ask.</summary>
+    [Parameter(ParameterSetName = AllSet)]
+    public SwitchParameter Force { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var cacheDir = CacheDirectory is null ? CachePaths.DefaultCacheDirectory() : GetUnresolvedProviderPathFromPSPath(CacheDirectory);
+        var root = CachePaths.ArtifactRoot(cacheDir);
+        var action = All ? "Remove every cached artifact" : $"Remove cached artifacts beyond the newest {KeepVersions} version(s) per family";
+        var dryRun = !ShouldProcess(root, action);
+        if (!dryRun && All && !Force && !ShouldContinue($"Remove every artifact under {root}?", "Clear-TalosCache -All"))
+        {
+            return;
+        }
+        RunEngine(async (events, token) =>
+        {
+            System.IDisposable? cacheLock = dryRun ? null : await CacheLock.AcquireAsync(cacheDir, CacheLock.DefaultTimeout, events, token).ConfigureAwait(false);
+            try
+            {
+                var entries = All
+                    ? CacheRetention.Purge(cacheDir, dryRun, events)
+                    : CacheRetention.Apply(cacheDir, KeepVersions, System.Array.Empty<string>(), dryRun, events);
+                foreach (var entry in entries)
+                {
+                    Emit(entry);
+                }
+            }
+            finally
+            {
+                cacheLock?.Dispose();
+            }
+        });
+    }
+}

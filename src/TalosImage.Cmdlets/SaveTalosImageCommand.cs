@@ -1,0 +1,89 @@
+using System.Management.Automation;
+using TalosImage.Core;
+using TalosImage.Core.Artifacts;
+using TalosImage.Core.Cache;
+using TalosImage.Core.Factory;
+
+namespace TalosImage.Cmdlets;
+
+/// <summary>
+/// Downloads a factory asset into the verified cache (&lt;cache&gt;/artifacts/&lt;schematic&gt;/&lt;version&gt;/&lt;asset&gt;),
+/// or returns the cached file when its metadata matches (no bytes read). Binds by property name from
+/// TalosSchematic (SchematicId) and TalosVersion (Version).
+/// </summary>
+[Cmdlet(VerbsData.Save, "TalosImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(TalosArtifact))]
+public sealed class SaveTalosImageCommand : TalosCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string SchematicId { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Version { get; set; } = "";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Platform { get; set; } = "nocloud";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateSet("amd64", "arm64")]
+    public string Architecture { get; set; } = "amd64";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Format { get; set; } = "iso";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public SwitchParameter SecureBoot { get; set; }
+
+    /// <summary>Default: $XDG_CACHE_HOME/talosimage or ~/.cache/talosimage; %LOCALAPPDATA%\TalosImage on Windows.</summary>
+    [Parameter]
+    public string? CacheDirectory { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string FactoryUrl { get; set; } = FactoryCatalog.PublicFactoryUrl;
+
+    /// <summary>Re-hash a cached file; a corrupt one is deleted and downloaded again.</summary>
+    [Parameter]
+    public SwitchParameter Verify { get; set; }
+
+    /// <summary>Download again even when the file is cached.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var cacheDir = CacheDirectory is null ? CachePaths.DefaultCacheDirectory() : GetUnresolvedProviderPathFromPSPath(CacheDirectory);
+        var request = new ArtifactRequest
+        {
+            SchematicId = SchematicId,
+            Version = Version,
+            Platform = Platform,
+            Architecture = Architecture,
+            Format = Format,
+            SecureBoot = SecureBoot,
+            FactoryUrl = FactoryUrl,
+        };
+        var options = new SaveOptions { Verify = Verify, Force = Force };
+        RunEngine(async (events, token) =>
+        {
+            request = request.Normalise();
+            var downloader = new ArtifactDownloader(cacheDir, events);
+            if (!options.Force && !options.Verify && downloader.TryGetCached(request) is { } cached)
+            {
+                Emit(cached);
+                return;
+            }
+            var path = ArtifactDownloader.PathFor(cacheDir, request.SchematicId, request.Version, request.Asset);
+            var action = options.Force ? $"Download {request.Url} again" : options.Verify ? $"Verify, and download {request.Url} if missing or corrupt" : $"Download {request.Url}";
+            if (!ShouldProcessFromEngine(path, action))
+            {
+                return;
+            }
+            using var cacheLock = await CacheLock.AcquireAsync(cacheDir, CacheLock.DefaultTimeout, events, token).ConfigureAwait(false);
+            Emit(await downloader.SaveAsync(request, options, token).ConfigureAwait(false));
+        });
+    }
+}

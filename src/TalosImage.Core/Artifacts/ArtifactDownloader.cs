@@ -1,0 +1,421 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+using TalosImage.Core.Cache;
+using TalosImage.Core.Factory;
+using TalosImage.Core.Http;
+
+namespace TalosImage.Core.Artifacts;
+
+/// <summary>
+/// Downloads factory assets into the verified cache (<c>&lt;cache&gt;/artifacts/&lt;schematic&gt;/&lt;version&gt;/&lt;asset&gt;</c>).
+/// The body is streamed to <c>&lt;file&gt;.part</c> and hashed in the same pass; the file gets its final name only
+/// when every announced byte arrived, and its metadata only after that. A broken transfer is retried (resumed with
+/// Range where the answering server, e.g. a CDN behind a redirect, accepts ranges; restarted otherwise).
+/// Concurrent requests for one artifact in this process share one download. Callers that share a cache across
+/// processes hold a <see cref="CacheLock"/>.
+/// </summary>
+public sealed class ArtifactDownloader
+{
+    private static int _nextActivityId = 41000;
+
+    private readonly string _cacheDir;
+    private readonly IEngineEvents _events;
+    private readonly HttpOptions _http;
+    private readonly ConcurrentDictionary<string, Lazy<Task<TalosArtifact>>> _inflight = new(StringComparer.Ordinal);
+    private long _bytesDownloaded;
+
+    public ArtifactDownloader(string cacheDir, IEngineEvents events, HttpOptions? http = null)
+    {
+        if (string.IsNullOrWhiteSpace(cacheDir))
+        {
+            throw new TalosException("InvalidCacheDirectory", TalosErrorKind.InvalidArgument, "The cache directory is empty.");
+        }
+        _cacheDir = Path.GetFullPath(cacheDir);
+        _events = events ?? NullEngineEvents.Instance;
+        _http = http ?? HttpOptions.Default;
+    }
+
+    /// <summary>Bytes received from servers by this instance (resumed prefixes are not counted twice).</summary>
+    public long BytesDownloaded => Interlocked.Read(ref _bytesDownloaded);
+
+    /// <summary><c>&lt;cache&gt;/artifacts/&lt;schematic&gt;/&lt;version&gt;/&lt;asset&gt;</c></summary>
+    public static string PathFor(string cacheDir, string schematicId, string version, string asset) =>
+        CachePaths.ArtifactPath(cacheDir, schematicId, version, asset);
+
+    /// <summary>The cached artifact when its metadata matches the file (no bytes read), else null. For -WhatIf.</summary>
+    public TalosArtifact? TryGetCached(ArtifactRequest request)
+    {
+        var r = request.Normalise();
+        var path = PathFor(_cacheDir, r.SchematicId, r.Version, r.Asset);
+        var meta = ArtifactMetadata.TryRead(path);
+        return meta is not null && meta.Matches(path) ? Result(r, path, r.Url, meta.Sha256, meta.Size, fromCache: true, Stopwatch.StartNew()) : null;
+    }
+
+    /// <summary>
+    /// The artifact in the cache: taken from it when its metadata matches (FromCache, no bytes read; with
+    /// <see cref="SaveOptions.Verify"/> re-hashed first), downloaded otherwise. Concurrent calls for the same artifact
+    /// share one task (and so the first caller's options and cancellation).
+    /// </summary>
+    public Task<TalosArtifact> SaveAsync(ArtifactRequest request, SaveOptions options, CancellationToken ct)
+    {
+        if (request is null)
+        {
+            throw new ArgumentNullException(nameof(request));
+        }
+        var r = request.Normalise();
+        options ??= new SaveOptions();
+        var path = PathFor(_cacheDir, r.SchematicId, r.Version, r.Asset);
+        var key = Path.DirectorySeparatorChar == '\\' ? path.ToLowerInvariant() : path;
+        Lazy<Task<TalosArtifact>>? mine = null;
+        mine = new Lazy<Task<TalosArtifact>>(() => RunAndForgetAsync(key, mine!, r, options, path, ct));
+        return _inflight.GetOrAdd(key, mine).Value;
+    }
+
+    private async Task<TalosArtifact> RunAndForgetAsync(string key, Lazy<Task<TalosArtifact>> entry, ArtifactRequest r, SaveOptions options, string path, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Yield();
+            return await SaveCoreAsync(r, options, path, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            ((ICollection<KeyValuePair<string, Lazy<Task<TalosArtifact>>>>)_inflight).Remove(new KeyValuePair<string, Lazy<Task<TalosArtifact>>>(key, entry));
+        }
+    }
+
+    private async Task<TalosArtifact> SaveCoreAsync(ArtifactRequest r, SaveOptions options, string path, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var url = r.Url;
+        var shown = HttpPipeline.Redact(new Uri(url));
+        var progress = new TransferProgress(_events, Interlocked.Increment(ref _nextActivityId), $"Save-TalosImage {r.Version} {r.Asset}");
+
+        if (!options.Force)
+        {
+            var cached = ArtifactMetadata.TryRead(path);
+            if (cached is not null && cached.Matches(path))
+            {
+                if (!options.Verify)
+                {
+                    _events.Verbose($"{path}: in the cache (size and mtime as recorded, sha256 {cached.Sha256}).");
+                    return Result(r, path, url, cached.Sha256, cached.Size, fromCache: true, clock);
+                }
+                progress.Start("Verifying");
+                var actual = await FileHash.Sha256Async(path, done => progress.Report(done, cached.Size), ct).ConfigureAwait(false);
+                progress.Complete();
+                if (string.Equals(actual, cached.Sha256, StringComparison.OrdinalIgnoreCase))
+                {
+                    _events.Verbose($"{path}: verified (sha256 {actual}).");
+                    return Result(r, path, url, cached.Sha256, cached.Size, fromCache: true, clock);
+                }
+                _events.Warning($"{path} is corrupt: sha256 {actual}, recorded {cached.Sha256}. Deleting it and downloading again.");
+                Discard(path);
+            }
+            else if (File.Exists(path))
+            {
+                _events.Verbose($"{path}: " + (cached is null ? "no metadata" : "changed since it was recorded") + "; downloading again.");
+                Discard(path);
+            }
+        }
+        else
+        {
+            _events.Verbose($"{path}: -Force, downloading again.");
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        _events.Verbose($"GET {shown} -> {path}");
+        var (sha, size) = await DownloadAsync(url, path, progress, ct).ConfigureAwait(false);
+        var meta = new ArtifactMetadata
+        {
+            Url = url,
+            Sha256 = sha,
+            SchematicId = r.SchematicId,
+            Version = r.Version,
+            Asset = r.Asset,
+            Platform = r.Platform,
+            Architecture = r.Architecture,
+            Format = r.Format,
+            SecureBoot = r.SecureBoot,
+            Kind = "Downloaded",
+            DownloadedAt = DateTimeOffset.UtcNow,
+        };
+        meta.WriteFor(path);
+        _events.Verbose($"{path}: {Units.Bytes(size)} in {Units.Duration(clock.Elapsed)}, sha256 {sha}.");
+        return Result(r, path, url, sha, size, fromCache: false, clock);
+    }
+
+    /// <summary>Deletes a file that is not (or no longer) trusted, with its side files.</summary>
+    private static void Discard(string path)
+    {
+        ArtifactMetadata.DeleteFor(path);
+        File.Delete(path);
+    }
+
+    private static TalosArtifact Result(ArtifactRequest r, string path, string url, string sha, long size, bool fromCache, Stopwatch clock) => new()
+    {
+        Path = path,
+        Url = url,
+        Sha256 = sha,
+        Size = size,
+        SchematicId = r.SchematicId,
+        Version = r.Version,
+        Platform = r.Platform,
+        Architecture = r.Architecture,
+        Format = r.Format,
+        SecureBoot = r.SecureBoot,
+        Asset = r.Asset,
+        InstallerImage = FactoryCatalog.InstallerImage(r.FactoryUrl, r.Platform, r.SchematicId, r.Version, r.SecureBoot),
+        FromCache = fromCache,
+        Kind = "Downloaded",
+        DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
+    };
+
+    /// <summary>
+    /// Downloads <paramref name="url"/> to <paramref name="path"/> through <c>path.part</c>; returns the SHA-256 and size.
+    /// Up to <see cref="HttpOptions.MaxAttempts"/> transfers; a retry resumes with Range only when the server that
+    /// answered the previous attempt advertised <c>Accept-Ranges: bytes</c> and answers 206 with the expected
+    /// Content-Range, and restarts from zero otherwise.
+    /// </summary>
+    private async Task<(string Sha256, long Size)> DownloadAsync(string url, string path, TransferProgress progress, CancellationToken ct)
+    {
+        var part = path + CachePaths.PartSuffix;
+        var client = HttpPipeline.For(new Uri(url).GetLeftPart(UriPartial.Authority), _http);
+        var shown = HttpPipeline.Redact(new Uri(url));
+        var maxAttempts = Math.Max(1, _http.MaxAttempts);
+        var resumable = false;          // the last answering server accepts byte ranges
+        EntityTagHeaderValue? etag = null;
+        Exception? last = null;
+        progress.Start("Connecting");
+        try
+        {
+            for (var attempt = 1; attempt <= maxAttempts; attempt++)
+            {
+                if (attempt > 1)
+                {
+                    await Task.Delay(RetryHandler.Backoff(_http, attempt - 1), ct).ConfigureAwait(false);
+                }
+                // A .part from an earlier run is never trusted: only this run's own attempts are resumed.
+                long have = attempt > 1 && resumable && File.Exists(part) ? new FileInfo(part).Length : 0;
+                using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                if (have > 0)
+                {
+                    request.Headers.Range = new RangeHeaderValue(have, null);
+                    if (etag is { IsWeak: false })
+                    {
+                        request.Headers.IfRange = new RangeConditionHeaderValue(etag);
+                    }
+                }
+                using var response = await HttpPipeline.SendAsync(client, request, _http, ct).ConfigureAwait(false);
+                var answered = HttpPipeline.Redact(response.RequestMessage?.RequestUri ?? new Uri(url));
+                if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && have > 0)
+                {
+                    last = new IOException($"{answered} refused the range bytes={have}-");
+                    _events.Verbose($"GET {answered}: 416 for bytes={have}-; restarting from zero.");
+                    resumable = false;
+                    continue;
+                }
+                await HttpPipeline.EnsureSuccessAsync(response, ct).ConfigureAwait(false);
+
+                long offset;
+                long? total;
+                if (response.StatusCode == HttpStatusCode.PartialContent)
+                {
+                    var range = response.Content.Headers.ContentRange;
+                    if (have == 0 || range is null || !string.Equals(range.Unit, "bytes", StringComparison.OrdinalIgnoreCase) ||
+                        range.From != have || range.Length is null || (range.To is { } to && to != range.Length - 1) ||
+                        (response.Content.Headers.ContentLength is { } partLength && partLength != range.Length - have))
+                    {
+                        last = new IOException($"{answered} answered 206 with Content-Range '{range}' to bytes={have}-");
+                        _events.Warning($"GET {answered}: unexpected partial answer (Content-Range '{range}'); restarting from zero.");
+                        resumable = false;
+                        continue;
+                    }
+                    offset = have;
+                    total = range.Length;
+                    _events.Verbose($"GET {answered}: resuming at {Units.Bytes(have)} of {Units.Bytes(total.Value)}.");
+                }
+                else if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    if (have > 0)
+                    {
+                        _events.Verbose($"GET {answered}: range not honoured; restarting from zero.");
+                    }
+                    offset = 0;
+                    total = response.Content.Headers.ContentLength;
+                }
+                else
+                {
+                    throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
+                        $"GET {answered} answered {(int)response.StatusCode} {response.ReasonPhrase}, not 200 with the file.", answered);
+                }
+                resumable = response.StatusCode == HttpStatusCode.PartialContent ||
+                    response.Headers.AcceptRanges.Contains("bytes", StringComparer.OrdinalIgnoreCase);
+                etag = response.Headers.ETag;
+
+                try
+                {
+                    return await ReceiveAsync(response, part, path, offset, total, progress, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsTransferFailure(e, ct))
+                {
+                    last = e;
+                    if (e is LengthMismatchException)
+                    {
+                        resumable = false; // the server's framing cannot be trusted: next attempt from zero
+                    }
+                    var done = File.Exists(part) ? new FileInfo(part).Length : 0;
+                    var next = attempt < maxAttempts ? (resumable ? $"resuming (attempt {attempt + 1} of {maxAttempts})" : $"restarting (attempt {attempt + 1} of {maxAttempts})") : "giving up";
+                    _events.Warning($"GET {answered}: transfer broke after {Units.Bytes(done)}: {HttpPipeline.Describe(e)}; {next}.");
+                }
+            }
+        }
+        finally
+        {
+            progress.Complete();
+        }
+        throw new TalosException("DownloadFailed", TalosErrorKind.ConnectionError,
+            $"GET {shown}: download failed after {maxAttempts} attempt(s): {(last is null ? "no answer" : HttpPipeline.Describe(last))}", shown, last);
+    }
+
+    private static bool IsTransferFailure(Exception e, CancellationToken ct) =>
+        e is IOException or HttpRequestException or TimeoutException || (e is OperationCanceledException && !ct.IsCancellationRequested);
+
+    /// <summary>
+    /// Writes the body to <paramref name="part"/> from <paramref name="offset"/> (re-hashing the kept prefix first),
+    /// hashing while writing, checks the length, flushes to disk and renames the file to <paramref name="path"/>.
+    /// </summary>
+    private async Task<(string, long)> ReceiveAsync(HttpResponseMessage response, string part, string path, long offset, long? total, TransferProgress progress, CancellationToken ct)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long written;
+        using (var file = new FileStream(part, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None))
+        {
+            if (offset > 0)
+            {
+                progress.Status("Checking the partial download");
+                var kept = await FileHash.AppendAsync(hash, file, offset, null, ct).ConfigureAwait(false);
+                if (kept != offset)
+                {
+                    throw new LengthMismatchException($"{part} is shorter than {offset} bytes");
+                }
+                file.SetLength(offset);
+                file.Position = offset;
+            }
+            else
+            {
+                file.SetLength(0);
+            }
+            written = offset;
+            progress.Status("Downloading");
+            progress.Report(written, total);
+
+            using var body = new ReadTimeoutStream(await response.Content.ReadAsStreamAsync().ConfigureAwait(false), _http.ReadTimeout);
+            // Three buffers in rotation: the next block is received (on another thread) while the current one is
+            // hashed, and written while the block after it is received.
+            var buffers = new[] { new byte[FileHash.BufferSize], new byte[FileHash.BufferSize], new byte[FileHash.BufferSize] };
+            Task<int> pendingRead = Task.Run(() => FillAsync(body, buffers[0], ct), ct);
+            Task pendingWrite = Task.CompletedTask;
+            try
+            {
+                for (var k = 0; ; k++)
+                {
+                    var n = await pendingRead.ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+                    if (total is { } t && written + n > t)
+                    {
+                        throw new LengthMismatchException($"the body is longer than the announced {t} bytes");
+                    }
+                    var current = buffers[k % 3];
+                    // buffers[(k + 1) % 3] was last used by write k-2, which ended before write k-1 started.
+                    var next = buffers[(k + 1) % 3];
+                    pendingRead = Task.Run(() => FillAsync(body, next, ct), ct);
+                    hash.AppendData(current, 0, n);
+                    await pendingWrite.ConfigureAwait(false);
+                    pendingWrite = WriteAsync(file, current, n, written, ct);
+                    written += n;
+                    Interlocked.Add(ref _bytesDownloaded, n);
+                    progress.Report(written, total);
+                }
+            }
+            catch
+            {
+                // Never close the body or the file under a running read or write; the first failure is the one reported.
+                await Quietly(pendingRead).ConfigureAwait(false);
+                await Quietly(pendingWrite).ConfigureAwait(false);
+                throw;
+            }
+            await pendingWrite.ConfigureAwait(false);
+            if (total is { } expected && written != expected)
+            {
+                throw new LengthMismatchException($"received {written} of {expected} bytes");
+            }
+            file.Flush(flushToDisk: true);
+        }
+        AtomicFile.Replace(part, path);
+        return (FileHash.Hex(hash.GetHashAndReset()), written);
+    }
+
+    private const long WritebackChunk = 32L << 20;
+
+    /// <summary>Writes a block at <paramref name="offset"/>; each time a 32 MiB boundary is crossed, starts the writeback of the previous 32 MiB.</summary>
+    private static async Task WriteAsync(FileStream file, byte[] buffer, int count, long offset, CancellationToken ct)
+    {
+        await file.WriteAsync(buffer, 0, count, ct).ConfigureAwait(false);
+        var end = offset + count;
+        if (end / WritebackChunk != offset / WritebackChunk)
+        {
+            var boundary = end / WritebackChunk * WritebackChunk;
+            Writeback.Start(file, boundary - WritebackChunk, WritebackChunk);
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception) when (task.IsFaulted || task.IsCanceled)
+        {
+        }
+    }
+
+    /// <summary>Reads until <paramref name="buffer"/> is full or the body ends.</summary>
+    private static async Task<int> FillAsync(Stream body, byte[] buffer, CancellationToken ct)
+    {
+        var filled = 0;
+        while (filled < buffer.Length)
+        {
+            var n = await body.ReadAsync(buffer, filled, buffer.Length - filled, ct).ConfigureAwait(false);
+            if (n == 0)
+            {
+                break;
+            }
+            filled += n;
+        }
+        return filled;
+    }
+
+    /// <summary>The body did not have the length its headers announced.</summary>
+    private sealed class LengthMismatchException : IOException
+    {
+        public LengthMismatchException(string message)
+            : base(message)
+        {
+        }
+    }
+}

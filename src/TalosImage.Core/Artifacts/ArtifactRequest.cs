@@ -1,0 +1,81 @@
+using System;
+using System.Linq;
+using System.Text.RegularExpressions;
+using TalosImage.Core.Factory;
+using TalosImage.Core.Versions;
+
+namespace TalosImage.Core.Artifacts;
+
+/// <summary>One factory asset to download: <c>{factory}/image/{schematic}/{version}/{asset}</c>.</summary>
+public sealed record ArtifactRequest
+{
+    public string SchematicId { get; init; } = "";
+    public string Version { get; init; } = "";
+    public string Platform { get; init; } = "";
+    public string Architecture { get; init; } = "amd64";
+    public string Format { get; init; } = "iso";
+    public bool SecureBoot { get; init; }
+    public string FactoryUrl { get; init; } = FactoryCatalog.PublicFactoryUrl;
+
+    /// <summary>The factory's file name, e.g. nocloud-amd64-secureboot.raw.xz.</summary>
+    public string Asset => FactoryCatalog.AssetName(Platform, Architecture, SecureBoot, Format);
+
+    /// <summary>The download URL.</summary>
+    public string Url => FactoryCatalog.ImageUrl(FactoryUrl, SchematicId, Version, Asset);
+
+    private static readonly Regex SchematicPattern = new("^[0-9a-f]{64}$", RegexOptions.CultureInvariant);
+    private static readonly Regex PlatformPattern = new("^[A-Za-z][A-Za-z0-9-]{0,63}$", RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// The request with canonical values (lower-case schematic, vMAJOR.MINOR.PATCH version, format aliases resolved), or a
+    /// <see cref="TalosException"/> (ErrorId InvalidArtifactRequest) naming what is wrong. Every part becomes a path
+    /// segment in the cache, so nothing that could leave the cache folder gets through.
+    /// </summary>
+    public ArtifactRequest Normalise()
+    {
+        var schematic = (SchematicId ?? "").Trim().ToLowerInvariant();
+        if (!SchematicPattern.IsMatch(schematic))
+        {
+            throw Invalid($"SchematicId '{SchematicId}' is not a schematic ID: expected 64 hexadecimal characters.", SchematicId);
+        }
+        var version = TalosSemVersion.Parse((Version ?? "").Trim()).ToString();
+        var platform = (Platform ?? "").Trim();
+        if (!PlatformPattern.IsMatch(platform))
+        {
+            throw Invalid($"Platform '{Platform}' is not a factory platform, e.g. {string.Join(", ", FactoryCatalog.Platforms.Take(6))}.", Platform);
+        }
+        var arch = (Architecture ?? "").Trim().ToLowerInvariant();
+        if (!FactoryCatalog.Architectures.Contains(arch))
+        {
+            throw Invalid($"Architecture '{Architecture}' is not one of {string.Join(", ", FactoryCatalog.Architectures)}.", Architecture);
+        }
+        var format = FactoryCatalog.NormaliseFormat(Format)
+            ?? throw Invalid($"Format '{Format}' is not one of {string.Join(", ", FactoryCatalog.Formats)}.", Format);
+        if (!Uri.TryCreate((FactoryUrl ?? "").Trim(), UriKind.Absolute, out var factory) || (factory.Scheme != "http" && factory.Scheme != "https"))
+        {
+            throw Invalid($"FactoryUrl '{FactoryUrl}' is not an absolute http(s) URL.", FactoryUrl);
+        }
+        return this with
+        {
+            SchematicId = schematic,
+            Version = version,
+            Platform = platform,
+            Architecture = arch,
+            Format = format,
+            FactoryUrl = factory.GetLeftPart(UriPartial.Path).TrimEnd('/'),
+        };
+    }
+
+    private static TalosException Invalid(string message, object? target) =>
+        new("InvalidArtifactRequest", TalosErrorKind.InvalidArgument, message, target);
+}
+
+/// <summary>How <see cref="ArtifactDownloader.SaveAsync"/> treats a file already in the cache.</summary>
+public sealed record SaveOptions
+{
+    /// <summary>Re-hash a cached file; a mismatch is reported, the file deleted and downloaded again.</summary>
+    public bool Verify { get; init; }
+
+    /// <summary>Download again even when a verified file is cached.</summary>
+    public bool Force { get; init; }
+}
