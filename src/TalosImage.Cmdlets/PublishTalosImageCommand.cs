@@ -22,7 +22,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
     private const string SshSet = "Ssh";
     private const string ApiSet = "ProxmoxApi";
 
-    /// <summary>An artifact from Save-TalosImage, Expand-TalosImage or Get-TalosCacheEntry.</summary>
+    /// <summary>An artifact from Save-TalosImage or Expand-TalosImage (Get-TalosCache entries bind through -Path).</summary>
     [Parameter(ValueFromPipeline = true)]
     public TalosArtifact? InputObject { get; set; }
 

@@ -41,9 +41,10 @@ public sealed class SaveTalosImageCommand : TalosCmdlet
     [Parameter]
     public string? CacheDirectory { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string FactoryUrl { get; set; } = FactoryCatalog.PublicFactoryUrl;
+    /// <summary>Default: the FactoryUrl of a piped TalosSchematic, else TALOS_FACTORY_URL, else https://factory.talos.dev.
+    /// An empty value (a schematic computed offline has none) means the default.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? FactoryUrl { get; set; }
 
     /// <summary>Re-hash a cached file; a corrupt one is deleted and downloaded again.</summary>
     [Parameter]
@@ -64,7 +65,7 @@ public sealed class SaveTalosImageCommand : TalosCmdlet
             Architecture = Architecture,
             Format = Format,
             SecureBoot = SecureBoot,
-            FactoryUrl = FactoryUrl,
+            FactoryUrl = string.IsNullOrEmpty(FactoryUrl) ? FactoryClient.DefaultUrl() : FactoryUrl!,
         };
         var options = new SaveOptions { Verify = Verify, Force = Force };
         RunEngine(async (events, token) =>

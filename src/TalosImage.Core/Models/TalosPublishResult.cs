@@ -6,7 +6,7 @@ public sealed class TalosPublishResult
     public string Host { get; init; } = "";
     /// <summary>Remote path (SSH) or storage (API).</summary>
     public string Destination { get; init; } = "";
-    /// <summary>Published, Skipped (already there and identical), WouldPublish (-WhatIf) or Failed.</summary>
+    /// <summary>Published, Skipped (already there and identical) or Failed. -WhatIf writes no result: it says what it would publish.</summary>
     public string Status { get; init; } = "";
     public long BytesSent { get; init; }
     public double Duration { get; init; }

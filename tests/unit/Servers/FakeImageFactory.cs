@@ -25,6 +25,7 @@ public sealed class FakeImageFactory : IAsyncDisposable
     private int _fail500;
     private int _fail429;
     private int _schematicPosts;
+    private readonly ConcurrentDictionary<string, Schematic> _schematics = new(StringComparer.Ordinal);
 
     private FakeImageFactory()
     {
@@ -72,6 +73,16 @@ public sealed class FakeImageFactory : IAsyncDisposable
     public ConcurrentQueue<Seen> Log { get; } = new();
 
     public int SchematicPosts => Volatile.Read(ref _schematicPosts);
+
+    /// <summary>
+    /// The bytes of an image, by (schematic, version, asset), for GET and HEAD /image/...; null answers 404. As the factory
+    /// does, an image is only served for a schematic created here, a listed version, and official extensions (an
+    /// unknown extension name fails only now, with 400).
+    /// </summary>
+    public Func<string, string, string, byte[]?>? Images { get; set; }
+
+    /// <summary>GET requests for images (bytes downloaded from this factory).</summary>
+    public int ImageGets => Log.Count(s => s.Method == "GET" && s.Path.StartsWith("/image/", StringComparison.Ordinal));
 
     /// <summary>The next <paramref name="count"/> requests answer 500.</summary>
     public void Fail500(int count) => Interlocked.Exchange(ref _fail500, count);
@@ -132,6 +143,10 @@ public sealed class FakeImageFactory : IAsyncDisposable
             }
             await Json(ctx, 200, Extensions.Select(e => new { name = e.Name, @ref = e.Ref, digest = e.Digest, author = e.Author, description = e.Description }));
         }
+        else if ((req.Method == "GET" || req.Method == "HEAD") && segments is ["image", var schematic, var version, var asset])
+        {
+            await ImageAsync(ctx, schematic, version, asset);
+        }
         else if (req.Method == "GET" && path == "/repos/siderolabs/talos/releases")
         {
             await ReleasesAsync(ctx);
@@ -158,7 +173,42 @@ public sealed class FakeImageFactory : IAsyncDisposable
             return;
         }
         var yaml = schematic.ToCanonicalYaml();
-        await Json(ctx, 201, new { id = SchematicIdOverride ?? SchematicYaml.ComputeId(yaml), schematic = yaml });
+        var id = SchematicIdOverride ?? SchematicYaml.ComputeId(yaml);
+        _schematics[id] = schematic;
+        await Json(ctx, 201, new { id, schematic = yaml });
+    }
+
+    private async Task ImageAsync(HttpContext ctx, string schematicId, string version, string asset)
+    {
+        if (!_schematics.TryGetValue(schematicId, out var schematic))
+        {
+            await Text(ctx, 404, "schematic not found");
+            return;
+        }
+        if (!Versions.Contains(version))
+        {
+            await Text(ctx, 404, "version not found");
+            return;
+        }
+        var unknown = schematic.Customization.OfficialExtensions.FirstOrDefault(n => Extensions.All(e => e.Name != n));
+        if (unknown is not null)
+        {
+            await Text(ctx, 400, $"error building image: extension \"{unknown}\" not found");
+            return;
+        }
+        if (Images?.Invoke(schematicId, version, asset) is not { } bytes)
+        {
+            await Text(ctx, 404, "asset not found");
+            return;
+        }
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/octet-stream";
+        ctx.Response.ContentLength = bytes.Length;
+        ctx.Response.Headers.ContentDisposition = $"attachment; filename={asset}";
+        if (ctx.Request.Method == "GET")
+        {
+            await ctx.Response.Body.WriteAsync(bytes);
+        }
     }
 
     private async Task ReleasesAsync(HttpContext ctx)
