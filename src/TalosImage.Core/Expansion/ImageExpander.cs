@@ -87,6 +87,35 @@ public sealed class ImageExpander
             .FirstOrDefault(f => name.EndsWith("." + f, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A TalosArtifact for a plain file (Expand-TalosImage -Path): the format from its name, and the identity
+    /// (URL, schematic, version, platform, SHA-256 ...) from its .meta.json when that still matches the file.
+    /// </summary>
+    public static TalosArtifact ArtifactFor(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var meta = ArtifactMetadata.TryRead(full);
+        if (meta is null || !meta.Matches(full))
+        {
+            return new TalosArtifact { Path = full, Format = FormatOf(full) ?? "", Asset = Path.GetFileName(full) };
+        }
+        return new TalosArtifact
+        {
+            Path = full,
+            Url = meta.Url,
+            Sha256 = meta.Sha256,
+            Size = meta.Size,
+            SchematicId = meta.SchematicId,
+            Version = meta.Version,
+            Platform = meta.Platform,
+            Architecture = meta.Architecture,
+            Format = FactoryCatalog.NormaliseFormat(meta.Format) ?? FormatOf(full) ?? "",
+            SecureBoot = meta.SecureBoot,
+            Asset = meta.Asset.Length > 0 ? meta.Asset : Path.GetFileName(full),
+            Kind = meta.Kind,
+        };
+    }
+
     public Task<TalosArtifact> ExpandAsync(TalosArtifact source, string? destinationPath, CancellationToken ct) =>
         Task.Factory.StartNew(() => Expand(source, destinationPath, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 

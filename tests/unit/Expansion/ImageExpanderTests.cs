@@ -368,6 +368,31 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
         Assert.Equal(format, ImageExpander.FormatOf("/some/dir/" + name));
     }
 
+    [Fact]
+    public async Task A_plain_path_takes_its_identity_from_its_metadata()
+    {
+        using var dir = new TempDir();
+        var downloaded = Source(dir, "xz-crc32");
+        new ArtifactMetadata
+        {
+            Url = downloaded.Url, Sha256 = downloaded.Sha256, SchematicId = downloaded.SchematicId, Version = "v1.11.5",
+            Platform = "nocloud", Architecture = "amd64", Format = "raw.xz", Asset = downloaded.Asset,
+        }.WriteFor(downloaded.Path);
+
+        var source = ImageExpander.ArtifactFor(downloaded.Path);
+        Assert.Equal("raw.xz", source.Format);
+        Assert.Equal(downloaded.Sha256, source.Sha256);
+        var result = await Expand(source);
+        Assert.Equal("v1.11.5", result.Version);
+        Assert.Equal(downloaded.Url, result.Url);
+        Assert.Equal(downloaded.Sha256, ArtifactMetadata.TryRead(result.Path)!.SourceSha256);
+
+        var bare = ImageExpander.ArtifactFor(dir.Write("other-amd64.raw.zst", "x"));
+        Assert.Equal("raw.zst", bare.Format);
+        Assert.Equal("", bare.Sha256);
+        Assert.Equal("other-amd64.raw.zst", bare.Asset);
+    }
+
     private sealed class RecordingEvents : IEngineEvents
     {
         public List<EngineProgress> Progress { get; } = new();
