@@ -157,6 +157,10 @@ public sealed class ImageExpander
         }
 
         var decoder = ChooseDecoder(format, sourcePath);
+        if (decoder is LzmaBlockDecoder)
+        {
+            sourceSha ??= HashFile(sourcePath, ct); // it reads blocks out of order: the source is hashed first
+        }
         _events.Verbose($"Expanding {sourcePath} -> {destination} with {decoder.Description}.");
         var part = destination + PartSuffix;
         string sha;
@@ -262,7 +266,7 @@ public sealed class ImageExpander
         if (_options.Backend != ExpansionBackend.Program)
         {
             IDecoder? native = xz
-                ? LzmaLibrary.Instance is { } lzma ? new LzmaDecoder(lzma, Threads) : null
+                ? LzmaLibrary.Instance is { } lzma ? (IDecoder?)LzmaBlockDecoder.TryCreate(lzma, sourcePath, Threads) ?? new LzmaDecoder(lzma, Threads) : null
                 : ZstdLibrary.Instance is { } zstd ? new ZstdDecoder(zstd) : null;
             if (native is not null)
             {
@@ -295,7 +299,7 @@ public sealed class ImageExpander
     {
         var total = new FileInfo(sourcePath).Length;
         var progress = new ExpandProgress(_events, Interlocked.Increment(ref _nextActivityId), $"Expanding {Path.GetFileName(sourcePath)}", total);
-        using var pipeline = new ChunkPipeline(ChunkSize, ChunkCount, ct);
+        using var pipeline = new ChunkPipeline(ChunkSize, decoder is LzmaBlockDecoder blocks ? Math.Max(ChunkCount, blocks.BufferCount) : ChunkCount, ct);
         using var input = new InputStream(new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan), hashInput, progress.Report);
         string sha;
         long length;
@@ -348,6 +352,10 @@ public sealed class ImageExpander
             length = writer.Length;
         }
         progress.Done(length);
+        if (decoder is LzmaBlockDecoder { DeduplicatedBlocks: > 0 } deduplicated)
+        {
+            _events.Verbose($"{deduplicated.DeduplicatedBlocks} xz blocks were repeats of an all-zero block and were not decoded again.");
+        }
         return (sha, length, input.Sha256());
     }
 

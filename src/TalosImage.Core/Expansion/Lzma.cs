@@ -16,6 +16,8 @@ internal sealed unsafe class LzmaLibrary
     private readonly delegate* unmanaged[Cdecl]<LzmaStream*, LzmaMt*, int> _streamDecoderMt;
     private readonly delegate* unmanaged[Cdecl]<LzmaStream*, int, int> _code;
     private readonly delegate* unmanaged[Cdecl]<LzmaStream*, void> _end;
+    private readonly delegate* unmanaged[Cdecl]<ulong*, uint, IntPtr, byte*, UIntPtr*, UIntPtr, byte*, UIntPtr*, UIntPtr, int> _streamBufferDecode;
+    private readonly delegate* unmanaged[Cdecl]<byte*, UIntPtr, uint, uint> _crc32;
 
     private LzmaLibrary(string name, IntPtr handle)
     {
@@ -24,6 +26,8 @@ internal sealed unsafe class LzmaLibrary
         _streamDecoderMt = (delegate* unmanaged[Cdecl]<LzmaStream*, LzmaMt*, int>)NativeLoader.Symbol(handle, "lzma_stream_decoder_mt");
         _code = (delegate* unmanaged[Cdecl]<LzmaStream*, int, int>)NativeLoader.Symbol(handle, "lzma_code");
         _end = (delegate* unmanaged[Cdecl]<LzmaStream*, void>)NativeLoader.Symbol(handle, "lzma_end");
+        _streamBufferDecode = (delegate* unmanaged[Cdecl]<ulong*, uint, IntPtr, byte*, UIntPtr*, UIntPtr, byte*, UIntPtr*, UIntPtr, int>)NativeLoader.Symbol(handle, "lzma_stream_buffer_decode");
+        _crc32 = (delegate* unmanaged[Cdecl]<byte*, UIntPtr, uint, uint>)NativeLoader.Symbol(handle, "lzma_crc32");
         var version = (delegate* unmanaged[Cdecl]<uint>)NativeLoader.Symbol(handle, "lzma_version_number");
         if (version != null)
         {
@@ -48,6 +52,9 @@ internal sealed unsafe class LzmaLibrary
     /// <summary>True when lzma_stream_decoder_mt exists (liblzma 5.4 and later).</summary>
     public bool HasMultiThreadedDecoder => _streamDecoderMt != null;
 
+    /// <summary>True when the one-call buffer decoder and lzma_crc32 exist (every liblzma 5.x).</summary>
+    public bool HasBufferDecoder => _streamBufferDecode != null && _crc32 != null;
+
     private bool Usable => _streamDecoder != null && _code != null && _end != null;
 
     private static LzmaLibrary? Load()
@@ -68,6 +75,19 @@ internal sealed unsafe class LzmaLibrary
     internal int Code(LzmaStream* strm, int action) => _code(strm, action);
 
     internal void End(LzmaStream* strm) => _end(strm);
+
+    /// <summary>lzma_stream_buffer_decode: a whole .xz stream from memory into memory.</summary>
+    internal int StreamBufferDecode(byte* input, int inSize, byte* output, int outSize, out int inPos, out int outPos)
+    {
+        var memlimit = ulong.MaxValue;
+        UIntPtr ip = UIntPtr.Zero, op = UIntPtr.Zero;
+        var ret = _streamBufferDecode(&memlimit, 0, IntPtr.Zero, input, &ip, (UIntPtr)inSize, output, &op, (UIntPtr)outSize);
+        inPos = (int)ip;
+        outPos = (int)op;
+        return ret;
+    }
+
+    internal uint Crc32(byte* data, int size, uint crc = 0) => _crc32(data, (UIntPtr)size, crc);
 }
 
 /// <summary>lzma_stream (lzma/base.h); LZMA_STREAM_INIT is all zeros.</summary>

@@ -171,6 +171,16 @@ internal sealed class InputStream : Stream
         return n;
     }
 
+    /// <summary>For decoders that read the file themselves: counts <paramref name="bytes"/> as read, for progress.</summary>
+    public void Advance(long bytes)
+    {
+        lock (_progress)
+        {
+            _read += bytes;
+            _progress(_read);
+        }
+    }
+
     /// <summary>The SHA-256 (lowercase hex) of everything read, or null when not hashing.</summary>
     public string? Sha256() => _sha is null ? null : BitConverter.ToString(_sha.GetHashAndReset()).Replace("-", "").ToLowerInvariant();
 

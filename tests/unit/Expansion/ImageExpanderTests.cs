@@ -147,6 +147,8 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
     [InlineData("xz-multi", "truncate", ExpansionBackend.Native)]
     [InlineData("xz-multi", "truncate-tail", ExpansionBackend.Native)]
     [InlineData("xz-multi", "flip", ExpansionBackend.Native)]
+    [InlineData("xz-multi", "flip-index", ExpansionBackend.Native)]
+    [InlineData("xz-multi", "flip-last-block", ExpansionBackend.Native)]
     [InlineData("xz-crc32", "flip", ExpansionBackend.Native)]
     [InlineData("xz-sha256", "flip", ExpansionBackend.Native)]
     [InlineData("xz-multi", "truncate", ExpansionBackend.Program)]
@@ -172,7 +174,9 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
         {
             "truncate" => bytes[..(bytes.Length * 3 / 5)],
             "truncate-tail" => bytes[..^4], // only the end of the container (index / checksum / trailer) missing
-            _ => Flip(bytes),
+            "flip-index" => Flip(bytes, bytes.Length - 20), // inside the xz index
+            "flip-last-block" => Flip(bytes, bytes.Length - 200), // the last block: a zero run, like earlier ones
+            _ => Flip(bytes, bytes.Length / 2),
         };
         File.WriteAllBytes(source.Path, bytes);
 
@@ -187,10 +191,26 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
         Assert.False(File.Exists(ArtifactMetadata.MetaPath(dest)));
     }
 
-    private static byte[] Flip(byte[] bytes)
+    private static byte[] Flip(byte[] bytes, int at)
     {
-        bytes[bytes.Length / 2] ^= 0x10;
+        bytes[at] ^= 0x10;
         return bytes;
+    }
+
+    [Fact]
+    public async Task Multi_block_xz_is_decoded_block_parallel_and_zero_blocks_are_not_decoded_twice()
+    {
+        using var dir = new TempDir();
+        var events = new RecordingEvents();
+        var result = await Expand(Source(dir, "xz-multi"), new ExpandOptions { Threads = 2 }, events: events);
+        Assert.Equal(_f.ImageSha256, ExpansionFixture.Sha256Of(result.Path));
+        Assert.Contains(events.Messages, m => m.Contains("block-parallel decoder", StringComparison.Ordinal));
+        Assert.Contains(events.Messages, m => m.Contains("repeats of an all-zero block", StringComparison.Ordinal));
+
+        using var single = new TempDir();
+        events = new RecordingEvents();
+        await Expand(Source(single, "xz-single"), new ExpandOptions { Threads = 2 }, events: events);
+        Assert.Contains(events.Messages, m => m.Contains("multi-threaded decoder", StringComparison.Ordinal)); // one block: streaming
     }
 
     [Fact]
@@ -396,6 +416,7 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
     private sealed class RecordingEvents : IEngineEvents
     {
         public List<EngineProgress> Progress { get; } = new();
+        public List<string> Messages { get; } = new();
 
         void IEngineEvents.Progress(EngineProgress progress)
         {
@@ -407,6 +428,10 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
 
         public void Verbose(string message)
         {
+            lock (Messages)
+            {
+                Messages.Add(message);
+            }
         }
 
         public void Warning(string message)
