@@ -6,18 +6,16 @@ using System.Security.Cryptography;
 namespace TalosImage.Core.Expansion;
 
 /// <summary>
-/// The consumer side: hashes every decompressed byte (SHA-256, zeros included) and writes the chunks to the
-/// output file sparsely: each 4 KiB block that is all zeros is skipped by moving the file position instead of
+/// Writes the decompressed chunks to the output file sparsely: each 4 KiB block that is all zeros is skipped by moving the file position instead of
 /// writing, runs of non-zero blocks go out in one write. <see cref="Finish"/> sets the exact length, so a
 /// trailing zero run becomes a hole of the right size. On Windows the file is first marked sparse
 /// (FSCTL_SET_SPARSE); without that NTFS would fill the skipped ranges with zeros.
 /// </summary>
-internal sealed unsafe class SparseWriter : IDisposable
+internal sealed unsafe class SparseWriter
 {
     public const int BlockSize = 4096;
 
     private readonly FileStream _file;
-    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private long _length;     // logical bytes so far
     private long _position;   // where the FileStream is
 
@@ -37,7 +35,6 @@ internal sealed unsafe class SparseWriter : IDisposable
 
     public void Write(byte[] buffer, int count)
     {
-        _sha.AppendData(buffer, 0, count);
         fixed (byte* p = buffer)
         {
             var offset = 0;
@@ -69,22 +66,12 @@ internal sealed unsafe class SparseWriter : IDisposable
         _length += count;
     }
 
-    /// <summary>Sets the exact length, flushes to disk and returns the SHA-256 (lowercase hex) of everything written.</summary>
-    public string Finish()
+    /// <summary>Sets the exact length and flushes to disk.</summary>
+    public void Finish()
     {
         _file.SetLength(_length);
         _file.Flush(flushToDisk: true);
-        var hash = _sha.GetHashAndReset();
-        var chars = new char[hash.Length * 2];
-        for (var i = 0; i < hash.Length; i++)
-        {
-            chars[2 * i] = "0123456789abcdef"[hash[i] >> 4];
-            chars[2 * i + 1] = "0123456789abcdef"[hash[i] & 15];
-        }
-        return new string(chars);
     }
-
-    public void Dispose() => _sha.Dispose();
 
     /// <summary>True when all <paramref name="length"/> bytes at <paramref name="p"/> are zero (8 bytes at a time, 32 per step).</summary>
     internal static bool IsZero(byte* p, int length)
@@ -182,7 +169,10 @@ internal sealed class InputStream : Stream
     }
 
     /// <summary>The SHA-256 (lowercase hex) of everything read, or null when not hashing.</summary>
-    public string? Sha256() => _sha is null ? null : BitConverter.ToString(_sha.GetHashAndReset()).Replace("-", "").ToLowerInvariant();
+    public string? Sha256() => _sha is null ? null : Hex(_sha.GetHashAndReset());
+
+    /// <summary>Lowercase hex.</summary>
+    public static string Hex(byte[] hash) => BitConverter.ToString(hash).Replace("-", "").ToLowerInvariant();
 
     public override void Flush()
     {
