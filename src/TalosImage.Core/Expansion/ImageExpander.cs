@@ -349,6 +349,9 @@ public sealed class ImageExpander
                     hashQueue.Add(chunk);
                 }
                 hashQueue.CompleteAdding();
+                // the loop only ends this way when the decoder completed cleanly: set the length and flush to
+                // disk now, while the hash thread finishes its last chunks
+                writer.Finish();
             }
             catch (OperationCanceledException) when (decode.IsFaulted || !decode.IsCompleted || hash.IsFaulted)
             {
@@ -378,7 +381,6 @@ public sealed class ImageExpander
             }
             sha = hash.GetAwaiter().GetResult();
             ct.ThrowIfCancellationRequested();
-            writer.Finish();
             length = writer.Length;
         }
         progress.Done(length);
