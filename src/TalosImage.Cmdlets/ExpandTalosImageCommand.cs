@@ -1,0 +1,58 @@
+using System.IO;
+using System.Management.Automation;
+using TalosImage.Core.Expansion;
+
+namespace TalosImage.Cmdlets;
+
+/// <summary>
+/// Expands a compressed disk image (raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2.xz, vhd.xz ...) beside it, sparse
+/// and verified, and emits a TalosArtifact for the expanded file. Skips the work when a verified expansion of the
+/// same source is already there (-Force redoes it).
+/// </summary>
+[Cmdlet(VerbsData.Expand, "TalosImage", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(TalosArtifact))]
+public sealed class ExpandTalosImageCommand : TalosCmdlet
+{
+    private const string PathSet = "Path";
+    private const string ArtifactSet = "Artifact";
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtifactSet)]
+    [Alias("TalosArtifact")]
+    public TalosArtifact? InputObject { get; set; }
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [Alias("FullName")]
+    public string Path { get; set; } = "";
+
+    /// <summary>Where to write the expanded image; default: beside the source without the compression suffix.</summary>
+    [Parameter(Position = 1)]
+    public string? Destination { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>xz decoder threads; 0 (default) = one per core.</summary>
+    [Parameter]
+    [ValidateRange(0, 1024)]
+    public int Threads { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var source = ParameterSetName == ArtifactSet && InputObject is not null
+            ? InputObject
+            : ImageExpander.ArtifactFor(GetUnresolvedProviderPathFromPSPath(Path));
+        var destination = Destination is null ? null : GetUnresolvedProviderPathFromPSPath(Destination);
+        var format = string.IsNullOrEmpty(source.Format) ? ImageExpander.FormatOf(source.Path) : source.Format;
+        var target = destination ?? (format is null ? source.Path + " (expanded)" : ImageExpander.DefaultDestination(source.Path, format));
+        if (!ShouldProcess(target, $"Expand {System.IO.Path.GetFileName(source.Path)}"))
+        {
+            return;
+        }
+        var options = new ExpandOptions { Force = Force, Threads = Threads };
+        RunEngine(async (events, token) =>
+        {
+            var result = await new ImageExpander(events, options).ExpandAsync(source, destination, token).ConfigureAwait(false);
+            Emit(result);
+        });
+    }
+}

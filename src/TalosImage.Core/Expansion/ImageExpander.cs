@@ -1,0 +1,549 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+using TalosImage.Core.Cache;
+using TalosImage.Core.Factory;
+
+namespace TalosImage.Core.Expansion;
+
+/// <summary>How xz and zstd are decoded: Auto = the library when it loads, else the program.</summary>
+public enum ExpansionBackend
+{
+    Auto,
+    Native,
+    Program,
+}
+
+public sealed record ExpandOptions
+{
+    /// <summary>Decoder threads for xz (liblzma's multi-threaded decoder, or <c>xz -T</c>); 0 = one per core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Expand even when a verified expansion of the same source is already there.</summary>
+    public bool Force { get; init; }
+
+    public ExpansionBackend Backend { get; init; } = ExpansionBackend.Auto;
+}
+
+/// <summary>
+/// Expands compressed disk images (raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2.xz, vhd.xz ...) beside them:
+/// decoded by the system's liblzma / libzstd (or the xz / zstd programs), checked against the container's own
+/// integrity data, written sparse to <c>&lt;dest&gt;.part</c> while hashed, renamed into place when complete, and
+/// recorded with <see cref="ArtifactMetadata"/> (Kind Expanded, SourceSha256) so the next run skips it.
+/// See docs/EXPANSION.md.
+/// </summary>
+public sealed class ImageExpander
+{
+    public const string PartSuffix = ".part";
+
+    private const int ChunkSize = 4 << 20;
+    private const int ChunkCount = 6;
+
+    private static int _nextActivityId = 5000;
+
+    private readonly IEngineEvents _events;
+    private readonly ExpandOptions _options;
+
+    public ImageExpander(IEngineEvents events, ExpandOptions? options = null)
+    {
+        _events = events;
+        _options = options ?? new ExpandOptions();
+    }
+
+    /// <summary>
+    /// Where an image is expanded by default: beside the source, without the compression suffix
+    /// (nocloud-amd64.raw.xz -> nocloud-amd64.raw, gcp-amd64.raw.tar.gz -> gcp-amd64.raw).
+    /// </summary>
+    public static string DefaultDestination(string sourcePath, string format)
+    {
+        var full = Path.GetFullPath(sourcePath);
+        var dir = Path.GetDirectoryName(full)!;
+        var name = Path.GetFileName(full);
+        var expanded = FactoryCatalog.ExpandedFormat(format);
+        if (name.EndsWith("." + format, StringComparison.OrdinalIgnoreCase))
+        {
+            return Path.Combine(dir, name.Substring(0, name.Length - format.Length) + expanded);
+        }
+        var suffix = format.Substring(expanded.Length); // ".xz", ".tar.gz" ...
+        if (suffix.Length > 0 && name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase) && name.Length > suffix.Length)
+        {
+            return Path.Combine(dir, name.Substring(0, name.Length - suffix.Length));
+        }
+        return Path.Combine(dir, name + "." + expanded);
+    }
+
+    /// <summary>The format a file name says (raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2.xz, iso, raw ...), or null.</summary>
+    public static string? FormatOf(string path)
+    {
+        var name = Path.GetFileName(path).ToLowerInvariant();
+        return FactoryCatalog.Formats
+            .OrderByDescending(f => f.Length)
+            .FirstOrDefault(f => name.EndsWith("." + f, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A TalosArtifact for a plain file (Expand-TalosImage -Path): the format from its name, and the identity
+    /// (URL, schematic, version, platform, SHA-256 ...) from its .meta.json when that still matches the file.
+    /// </summary>
+    public static TalosArtifact ArtifactFor(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var meta = ArtifactMetadata.TryRead(full);
+        if (meta is null || !meta.Matches(full))
+        {
+            return new TalosArtifact { Path = full, Format = FormatOf(full) ?? "", Asset = Path.GetFileName(full) };
+        }
+        return new TalosArtifact
+        {
+            Path = full,
+            Url = meta.Url,
+            Sha256 = meta.Sha256,
+            Size = meta.Size,
+            SchematicId = meta.SchematicId,
+            Version = meta.Version,
+            Platform = meta.Platform,
+            Architecture = meta.Architecture,
+            Format = FactoryCatalog.NormaliseFormat(meta.Format) ?? FormatOf(full) ?? "",
+            SecureBoot = meta.SecureBoot,
+            Asset = meta.Asset.Length > 0 ? meta.Asset : Path.GetFileName(full),
+            Kind = meta.Kind,
+        };
+    }
+
+    public Task<TalosArtifact> ExpandAsync(TalosArtifact source, string? destinationPath, CancellationToken ct) =>
+        Task.Factory.StartNew(() => Expand(source, destinationPath, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private TalosArtifact Expand(TalosArtifact source, string? destinationPath, CancellationToken ct)
+    {
+        var started = Stopwatch.StartNew();
+        if (string.IsNullOrEmpty(source.Path) || !File.Exists(source.Path))
+        {
+            throw new TalosException("SourceNotFound", TalosErrorKind.ObjectNotFound, $"The image to expand does not exist: '{source.Path}'.", source.Path);
+        }
+        var sourcePath = Path.GetFullPath(source.Path);
+        var format = FactoryCatalog.NormaliseFormat(source.Format) ?? FormatOf(sourcePath);
+        if (format is null)
+        {
+            throw new TalosException("UnknownFormat", TalosErrorKind.InvalidArgument,
+                $"Cannot tell the format of '{sourcePath}' from its name; expected a name ending in .raw.xz, .raw.zst, .raw.gz, .raw.tar.gz, .qcow2.xz ...", sourcePath);
+        }
+        if (!FactoryCatalog.IsCompressed(format))
+        {
+            throw new TalosException("NotCompressed", TalosErrorKind.InvalidArgument,
+                $"'{sourcePath}' is {format}, which is not compressed: there is nothing to expand (compressed formats end in .xz, .zst, .gz or .tar.gz).", sourcePath);
+        }
+        var destination = Path.GetFullPath(destinationPath ?? DefaultDestination(sourcePath, format));
+        if (string.Equals(destination, sourcePath, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new TalosException("InvalidDestination", TalosErrorKind.InvalidArgument, $"The destination is the source itself: '{destination}'.", destination);
+        }
+        var expandedFormat = FactoryCatalog.ExpandedFormat(format);
+        var sourceSha = KnownSha256(source, sourcePath);
+
+        if (!_options.Force && ArtifactMetadata.TryRead(destination) is { Kind: "Expanded", SourceSha256: { Length: 64 } recordedSource } meta && meta.Matches(destination))
+        {
+            sourceSha ??= HashFile(sourcePath, ct);
+            if (string.Equals(recordedSource, sourceSha, StringComparison.OrdinalIgnoreCase))
+            {
+                _events.Verbose($"{destination}: already expanded from this {format} (SHA-256 {meta.Sha256}); skipped.");
+                return Result(source, sourcePath, destination, expandedFormat, meta.Sha256, meta.Size, fromCache: true, started);
+            }
+        }
+
+        var decoder = ChooseDecoder(format, sourcePath);
+        if (decoder is LzmaBlockDecoder)
+        {
+            sourceSha ??= HashFile(sourcePath, ct); // it reads blocks out of order: the source is hashed first
+        }
+        _events.Verbose($"Expanding {sourcePath} -> {destination} with {decoder.Description}.");
+        var part = destination + PartSuffix;
+        string sha;
+        long size;
+        try
+        {
+            (sha, size, var inputSha) = Run(decoder, sourcePath, part, format, sourceSha is null, ct);
+            sourceSha ??= inputSha;
+            ArtifactMetadata.DeleteFor(destination);
+            AtomicFile.Replace(part, destination);
+        }
+        catch (Exception e)
+        {
+            AtomicFile.TryDelete(part);
+            throw e switch
+            {
+                CorruptDataException => new TalosException("CorruptImage", TalosErrorKind.InvalidData,
+                    $"'{sourcePath}' is corrupt or truncated: {e.Message}. Nothing was written to '{destination}'; download it again.", sourcePath, e),
+                TarMemberMissingException => new TalosException("DiskImageMissing", TalosErrorKind.InvalidData,
+                    $"'{sourcePath}' cannot be expanded: {e.Message}.", sourcePath, e),
+                DecoderFailedException => new TalosException("ExpansionFailed", TalosErrorKind.InvalidOperation, $"Expanding '{sourcePath}' failed: {e.Message}", sourcePath, e),
+                IOException or UnauthorizedAccessException => new TalosException("ExpansionWriteFailed", TalosErrorKind.WriteError, $"Could not write '{part}': {e.Message}", destination, e),
+                _ => e,
+            };
+        }
+
+        new ArtifactMetadata
+        {
+            Url = source.Url,
+            Sha256 = sha,
+            SchematicId = source.SchematicId,
+            Version = source.Version,
+            Asset = Path.GetFileName(destination),
+            Platform = source.Platform,
+            Architecture = source.Architecture,
+            Format = expandedFormat,
+            SecureBoot = source.SecureBoot,
+            Kind = "Expanded",
+            SourceSha256 = sourceSha,
+            DownloadedAt = DateTimeOffset.UtcNow,
+        }.WriteFor(destination);
+        return Result(source, sourcePath, destination, expandedFormat, sha, size, fromCache: false, started);
+    }
+
+    private static TalosArtifact Result(TalosArtifact source, string sourcePath, string destination, string format, string sha, long size, bool fromCache, Stopwatch started) => new()
+    {
+        Path = destination,
+        Url = source.Url,
+        Sha256 = sha,
+        Size = size,
+        SchematicId = source.SchematicId,
+        Version = source.Version,
+        Platform = source.Platform,
+        Architecture = source.Architecture,
+        Format = format,
+        SecureBoot = source.SecureBoot,
+        Asset = Path.GetFileName(destination),
+        InstallerImage = source.InstallerImage,
+        FromCache = fromCache,
+        Kind = "Expanded",
+        SourcePath = sourcePath,
+        DurationSeconds = started.Elapsed.TotalSeconds,
+    };
+
+    /// <summary>The source's SHA-256 from the artifact, else from its verified .meta.json; null when neither has it.</summary>
+    private static string? KnownSha256(TalosArtifact source, string sourcePath)
+    {
+        if (source.Sha256 is { Length: 64 })
+        {
+            return source.Sha256.ToLowerInvariant();
+        }
+        return ArtifactMetadata.TryRead(sourcePath) is { } meta && meta.Matches(sourcePath) ? meta.Sha256.ToLowerInvariant() : null;
+    }
+
+    private static string HashFile(string path, CancellationToken ct)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        var buffer = new byte[1 << 20];
+        int n;
+        while ((n = file.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            ct.ThrowIfCancellationRequested();
+            sha.AppendData(buffer, 0, n);
+        }
+        return InputStream.Hex(sha.GetHashAndReset());
+    }
+
+    private int Threads => _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
+
+    private IDecoder ChooseDecoder(string format, string sourcePath)
+    {
+        if (format.EndsWith(".tar.gz", StringComparison.Ordinal))
+        {
+            return new TarGzDecoder(sourcePath, "disk." + FactoryCatalog.ExpandedFormat(format));
+        }
+        if (format.EndsWith(".gz", StringComparison.Ordinal))
+        {
+            return new GzipDecoder(sourcePath);
+        }
+        var xz = format.EndsWith(".xz", StringComparison.Ordinal);
+        var program = xz ? "xz" : "zstd";
+        if (_options.Backend != ExpansionBackend.Program)
+        {
+            IDecoder? native = xz
+                ? LzmaLibrary.Instance is { } lzma ? (IDecoder?)LzmaBlockDecoder.TryCreate(lzma, sourcePath, Threads) ?? new LzmaDecoder(lzma, Threads) : null
+                : ZstdLibrary.Instance is { } zstd ? new ZstdDecoder(zstd) : null;
+            if (native is not null)
+            {
+                return native;
+            }
+            if (_options.Backend == ExpansionBackend.Native)
+            {
+                throw Missing(xz, sourcePath, libraryOnly: true);
+            }
+        }
+        var path = ProgramDecoder.FindOnPath(program);
+        if (path is null)
+        {
+            throw Missing(xz, sourcePath, libraryOnly: false);
+        }
+        return new ProgramDecoder(path, xz ? $"-dc -T{Threads}" : "-dc");
+    }
+
+    private static TalosException Missing(bool xz, string sourcePath, bool libraryOnly)
+    {
+        var libraries = string.Join(", ", xz ? LzmaLibrary.Candidates : ZstdLibrary.Candidates);
+        var what = libraryOnly ? $"the {(xz ? "liblzma" : "libzstd")} library ({libraries})" : $"neither the library ({libraries}) nor the '{(xz ? "xz" : "zstd")}' program";
+        var install = xz
+            ? "Install xz: Debian/Ubuntu 'apt-get install xz-utils' (liblzma5), RHEL/Fedora 'dnf install xz', Alpine 'apk add xz', macOS 'brew install xz', Windows 'winget install tukaani.xz' or put liblzma.dll / xz.exe on PATH."
+            : "Install zstd: Debian/Ubuntu 'apt-get install zstd' (libzstd1), RHEL/Fedora 'dnf install zstd', Alpine 'apk add zstd', macOS 'brew install zstd', Windows 'winget install Meta.Zstandard' or put libzstd.dll / zstd.exe on PATH.";
+        return new TalosException("DecompressorMissing", TalosErrorKind.NotInstalled, $"Cannot expand '{sourcePath}': {what} was found. {install}", sourcePath);
+    }
+
+    private (string Sha256, long Size, string? InputSha256) Run(IDecoder decoder, string sourcePath, string part, string format, bool hashInput, CancellationToken ct)
+    {
+        var total = new FileInfo(sourcePath).Length;
+        var progress = new ExpandProgress(_events, Interlocked.Increment(ref _nextActivityId), $"Expanding {Path.GetFileName(sourcePath)}", total);
+        using var pipeline = new ChunkPipeline(ChunkSize, decoder is LzmaBlockDecoder blocks ? Math.Max(ChunkCount, blocks.BufferCount) : ChunkCount, ct);
+        using var input = new InputStream(new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan), hashInput, progress.Report);
+        // three stages: the decoder thread fills chunks; this thread writes them sparsely; a third hashes them
+        // (SHA-256 runs at about 1.8 GB/s, as fast as zstd decodes, so it gets a core of its own) and gives them back.
+        string sha;
+        long length;
+        using var hashQueue = new BlockingCollection<Chunk>();
+        using (var file = new FileStream(part, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        {
+            var writer = new SparseWriter(file);
+            var decode = Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    decoder.Decode(input, pipeline);
+                    pipeline.Complete();
+                }
+                catch
+                {
+                    pipeline.Abort();
+                    throw;
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var hash = Task.Factory.StartNew(() =>
+            {
+                using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                try
+                {
+                    foreach (var chunk in hashQueue.GetConsumingEnumerable(pipeline.Token))
+                    {
+                        sha256.AppendData(chunk.Buffer, 0, chunk.Count);
+                        pipeline.Return(chunk.Buffer);
+                    }
+                }
+                catch
+                {
+                    pipeline.Abort();
+                    throw;
+                }
+                return InputStream.Hex(sha256.GetHashAndReset());
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            try
+            {
+                foreach (var chunk in pipeline.Chunks())
+                {
+                    writer.Write(chunk.Buffer, chunk.Count);
+                    hashQueue.Add(chunk);
+                }
+                hashQueue.CompleteAdding();
+                // the loop only ends this way when the decoder completed cleanly: set the length and flush to
+                // disk now, while the hash thread finishes its last chunks
+                writer.Finish();
+            }
+            catch (OperationCanceledException) when (decode.IsFaulted || !decode.IsCompleted || hash.IsFaulted)
+            {
+                // the decoder failed (its exception is the one that matters) or the caller cancelled
+                pipeline.Abort();
+            }
+            catch
+            {
+                pipeline.Abort();
+                WaitQuietly(decode);
+                WaitQuietly(hash);
+                throw;
+            }
+            try
+            {
+                decode.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                pipeline.Abort();
+                WaitQuietly(hash);
+                if (e is OperationCanceledException)
+                {
+                    ct.ThrowIfCancellationRequested();
+                }
+                throw;
+            }
+            sha = hash.GetAwaiter().GetResult();
+            ct.ThrowIfCancellationRequested();
+            length = writer.Length;
+        }
+        progress.Done(length);
+        if (decoder is LzmaBlockDecoder { DeduplicatedBlocks: > 0 } deduplicated)
+        {
+            _events.Verbose($"{deduplicated.DeduplicatedBlocks} xz blocks were repeats of an all-zero block and were not decoded again.");
+        }
+        return (sha, length, input.Sha256());
+    }
+
+    private static void WaitQuietly(Task task)
+    {
+        try
+        {
+            task.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+    }
+
+    /// <summary>Progress by compressed bytes read: percent, rate and time left, at most about 4 times a second.</summary>
+    private sealed class ExpandProgress
+    {
+        private readonly IEngineEvents _events;
+        private readonly int _id;
+        private readonly string _activity;
+        private readonly long _total;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _lastReport = long.MinValue;
+
+        public ExpandProgress(IEngineEvents events, int id, string activity, long total)
+        {
+            _events = events;
+            _id = id;
+            _activity = activity;
+            _total = total;
+        }
+
+        public void Report(long done)
+        {
+            var now = _clock.ElapsedMilliseconds;
+            if (now - _lastReport < 250 && done < _total)
+            {
+                return;
+            }
+            _lastReport = now;
+            var seconds = Math.Max(now / 1000.0, 0.001);
+            var rate = done / seconds;
+            var remaining = rate > 0 ? (int)Math.Ceiling((_total - done) / rate) : -1;
+            _events.Progress(new EngineProgress
+            {
+                ActivityId = _id,
+                Activity = _activity,
+                Status = $"{Units.Bytes(done)} of {Units.Bytes(_total)} read, {Units.Bytes((long)rate)}/s",
+                PercentComplete = _total > 0 ? (int)Math.Min(100, done * 100 / _total) : -1,
+                SecondsRemaining = remaining,
+                BytesDone = done,
+                BytesTotal = _total,
+            });
+        }
+
+        public void Done(long expanded) => _events.Progress(new EngineProgress
+        {
+            ActivityId = _id,
+            Activity = _activity,
+            Status = $"expanded to {Units.Bytes(expanded)}",
+            PercentComplete = 100,
+            Completed = true,
+            BytesDone = _total,
+            BytesTotal = _total,
+        });
+    }
+}
+
+/// <summary>
+/// gzip with the BCL GZipStream, which verifies the CRC-32 when it reaches the trailer but returns a silent end of
+/// data when the input stops early. So the trailer is checked too: the file's last 4 bytes (ISIZE) must equal the
+/// decompressed length mod 2^32, which a truncated file fails (but for a 1 in 2^32 chance). One gzip member is
+/// expected (gzip, pigz and the factory write one); concatenated members fail this check.
+/// </summary>
+internal class GzipDecoder : IDecoder
+{
+    private readonly string _path;
+
+    public GzipDecoder(string path) => _path = path;
+
+    public virtual string Description => "GZipStream (BCL)";
+
+    public void Decode(Stream input, ChunkPipeline output)
+    {
+        try
+        {
+            using var gzip = new GZipStream(input, CompressionMode.Decompress, leaveOpen: true);
+            using var counted = new InputStream(gzip, hash: false, _ => { });
+            DecodeGzipData(counted, output);
+            CheckTrailer(counted.BytesRead);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CorruptDataException("gzip: " + e.Message, e);
+        }
+    }
+
+    /// <summary>Turns the decompressed gzip data into output chunks.</summary>
+    protected virtual void DecodeGzipData(Stream data, ChunkPipeline output) => StreamChunks.Copy(data, output);
+
+    private void CheckTrailer(long decompressed)
+    {
+        var trailer = new byte[4];
+        using (var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
+        {
+            if (file.Length < 18)
+            {
+                throw new CorruptDataException("gzip: the file is too short to be gzip data");
+            }
+            file.Seek(-4, SeekOrigin.End);
+            if (file.Read(trailer, 0, 4) != 4)
+            {
+                throw new CorruptDataException("gzip: cannot read the trailer");
+            }
+        }
+        var isize = (uint)(trailer[0] | trailer[1] << 8 | trailer[2] << 16 | trailer[3] << 24);
+        if (isize != (uint)decompressed)
+        {
+            throw new CorruptDataException($"gzip: unexpected end of input: the trailer says {isize} bytes (mod 2^32) but {decompressed} came out; the file is truncated (or holds several gzip members)");
+        }
+    }
+}
+
+/// <summary>A tar inside gzip (the factory's raw.tar.gz): extracts one member, reads the archive to its end.</summary>
+internal sealed class TarGzDecoder : GzipDecoder
+{
+    private readonly string _member;
+
+    public TarGzDecoder(string path, string member)
+        : base(path) => _member = member;
+
+    public override string Description => $"GZipStream (BCL) + tar, member {_member}";
+
+    protected override void DecodeGzipData(Stream data, ChunkPipeline output)
+    {
+        var tar = new TarReader(data);
+        var seen = new System.Collections.Generic.List<string>();
+        while (tar.Next() is { } entry)
+        {
+            var name = entry.Name.StartsWith("./", StringComparison.Ordinal) ? entry.Name.Substring(2) : entry.Name;
+            if (name == _member)
+            {
+                StreamChunks.Copy(tar.OpenMember(), output, entry.Size);
+                tar.Drain();
+                return;
+            }
+            seen.Add(entry.Name);
+        }
+        throw new TarMemberMissingException(_member, seen);
+    }
+}
+
+internal sealed class TarMemberMissingException : Exception
+{
+    public TarMemberMissingException(string member, System.Collections.Generic.IReadOnlyList<string> seen)
+        : base($"the archive has no '{member}' member (it holds: {(seen.Count == 0 ? "no files" : string.Join(", ", seen.Take(10)))})")
+    {
+    }
+}
