@@ -10,7 +10,7 @@
     CompatiblePSEditions = @('Desktop', 'Core')
     DotNetFrameworkVersion = '4.7.2'
     FormatsToProcess     = @('TalosImage.Format.ps1xml')
-    CmdletsToExport      = @('Invoke-TalosOrder')
+    CmdletsToExport      = @('Export-TalosManifest', 'Invoke-TalosOrder')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()
