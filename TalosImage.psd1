@@ -10,7 +10,7 @@
     CompatiblePSEditions = @('Desktop', 'Core')
     DotNetFrameworkVersion = '4.7.2'
     FormatsToProcess     = @('TalosImage.Format.ps1xml')
-    CmdletsToExport      = @('Clear-TalosCache', 'Expand-TalosImage', 'Get-TalosCache', 'Get-TalosExtension', 'Invoke-TalosOrder', 'New-TalosSchematic', 'Publish-TalosImage', 'Resolve-TalosVersion', 'Save-TalosImage')
+    CmdletsToExport      = @('Clear-TalosCache', 'Expand-TalosImage', 'Export-TalosManifest', 'Get-TalosCache', 'Get-TalosExtension', 'Invoke-TalosOrder', 'New-TalosSchematic', 'Publish-TalosImage', 'Resolve-TalosVersion', 'Save-TalosImage')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

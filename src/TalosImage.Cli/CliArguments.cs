@@ -13,6 +13,7 @@ internal sealed class CliArguments
     public string? Orders { get; private set; }
     public bool DryRun { get; private set; }
     public bool PurgeCache { get; private set; }
+    public bool Verify { get; private set; }
     public bool Offline { get; private set; }
     public bool Json { get; private set; }
     public bool Verbose { get; private set; }
@@ -23,16 +24,17 @@ internal sealed class CliArguments
 
     private static readonly string[] Flags =
     {
-        "--config", "--orders", "--dry-run", "--purge-cache", "--order", "--json", "--verbose", "--log", "--offline", "--help", "--version",
+        "--config", "--orders", "--dry-run", "--purge-cache", "--verify", "--order", "--json", "--verbose", "--log", "--offline", "--help", "--version",
     };
 
     public const string Usage =
-        "usage: talos-order --config FILE --orders FILE [--dry-run] [--purge-cache] [--order ID]... [--offline] [--json] [--log FILE] [--verbose]\n" +
+        "usage: talos-order --config FILE --orders FILE [--dry-run] [--purge-cache] [--verify] [--order ID]... [--offline] [--json] [--log FILE] [--verbose]\n" +
         "\n" +
         "  --config FILE    defaults, cache, manifest and push settings (talos_order.py's config.yaml)\n" +
         "  --orders FILE    the orders (talos_order.py's orders.yaml)\n" +
         "  --dry-run        print the plan and the manifests that would be written; change nothing\n" +
         "  --purge-cache    remove the cached artifacts before the run (manifests and other files stay)\n" +
+        "  --verify         re-hash cached artifacts; a corrupt one is downloaded again\n" +
         "  --order ID       only this order (repeatable)\n" +
         "  --offline        ask no server: exact versions unchecked, schematic IDs computed locally\n" +
         "  --json           print the order results (and with --dry-run the plan) as JSON on stdout\n" +
@@ -81,6 +83,7 @@ internal sealed class CliArguments
                 case "--log": a.LogPath = Value(); break;
                 case "--dry-run": NoValue(); a.DryRun = true; break;
                 case "--purge-cache": NoValue(); a.PurgeCache = true; break;
+                case "--verify": NoValue(); a.Verify = true; break;
                 case "--offline": NoValue(); a.Offline = true; break;
                 case "--json": NoValue(); a.Json = true; break;
                 case "--verbose": case "-v": NoValue(); a.Verbose = true; break;

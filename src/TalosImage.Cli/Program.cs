@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Newtonsoft.Json;
@@ -50,6 +51,7 @@ public static class Program
             OrderIds = arguments.OrderIds,
             DryRun = arguments.DryRun,
             PurgeCache = arguments.PurgeCache,
+            Verify = arguments.Verify,
             Offline = arguments.Offline,
             LogPath = arguments.LogPath,
         };
@@ -89,6 +91,7 @@ public static class Program
                 orders = result.Orders,
                 plan = result.DryRun ? RunReport.PlanRows(result.Plan) : null,
                 manifests = result.DryRun ? result.Manifests : null,
+                removed = result.Removed.Select(r => r.Path).ToList(),
                 exit_code = result.ExitCode,
             }, Formatting.Indented));
             return;
@@ -101,6 +104,15 @@ public static class Program
                 Console.Out.WriteLine();
                 Console.Out.WriteLine($"# manifest that would be written to {m.Path}");
                 Console.Out.Write(m.Yaml);
+            }
+            if (result.Removed.Count > 0)
+            {
+                Console.Out.WriteLine();
+                Console.Out.WriteLine($"# cache files that would be removed ({Units.Bytes(result.Removed.Sum(r => r.Size))})");
+                foreach (var r in result.Removed)
+                {
+                    Console.Out.WriteLine(r.Path);
+                }
             }
             return;
         }

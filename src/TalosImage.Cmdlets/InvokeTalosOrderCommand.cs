@@ -33,11 +33,21 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
     [Parameter]
     public string? LogPath { get; set; }
 
+    /// <summary>Re-hash cached artifacts instead of trusting their recorded size, time and hash.</summary>
+    [Parameter]
+    public SwitchParameter Verify { get; set; }
+
     protected override void EndProcessing()
     {
         var configPath = GetUnresolvedProviderPathFromPSPath(Config);
         var ordersPath = GetUnresolvedProviderPathFromPSPath(Orders);
-        var dryRun = !ShouldProcess(ordersPath, "Invoke Talos orders");
+        // -WhatIf makes this a dry run (Ansible's check mode); a "no" at -Confirm runs nothing.
+        var proceed = ShouldProcess($"Run the orders in {ordersPath}", $"Run the orders in {ordersPath}?", "Invoke-TalosOrder", out var reason);
+        if (!proceed && reason != ShouldProcessReason.WhatIf)
+        {
+            return;
+        }
+        var dryRun = !proceed;
         var options = new RunOptions
         {
             ConfigPath = configPath,
@@ -45,6 +55,7 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
             OrderIds = OrderId,
             DryRun = dryRun,
             PurgeCache = PurgeCache,
+            Verify = Verify,
             Offline = Offline,
             LogPath = LogPath is null ? null : GetUnresolvedProviderPathFromPSPath(LogPath),
             BaseDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
@@ -62,6 +73,10 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
                         // Under -WhatIf this prints "What if: ..." for every position and returns false.
                         ShouldProcessFromEngine($"{p.OrderId}/{p.Name}", p.Error is null ? PlanReport.Actions(p) : "fails: " + p.Error);
                     }
+                }
+                foreach (var entry in result.Removed)
+                {
+                    ShouldProcessFromEngine(entry.Path, "Remove from the cache");
                 }
             }
             foreach (var failure in result.Failures)

@@ -84,6 +84,7 @@ public static class ManifestWriter
         {
             map.Add("warnings", new YamlSequenceNode(e.Warnings.Select(w => Str(w))));
         }
+        map.Add("duration_s", Seconds(e.DurationSeconds));
         map.Add("timestamp_utc", Str(Time(e.TimestampUtc)));
         return map;
     }

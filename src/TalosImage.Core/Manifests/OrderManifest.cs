@@ -49,6 +49,8 @@ public sealed record ManifestEntry
     public IReadOnlyList<ManifestPush> Pushed { get; init; } = Array.Empty<ManifestPush>();
     public IReadOnlyList<string> Extensions { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+    /// <summary>Time the position took in a real run, all stages.</summary>
+    public double DurationSeconds { get; init; }
     public DateTimeOffset TimestampUtc { get; init; }
 }
 

@@ -1,15 +1,22 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using TalosImage.Core.Cache;
+using TalosImage.Core.Factory;
 using TalosImage.Core.Manifests;
+using TalosImage.Core.Schematics;
+using TalosImage.Core.Versions;
 
 namespace TalosImage.Core.Orders;
 
 /// <summary>
-/// The whole order flow behind Invoke-TalosOrder and talos-order: load, plan, then (unless a dry run) resolve,
-/// create schematics, download, expand, publish, apply retention and write one manifest per order.
+/// The whole order flow behind Invoke-TalosOrder and talos-order: load, plan, then (unless a dry run) take the cache
+/// lock, purge when asked, run every position through schematic -> download -> expand -> publish, write one manifest
+/// per order as soon as it is complete, and apply retention after all orders.
 /// </summary>
 public sealed class OrderRunner
 {
@@ -32,14 +39,10 @@ public sealed class OrderRunner
             BaseDirectory = _options.BaseDirectory,
         }, _events, cancellationToken).ConfigureAwait(false);
 
-        if (_options.DryRun)
-        {
-            return DryRun(plan);
-        }
-        throw new TalosException("NotAvailable", TalosErrorKind.InvalidOperation, "only --dry-run is available in this build");
+        return _options.DryRun ? DryRun(plan) : await RunPlanAsync(plan, cancellationToken).ConfigureAwait(false);
     }
 
-    private Versions.IVersionResolver CreateResolver(TalosConfig config) => new Versions.VersionResolver(new Versions.VersionSourceOptions
+    private IVersionResolver CreateResolver(TalosConfig config) => new VersionResolver(new VersionSourceOptions
     {
         Source = config.VersionSource,
         FactoryUrl = config.FactoryUrl,
@@ -53,7 +56,124 @@ public sealed class OrderRunner
         Http = _options.Http,
     }, _events);
 
-    private static RunResult DryRun(Plan plan)
+    private async Task<RunResult> RunPlanAsync(Plan plan, CancellationToken ct)
+    {
+        var config = plan.Config;
+        var cacheDir = Path.GetFullPath(config.CacheDir);
+        var watch = Stopwatch.StartNew();
+        using var log = new RunLog(_options.LogPath);
+        using var cacheLock = await CacheLock.AcquireAsync(cacheDir, config.LockTimeout, _events, ct).ConfigureAwait(false);
+
+        var removed = new List<TalosCacheEntry>();
+        if (_options.PurgeCache || config.CachePolicy.PurgeBefore)
+        {
+            removed.AddRange(CacheRetention.Purge(cacheDir, dryRun: false, _events));
+            log.Write("-", null, null, "purge", "ok", $"{removed.Count} file(s)");
+        }
+
+        var factory = _options.Offline ? null : new FactoryClient(config.FactoryUrl, _options.Http);
+        var schematics = new SchematicService(factory, _events);
+        var positions = plan.Orders.Sum(o => o.Positions.Count);
+        var done = 0;
+        using var pipeline = new PositionPipeline(config, _options, _events, log, schematics, checkExtensions: factory is not null);
+
+        async Task<PositionOutcome> Run(PlannedPosition p)
+        {
+            var outcome = await pipeline.RunAsync(p, ct).ConfigureAwait(false);
+            var n = Interlocked.Increment(ref done);
+            _events.Progress(new EngineProgress
+            {
+                ActivityId = 1,
+                Activity = "Talos orders",
+                Status = $"{n} of {positions} position(s) done",
+                PercentComplete = positions == 0 ? 100 : n * 100 / positions,
+                Completed = n == positions,
+            });
+            return outcome;
+        }
+
+        // Every order's positions start at once; each order writes its manifest as soon as its own positions are done.
+        var orders = plan.Orders.Select(async order =>
+        {
+            var orderWatch = Stopwatch.StartNew();
+            var outcomes = await Task.WhenAll(order.Positions.Select(Run)).ConfigureAwait(false);
+            var manifestError = WriteManifest(plan, order, outcomes, orderWatch.Elapsed.TotalSeconds);
+            log.Write(order.Order.OrderId, null, null, "manifest", manifestError is null ? "ok" : "failed", manifestError ?? order.ManifestPath);
+            return (order, outcomes, seconds: orderWatch.Elapsed.TotalSeconds, manifestError);
+        }).ToList();
+        var finished = await Task.WhenAll(orders).ConfigureAwait(false);
+
+        if (config.CachePolicy.Enabled)
+        {
+            // Never remove what this run's orders use, including paths the factory's schematic IDs led to.
+            var pinned = finished.SelectMany(f => f.outcomes.SelectMany(o => o.CacheFiles())).ToList();
+            var retained = CacheRetention.Apply(cacheDir, config.CachePolicy.KeepVersions, pinned, dryRun: false, _events);
+            removed.AddRange(retained);
+            log.Write("-", null, null, "retention", "ok", $"{retained.Count} file(s) removed");
+        }
+
+        var failures = new List<PositionFailure>();
+        var results = new List<TalosOrderResult>();
+        foreach (var (order, outcomes, seconds, manifestError) in finished)
+        {
+            foreach (var o in outcomes.Where(o => o.Failed))
+            {
+                failures.Add(new PositionFailure(order.Order.OrderId, o.Planned.Name, o.ErrorId ?? "PositionFailed", o.Error ?? "failed"));
+            }
+            if (manifestError is not null)
+            {
+                failures.Add(new PositionFailure(order.Order.OrderId, "(manifest)", "ManifestWriteFailed", manifestError));
+            }
+            var failed = outcomes.Count(o => o.Failed);
+            var skipped = outcomes.Count(o => o.Status == "skipped");
+            results.Add(new TalosOrderResult
+            {
+                OrderId = order.Order.OrderId,
+                Customer = order.Order.Customer,
+                Status = failed == 0 ? "Succeeded" : failed == outcomes.Length ? "Failed" : "PartiallyFailed",
+                Positions = outcomes.Length,
+                Succeeded = outcomes.Length - failed - skipped,
+                Failed = failed,
+                Skipped = skipped,
+                // Purge and retention act for the whole run: a removal changes what every order's cache holds.
+                Changed = outcomes.Any(o => o.Changed) || removed.Count > 0,
+                ManifestPath = order.ManifestPath,
+                BytesDownloaded = outcomes.Sum(o => o.BytesDownloaded),
+                BytesPushed = outcomes.Sum(o => o.BytesPushed),
+                Duration = Math.Round(seconds, 3),
+            });
+        }
+        _events.Verbose($"run finished in {Units.Duration(watch.Elapsed)}");
+        return new RunResult
+        {
+            Plan = plan,
+            Orders = results,
+            Removed = removed,
+            Failures = failures,
+            ExitCode = failures.Count > 0 ? ExitCodes.Failed : ExitCodes.Success,
+        };
+    }
+
+    /// <summary>Writes the order's manifest atomically; returns the error text when it could not be written.</summary>
+    private string? WriteManifest(Plan plan, PlannedOrder order, IReadOnlyList<PositionOutcome> outcomes, double seconds)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var entries = outcomes.Select(o => ManifestBuilder.Completed(o, plan.Config, now)).ToList();
+        var manifest = ManifestBuilder.ForOrder(plan, order, entries, ManifestBuilder.OrderStatus(entries), dryRun: false, seconds, now);
+        try
+        {
+            ManifestWriter.Write(manifest, order.ManifestPath);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var message = $"cannot write the manifest {order.ManifestPath}: {e.Message}";
+            _events.Warning($"{order.Order.OrderId}: {message}");
+            return message;
+        }
+    }
+
+    private RunResult DryRun(Plan plan)
     {
         var now = DateTimeOffset.UtcNow;
         var manifests = new List<ManifestOutput>();
@@ -76,12 +196,32 @@ public sealed class OrderRunner
                 DryRun = true,
             });
         }
+
+        // What a real run would remove: purge first, else retention (pinning everything this plan uses).
+        var cacheDir = Path.GetFullPath(plan.Config.CacheDir);
+        IReadOnlyList<TalosCacheEntry> removed = Array.Empty<TalosCacheEntry>();
+        if (Directory.Exists(cacheDir))
+        {
+            if (_options.PurgeCache || plan.Config.CachePolicy.PurgeBefore)
+            {
+                removed = CacheRetention.Purge(cacheDir, dryRun: true, _events);
+            }
+            else if (plan.Config.CachePolicy.Enabled)
+            {
+                var pinned = plan.Orders.SelectMany(o => o.Positions).SelectMany(p => new[] { p.CachePath, p.ExpandedPath })
+                    .Where(x => !string.IsNullOrEmpty(x)).Select(x => x!).ToList();
+                removed = CacheRetention.Apply(cacheDir, plan.Config.CachePolicy.KeepVersions, pinned, dryRun: true, _events);
+            }
+        }
         return new RunResult
         {
             Plan = plan,
             DryRun = true,
             Orders = results,
             Manifests = manifests,
+            Removed = removed,
+            Failures = plan.Orders.SelectMany(o => o.Positions.Where(p => p.Error is not null)
+                .Select(p => new PositionFailure(o.Order.OrderId, p.Name, p.ErrorId ?? "VersionUnresolved", p.Error!))).ToList(),
             ExitCode = results.Any(r => r.Failed > 0) ? ExitCodes.Failed : ExitCodes.Success,
         };
     }

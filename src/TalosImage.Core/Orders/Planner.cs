@@ -62,7 +62,7 @@ public static class Planner
             var positions = new List<PlannedPosition>();
             foreach (var position in order.Positions)
             {
-                positions.Add(await PlanPositionAsync(order, position, config, artifactRoot, Resolve, events).ConfigureAwait(false));
+                positions.Add(await PlanPositionAsync(order, position, config, Resolve, events).ConfigureAwait(false));
             }
             planned.Add(new PlannedOrder { Order = order, ManifestPath = manifestPaths[order.OrderId], Positions = positions });
         }
@@ -87,7 +87,7 @@ public static class Planner
     }
 
     private static async Task<PlannedPosition> PlanPositionAsync(
-        Order order, Position p, TalosConfig config, string artifactRoot, Func<VersionRequest, Task<TalosVersion>> resolve, IEngineEvents events)
+        Order order, Position p, TalosConfig config, Func<VersionRequest, Task<TalosVersion>> resolve, IEngineEvents events)
     {
         var schematicId = p.SchematicId ?? p.Schematic!.ComputeId();
         var asset = FactoryCatalog.AssetName(p.Platform, p.Arch, p.SecureBoot, p.Format);
@@ -136,16 +136,32 @@ public static class Planner
             return basePlan with { Error = e.Message, ErrorId = e.ErrorId, Warnings = warnings };
         }
 
-        var cachePath = Path.Combine(artifactRoot, schematicId, version.Version, asset);
-        return basePlan with
+        return Locate(basePlan with
         {
             Version = version.Version,
             VersionSource = version.Source,
-            Url = FactoryCatalog.ImageUrl(config.FactoryUrl, schematicId, version.Version, asset),
-            InstallerImage = FactoryCatalog.InstallerImage(config.FactoryUrl, p.Platform, schematicId, version.Version, p.SecureBoot),
-            CachePath = cachePath,
-            ExpandedPath = expandLocally ? Path.Combine(Path.GetDirectoryName(cachePath)!, Path.GetFileName(cachePath).Substring(0, asset.Length - p.Format.Length) + FactoryCatalog.ExpandedFormat(p.Format)) : null,
             Warnings = warnings,
+        }, schematicId, config, expandLocally);
+    }
+
+    /// <summary>
+    /// The position with <paramref name="schematicId"/> and what follows from it: URL, installer image, cache path and
+    /// expanded path. The runner calls it again when the factory's answer names another ID than the local computation.
+    /// </summary>
+    public static PlannedPosition Locate(PlannedPosition p, string schematicId, TalosConfig config, bool expandLocally)
+    {
+        var version = p.Version ?? throw new ArgumentException("the position has no resolved version", nameof(p));
+        var artifactRoot = Path.Combine(Path.GetFullPath(config.CacheDir), "artifacts");
+        var cachePath = Path.Combine(artifactRoot, schematicId, version, p.Asset);
+        return p with
+        {
+            SchematicId = schematicId,
+            Url = FactoryCatalog.ImageUrl(config.FactoryUrl, schematicId, version, p.Asset),
+            InstallerImage = FactoryCatalog.InstallerImage(config.FactoryUrl, p.Platform, schematicId, version, p.SecureBoot),
+            CachePath = cachePath,
+            ExpandedPath = expandLocally
+                ? Path.Combine(Path.GetDirectoryName(cachePath)!, p.Asset.Substring(0, p.Asset.Length - p.Format.Length) + FactoryCatalog.ExpandedFormat(p.Format))
+                : null,
         };
     }
 

@@ -13,6 +13,8 @@ public sealed record RunOptions
     /// <summary>Plan and show the manifests; change nothing.</summary>
     public bool DryRun { get; init; }
     public bool PurgeCache { get; init; }
+    /// <summary>Re-hash cached artifacts instead of trusting their recorded size, time and hash; a corrupt one is fetched again.</summary>
+    public bool Verify { get; init; }
     /// <summary>Ask no server: exact versions unchecked, schematic IDs computed locally, latest kinds from the version cache.</summary>
     public bool Offline { get; init; }
     public string? LogPath { get; init; }

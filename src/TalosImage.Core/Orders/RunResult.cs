@@ -59,6 +59,10 @@ public static class RunReport
             sb.AppendFormat(CultureInfo.InvariantCulture, "{0}: {1} ({2} ok, {3} failed of {4}); downloaded {5}, pushed {6}, {7}{8}; manifest {9}\n",
                 o.OrderId, o.Status, o.Succeeded, o.Failed, o.Positions, Units.Bytes(o.BytesDownloaded), Units.Bytes(o.BytesPushed),
                 Units.Duration(TimeSpan.FromSeconds(o.Duration)), o.Changed ? "" : ", nothing changed", o.ManifestPath);
+            foreach (var f in result.Failures.Where(f => f.OrderId == o.OrderId))
+            {
+                sb.AppendFormat(CultureInfo.InvariantCulture, "  failed: {0}: {1}\n", f.Position, f.Message);
+            }
         }
         if (result.Removed.Count > 0)
         {

@@ -55,13 +55,16 @@ public sealed class ProxmoxApiToken
     /// Reads the token from the environment variable <paramref name="variableName"/>. A missing or empty variable fails
     /// with ErrorId ProxmoxTokenMissing naming the variable; a malformed value with ProxmoxTokenInvalid.
     /// </summary>
-    public static ProxmoxApiToken FromEnvironment(string variableName)
+    public static ProxmoxApiToken FromEnvironment(string variableName) => FromEnvironment(variableName, Environment.GetEnvironmentVariable);
+
+    /// <summary>As <see cref="FromEnvironment(string)"/>, reading variables through <paramref name="lookup"/> (a run's environment).</summary>
+    public static ProxmoxApiToken FromEnvironment(string variableName, Func<string, string?> lookup)
     {
         if (string.IsNullOrWhiteSpace(variableName))
         {
             throw new TalosException("ProxmoxTokenMissing", TalosErrorKind.InvalidArgument, "No environment variable was named for the Proxmox API token.");
         }
-        var value = Environment.GetEnvironmentVariable(variableName);
+        var value = lookup(variableName);
         if (string.IsNullOrWhiteSpace(value))
         {
             throw new TalosException("ProxmoxTokenMissing", TalosErrorKind.InvalidArgument,

@@ -1,0 +1,47 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace TalosImage.Core.Orders;
+
+/// <summary>What a real run did for one position: its artifacts, pushes, times and whether it failed.</summary>
+public sealed record PositionOutcome
+{
+    /// <summary>The plan of the position, with the factory's schematic ID and paths where the factory's answer differed.</summary>
+    public PlannedPosition Planned { get; init; } = new();
+    /// <summary>ok, skipped (declined at -Confirm) or failed.</summary>
+    public string Status { get; init; } = "ok";
+    public string? Error { get; init; }
+    public string? ErrorId { get; init; }
+    /// <summary>The stage that failed: plan, schematic, download, expand or publish.</summary>
+    public string? FailedStage { get; init; }
+    public TalosArtifact? Download { get; init; }
+    public double DownloadSeconds { get; init; }
+    public TalosArtifact? Expanded { get; init; }
+    public double ExpandSeconds { get; init; }
+    public IReadOnlyList<TalosPublishResult> Pushes { get; init; } = Array.Empty<TalosPublishResult>();
+    public double Seconds { get; init; }
+
+    public bool Failed => Status == "failed";
+
+    /// <summary>Bytes fetched from the factory for this position (0 on a cache hit).</summary>
+    public long BytesDownloaded => Download is { FromCache: false } d ? d.Size : 0;
+
+    public long BytesPushed => Pushes.Sum(p => p.BytesSent);
+
+    /// <summary>True when this position downloaded, expanded or published anything.</summary>
+    public bool Changed =>
+        Download is { FromCache: false } || Expanded is { FromCache: false } || Pushes.Any(p => p.Status == "Published");
+
+    /// <summary>Every cache file this position uses: retention never removes them in the same run.</summary>
+    public IEnumerable<string> CacheFiles()
+    {
+        foreach (var path in new[] { Planned.CachePath, Planned.ExpandedPath, Download?.Path, Expanded?.Path })
+        {
+            if (!string.IsNullOrEmpty(path))
+            {
+                yield return path!;
+            }
+        }
+    }
+}
