@@ -32,8 +32,8 @@ public static class ManifestBuilder
             Url = p.Url,
             InstallerImage = p.InstallerImage,
             CacheDir = Path.GetFullPath(config.CacheDir),
-            Download = failed ? null : new ManifestFile { Path = p.CachePath, Done = false },
-            Decompressed = failed || p.ExpandedPath is null ? null : new ManifestFile { Path = p.ExpandedPath, Done = false },
+            Download = failed ? null : new ManifestFile { Path = p.CachePath, Done = false, FromCache = p.Cached },
+            Decompressed = failed || p.ExpandedPath is null ? null : new ManifestFile { Path = p.ExpandedPath, Done = false, FromCache = p.ExpandedCached },
             Pushed = failed ? Array.Empty<ManifestPush>() : p.Targets.Select(t => new ManifestPush
             {
                 Host = t.Host,

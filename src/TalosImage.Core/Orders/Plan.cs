@@ -53,6 +53,10 @@ public sealed record PlannedPosition
     /// <summary>Push the compressed file and expand it on the host.</summary>
     public bool RemoteExpand { get; init; }
     public IReadOnlyList<PlannedTarget> Targets { get; init; } = Array.Empty<PlannedTarget>();
+    /// <summary>Set by a dry run: the artifact is in the cache and verified by its metadata, so a run would not download it.</summary>
+    public bool Cached { get; init; }
+    /// <summary>Set by a dry run: the expanded image is in the cache, so a run would not expand it again.</summary>
+    public bool ExpandedCached { get; init; }
     /// <summary>Why this position cannot run; null when it can.</summary>
     public string? Error { get; init; }
     public string? ErrorId { get; init; }

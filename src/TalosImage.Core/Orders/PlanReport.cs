@@ -56,10 +56,10 @@ public static class PlanReport
     /// <summary>What a run would do for one position: download, expand, push to each target.</summary>
     public static string Actions(PlannedPosition p)
     {
-        var parts = new List<string> { "download " + p.CachePath };
+        var parts = new List<string> { (p.Cached ? "cached " : "download ") + p.CachePath };
         if (p.ExpandedPath is not null)
         {
-            parts.Add("expand to " + System.IO.Path.GetFileName(p.ExpandedPath));
+            parts.Add((p.ExpandedCached ? "expanded (cached) " : "expand to ") + System.IO.Path.GetFileName(p.ExpandedPath));
         }
         foreach (var t in p.Targets)
         {

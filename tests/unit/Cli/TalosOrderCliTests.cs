@@ -21,6 +21,19 @@ public class TalosOrderCliTests
     }
 
     [Fact]
+    public async Task A_dry_run_without_network_plans_exact_versions_unchecked()
+    {
+        // No --offline: the factory (a closed loopback port here, as on a machine without network) cannot be asked.
+        using var dir = new TempDir();
+        var r = await TalosOrderProcess.RunAsync(dir.Path, null, "--config", Example("config.yaml"), "--orders", Example("orders.yaml"), "--dry-run");
+
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("v1.11.5 (unchecked)", r.Stdout);
+        Assert.Contains("warning:", r.Stderr);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
     public async Task Json_output_is_machine_readable()
     {
         using var dir = new TempDir();

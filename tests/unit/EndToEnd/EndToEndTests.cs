@@ -187,6 +187,12 @@ public sealed class EndToEndTests : IClassFixture<EndToEndImages>, IDisposable
         var manifest2 = File.ReadAllText(Path.Combine(_dir.Path, "manifests", "manifest-ORD-2025-0001.yaml"));
         Assert.Contains("from_cache: true", manifest2);
         Assert.DoesNotContain("status: ok\n    transport", manifest2);
+
+        // A dry run now says that nothing needs downloading or expanding.
+        var plan = await RunAsync(config, orders, dryRun: true);
+        var p = plan.Plan.Orders.Single().Positions.Single();
+        Assert.True(p.Cached && p.ExpandedCached, "the dry run did not see the cached artifact and its expansion");
+        Assert.Contains("cached " + p.CachePath, PlanReport.Format(plan.Plan));
     }
 
     [SkippableFact]
