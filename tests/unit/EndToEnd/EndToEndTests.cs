@@ -329,6 +329,85 @@ public sealed class EndToEndTests : IClassFixture<EndToEndImages>, IDisposable
         Assert.Contains(lines, l => l.Contains("stage=manifest outcome=ok"));
     }
 
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(9)]
+    public async Task A_cancelled_run_leaves_nothing_incomplete_under_a_final_name_and_the_next_run_finishes(int cancelAtEvent)
+    {
+        SkipWithoutSshd();
+        var config = Config();
+        var orders = _dir.Write("orders.yaml", $$"""
+            - orderid: STOP-1
+              positions:
+                - name: disk
+                  product: talos
+                  version: v1.11.5
+                  image_format: raw.xz
+                  decompress_raw: true
+                  customization: {}
+                  push: {enabled: true, prefer_decompressed: true, hosts: [{host: pve-01.example.lan, import_dir: {{_remote}}/import}]}
+                - {name: iso, product: talos, version: v1.11.5, customization: {}, push: {enabled: true, hosts: [pve-02.example.lan]} }
+            """);
+        using var cancel = new CancellationTokenSource();
+        var events = new CancelAfterEvents(cancelAtEvent, cancel);
+
+        // Ctrl+C (talos-order) and StopProcessing (Invoke-TalosOrder) cancel this token.
+        var stopped = await Record.ExceptionAsync(() => new OrderRunner(new RunOptions
+        {
+            ConfigPath = config,
+            OrdersPath = orders,
+            BaseDirectory = _dir.Path,
+            Http = FastHttp.Options,
+            Environment = n => n == OrderLoader.FactoryUrlVariable ? Factory.BaseUrl : null,
+        }, events).RunAsync(cancel.Token));
+
+        Assert.True(events.Cancelled, "the run ended before the cancellation point");
+        Assert.IsAssignableFrom<OperationCanceledException>(stopped);
+        // Every cache file under its final name is complete: its recorded hash is its content's.
+        foreach (var meta in Directory.GetFiles(Path.Combine(_dir.Path, "cache"), "*.meta.json", SearchOption.AllDirectories))
+        {
+            var artifact = meta[..^".meta.json".Length];
+            Assert.Equal(TalosImage.Core.Cache.ArtifactMetadata.TryRead(artifact)!.Sha256, Hash(artifact));
+        }
+        var finals = Directory.GetFiles(Path.Combine(_dir.Path, "cache"), "*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".iso", StringComparison.Ordinal) || f.EndsWith(".raw", StringComparison.Ordinal) || f.EndsWith(".raw.xz", StringComparison.Ordinal));
+        Assert.All(finals, f => Assert.True(File.Exists(f + ".meta.json"), f + " has a final name but no metadata"));
+        // Remote files under final names are whole.
+        var remoteFinals = Directory.Exists(_remote)
+            ? Directory.GetFiles(_remote, "talos-*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).StartsWith('.')).ToList()
+            : new List<string>();
+        Assert.All(remoteFinals, f => Assert.Contains(Hash(f), new[] { EndToEndImages.Sha256(_images.Raw), EndToEndImages.Sha256(_images.Iso) }));
+
+        var next = await RunAsync(config, orders);
+
+        Assert.True(next.ExitCode == 0, string.Join("\n", next.Failures.Select(f => f.Message)));
+        Assert.Equal("Succeeded", Assert.Single(next.Orders).Status);
+    }
+
+    /// <summary>Cancels the run at the Nth progress event (download, expansion or push under way).</summary>
+    private sealed class CancelAfterEvents : IEngineEvents
+    {
+        private readonly int _at;
+        private readonly CancellationTokenSource _cancel;
+        private int _seen;
+
+        public CancelAfterEvents(int at, CancellationTokenSource cancel) => (_at, _cancel) = (at, cancel);
+
+        public bool Cancelled => _cancel.IsCancellationRequested;
+
+        public void Progress(EngineProgress progress)
+        {
+            if (Interlocked.Increment(ref _seen) == _at)
+            {
+                _cancel.Cancel();
+            }
+        }
+
+        public void Verbose(string message) { }
+        public void Warning(string message) { }
+    }
+
     /// <summary>Every file under <paramref name="root"/> with its size and last write time.</summary>
     private static string Snapshot(string root) =>
         string.Join("\n", Directory.GetFileSystemEntries(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
