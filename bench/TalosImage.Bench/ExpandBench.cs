@@ -46,17 +46,50 @@ public static class ExpandBench
         var xzSha = Sha256Of(xz);
         var zstSha = Sha256Of(zst);
 
-        var tOursXz = Median(runs, () => { Clean(ours); var a = Expand(xz, "raw.xz", xzSha, ours); oursXzSha = a.Sha256; oursXzAllocated = Allocated(ours); });
-        var oursXzFileSha = Sha256Of(ours);
-        var tXz = Median(runs, () => { Clean(theirs); Sh("exec xz -T0 -dc \"$1\" > \"$2\"", xz, theirs); });
-        var xzAllocated = Allocated(theirs);
-        var tPy = Median(Math.Min(runs, 3), () => { Clean(theirs); Run("python3", "-c", PythonLzma, xz, theirs); });
-        var pySha = Sha256Of(theirs);
-        var tOursZst = Median(runs, () => { Clean(ours); var a = Expand(zst, "raw.zst", zstSha, ours); oursZstSha = a.Sha256; oursZstAllocated = Allocated(ours); });
-        var oursZstFileSha = Sha256Of(ours);
-        var tZstd = Median(runs, () => { Clean(theirs); Sh("exec zstd -q -dc \"$1\" > \"$2\"", zst, theirs); });
-        var zstdAllocated = Allocated(theirs);
-        Clean(theirs);
+        // Rounds interleave the tools, so that load from other processes on this shared machine hits all alike.
+        var times = new Dictionary<string, List<double>>();
+        void Time(string label, Action action)
+        {
+            var sw = Stopwatch.StartNew();
+            action();
+            (times.TryGetValue(label, out var list) ? list : times[label] = new List<double>()).Add(sw.Elapsed.TotalSeconds);
+        }
+        string? oursXzFileSha = null, oursZstFileSha = null, pySha = null;
+        long xzAllocated = 0, zstdAllocated = 0;
+        for (var round = 0; round < runs; round++)
+        {
+            Clean(ours);
+            Time("ours-xz", () => { var a = Expand(xz, "raw.xz", xzSha, ours); oursXzSha = a.Sha256; });
+            oursXzAllocated = Allocated(ours);
+            oursXzFileSha ??= Sha256Of(ours);
+            Clean(ours);
+            Clean(theirs);
+            Time("xz", () => Sh("exec xz -T0 -dc \"$1\" > \"$2\"", xz, theirs));
+            xzAllocated = Allocated(theirs);
+            Clean(theirs);
+            if (round < 3)
+            {
+                Time("python", () => Run("python3", "-c", PythonLzma, xz, theirs));
+                pySha ??= Sha256Of(theirs);
+                Clean(theirs);
+            }
+            Time("ours-zst", () => { var a = Expand(zst, "raw.zst", zstSha, ours); oursZstSha = a.Sha256; });
+            oursZstAllocated = Allocated(ours);
+            oursZstFileSha ??= Sha256Of(ours);
+            Clean(ours);
+            Time("zstd", () => Sh("exec zstd -q -dc \"$1\" > \"$2\"", zst, theirs));
+            zstdAllocated = Allocated(theirs);
+            Clean(theirs);
+        }
+        foreach (var (label, list) in times)
+        {
+            Console.WriteLine($"  {label,-9} runs: " + string.Join(" ", list.Select(t => t.ToString("0.00"))));
+        }
+        var tOursXz = Median(times["ours-xz"]);
+        var tXz = Median(times["xz"]);
+        var tPy = Median(times["python"]);
+        var tOursZst = Median(times["ours-zst"]);
+        var tZstd = Median(times["zstd"]);
 
         Clean(ours);
         var peakXz = Child(xz, ours);
@@ -222,18 +255,10 @@ public static class ExpandBench
         Console.WriteLine($"  {sw.Elapsed.TotalSeconds:0} s");
     }
 
-    private static double Median(int runs, Action action)
+    private static double Median(List<double> times)
     {
-        var times = new List<double>();
-        for (var i = 0; i < runs; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            action();
-            times.Add(sw.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        Console.WriteLine("  runs: " + string.Join(" ", times.Select(t => t.ToString("0.00"))));
-        return times[times.Count / 2];
+        var sorted = times.OrderBy(t => t).ToList();
+        return sorted[sorted.Count / 2];
     }
 
     private static void Clean(string path)

@@ -21,6 +21,9 @@ namespace TalosImage.Core.Expansion;
 internal sealed unsafe class LzmaBlockDecoder : IDecoder
 {
     public const int MaxBlockSize = 4 << 20;
+
+    /// <summary>More workers than this only cost memory (each holds a 4 MiB chunk and a block buffer).</summary>
+    public const int MaxWorkers = 16;
     private const int MaxIndexSize = 16 << 20;
 
     private readonly LzmaLibrary _library;
@@ -118,7 +121,7 @@ internal sealed unsafe class LzmaBlockDecoder : IDecoder
                     return null;
                 }
             }
-            return offset == indexStart ? new LzmaBlockDecoder(library, path, threads, header, blocks) : null;
+            return offset == indexStart ? new LzmaBlockDecoder(library, path, Math.Min(threads, MaxWorkers), header, blocks) : null;
         }
         catch (Exception e) when (e is IOException or FormatException or ArgumentException)
         {
