@@ -165,9 +165,8 @@ public sealed class EndToEndTests : IClassFixture<EndToEndImages>, IDisposable
         Assert.Equal(_images.RawXz.Length, order.BytesDownloaded);
         Assert.Equal(1, Factory.SchematicPosts - posts);
         Assert.Equal(1, Factory.ImageGets - gets);
-        var pushed = Directory.GetFiles(Path.Combine(_remote, "import"));
-        var raw = Assert.Single(pushed);
-        Assert.EndsWith(".raw", raw);
+        var raw = Assert.Single(Directory.GetFiles(Path.Combine(_remote, "import"), "*.raw"));
+        Assert.Equal(new[] { raw + ".sha256" }, Directory.GetFiles(Path.Combine(_remote, "import"), "*.sha256"));
         Assert.Equal(EndToEndImages.Sha256(_images.Raw), Hash(raw));
         var manifest = File.ReadAllText(Path.Combine(_dir.Path, "manifests", "manifest-ORD-2025-0001.yaml"));
         Assert.Contains("status: Succeeded", manifest);
@@ -271,9 +270,9 @@ public sealed class EndToEndTests : IClassFixture<EndToEndImages>, IDisposable
         Assert.Equal(4, Factory.ImageGets - gets);
 
         var expandedSha = EndToEndImages.Sha256(_images.Raw);
-        Assert.Equal(expandedSha, Hash(Assert.Single(Directory.GetFiles(Path.Combine(_remote, "a", "import")))));
-        Assert.Equal(expandedSha, Hash(Assert.Single(Directory.GetFiles(Path.Combine(_remote, "b", "import")))));
-        Assert.Equal(EndToEndImages.Sha256(_images.Iso), Hash(Assert.Single(Directory.GetFiles(Path.Combine(_remote, "a", "iso")))));
+        Assert.Equal(expandedSha, Hash(Assert.Single(Directory.GetFiles(Path.Combine(_remote, "a", "import"), "*.raw"))));
+        Assert.Equal(expandedSha, Hash(Assert.Single(Directory.GetFiles(Path.Combine(_remote, "b", "import"), "*.raw"))));
+        Assert.Equal(EndToEndImages.Sha256(_images.Iso), Hash(Assert.Single(Directory.GetFiles(Path.Combine(_remote, "a", "iso"), "*.iso"))));
         Assert.False(Directory.Exists(Path.Combine(_remote, "c", "iso")) && Directory.GetFiles(Path.Combine(_remote, "c", "iso")).Length > 0);
         Assert.Single(proxmox.Files.SelectMany(f => f.Value.Keys), v => v.StartsWith("local:iso/", StringComparison.Ordinal));
 
@@ -375,7 +374,7 @@ public sealed class EndToEndTests : IClassFixture<EndToEndImages>, IDisposable
         Assert.All(finals, f => Assert.True(File.Exists(f + ".meta.json"), f + " has a final name but no metadata"));
         // Remote files under final names are whole.
         var remoteFinals = Directory.Exists(_remote)
-            ? Directory.GetFiles(_remote, "talos-*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).StartsWith('.')).ToList()
+            ? Directory.GetFiles(_remote, "talos-*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".sha256", StringComparison.Ordinal)).ToList()
             : new List<string>();
         Assert.All(remoteFinals, f => Assert.Contains(Hash(f), new[] { EndToEndImages.Sha256(_images.Raw), EndToEndImages.Sha256(_images.Iso) }));
 

@@ -30,6 +30,15 @@ internal sealed class SshPublishPlan
     public string Final { get; private set; } = "";
     /// <summary>Remote temporary name of the pushed file (the compressed one when expanding).</summary>
     public string Temp { get; private set; } = "";
+
+    /// <summary>
+    /// <c>&lt;final&gt;.sha256</c>, sha256sum-compatible, written after a verified transfer: a later skip check trusts it
+    /// while the final file is not newer than it, instead of hashing the whole file on the host again.
+    /// </summary>
+    public string Sidecar => Final + ".sha256";
+
+    /// <summary>The final file's name, as the sidecar names it.</summary>
+    public string FinalName => Final.Substring(Final.LastIndexOf('/') + 1);
     /// <summary>Remote temporary name of the expanded raw (expansion only).</summary>
     public string? RawTemp { get; private set; }
     /// <summary>xz, zstd or gzip when the host expands the image.</summary>

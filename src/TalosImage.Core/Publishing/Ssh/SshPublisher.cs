@@ -233,7 +233,11 @@ public sealed class SshPublisher
         var sb = new StringBuilder();
         sb.Append("mkdir -p -- ").Append(d).Append(" || exit 3; ");
         sb.Append("if [ -f ").Append(f).Append(" ]; then s=$(stat -c %s -- ").Append(f).Append(") || exit 4; echo \"talosimage-size $s\"; ");
-        var hash = "h=$(sha256sum < " + f + ") || exit 4; echo \"talosimage-sha ${h%% *}\"; ";
+        // The pushed sidecar's hash while the file is not newer than it; else hash the file and record it.
+        var sc = SshSafety.Quote(plan.Sidecar);
+        var hash = "h=; if [ -f " + sc + " ] && [ ! " + f + " -nt " + sc + " ]; then read -r h _ < " + sc + " || h=; fi; " +
+                   "if [ ${#h} -ne 64 ]; then h=$(sha256sum < " + f + ") || exit 4; h=${h%% *}; " + Record("\"$h\"", plan) + "fi; " +
+                   "echo \"talosimage-sha $h\"; ";
         if (!plan.Expand)
         {
             sb.Append("if [ \"$s\" = '").Append(localSize.ToString(CultureInfo.InvariantCulture)).Append("' ]; then ").Append(hash).Append("fi; ");
@@ -264,7 +268,7 @@ public sealed class SshPublisher
         sb.Append("if [ \"$h\" != '").Append(sha).Append("' ]; then rm -f -- ").Append(t).Append("; echo \"talosimage-sha $h\"; exit 5; fi; ");
         if (!plan.Expand)
         {
-            sb.Append("mv -f -- ").Append(t).Append(' ').Append(f).Append(" || exit 6; echo talosimage-ok");
+            sb.Append("mv -f -- ").Append(t).Append(' ').Append(f).Append(" || exit 6; ").Append(Record("'" + sha + "'", plan)).Append("echo talosimage-ok");
             return sb.ToString();
         }
         var r = SshSafety.Quote(plan.RawTemp!);
@@ -280,9 +284,14 @@ public sealed class SshPublisher
         {
             sb.Append("if [ \"$h\" != '").Append(expectedRaw).Append("' ]; then rm -f -- ").Append(r).Append("; exit 8; fi; ");
         }
-        sb.Append("mv -f -- ").Append(r).Append(' ').Append(f).Append(" || exit 6; rm -f -- ").Append(t).Append("; echo talosimage-ok");
+        sb.Append("mv -f -- ").Append(r).Append(' ').Append(f).Append(" || exit 6; rm -f -- ").Append(t).Append("; ")
+            .Append(Record("\"$h\"", plan)).Append("echo talosimage-ok");
         return sb.ToString();
     }
+
+    /// <summary>Writes the sidecar <c>&lt;hex&gt;  &lt;name&gt;</c> after the final file; a failure to write it fails nothing.</summary>
+    private static string Record(string hashExpression, SshPublishPlan plan) =>
+        "printf '%s  %s\\n' " + hashExpression + " " + SshSafety.Quote(plan.FinalName) + " > " + SshSafety.Quote(plan.Sidecar) + " 2>/dev/null || true; ";
 
     private async Task<ProcessOutcome> RunRemoteAsync(SshPublishPlan plan, string command, CancellationToken ct)
     {

@@ -98,6 +98,9 @@ public sealed class SshPublisherTests : IDisposable
         return data;
     }
 
+    /// <summary>The names in a remote folder, sorted.</summary>
+    private static string[] Files(string dir) => Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+
     private static string[] PartFiles(string dir) =>
         Directory.Exists(dir) ? Directory.GetFiles(dir, "*" + SshPublishPlan.PartSuffix, SearchOption.AllDirectories) : Array.Empty<string>();
 
@@ -137,6 +140,35 @@ public sealed class SshPublisherTests : IDisposable
         Assert.Equal("Skipped", second.Status);
         Assert.Equal(0, second.BytesSent);
         Assert.True(second.Verified);
+    }
+
+    [SkippableFact]
+    public async Task A_push_records_a_sidecar_hash_that_the_next_skip_check_trusts_while_the_file_is_not_newer()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.raw", "raw", RawImage());
+        var target = Target();
+        var publisher = Publisher();
+        var first = await publisher.PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+        var sidecar = first.Destination + ".sha256";
+
+        // sha256sum-compatible: "<hex>  <name>".
+        Assert.Equal($"{artifact.Sha256}  {Path.GetFileName(first.Destination)}\n", File.ReadAllText(sidecar));
+
+        // While the file is not newer than the sidecar, the check reads the sidecar and does not hash the file:
+        // a sidecar that names another hash makes the push happen again, which shows it was read.
+        File.WriteAllText(sidecar, new string('0', 64) + "  x\n");
+        var trusted = await publisher.PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+        Assert.Equal("Published", trusted.Status);
+        Assert.Equal($"{artifact.Sha256}  {Path.GetFileName(first.Destination)}\n", File.ReadAllText(sidecar));
+
+        // A file touched after its sidecar is hashed again (and its sidecar rewritten): identical content is skipped.
+        File.WriteAllText(sidecar, new string('0', 64) + "  x\n");
+        File.SetLastWriteTimeUtc(sidecar, DateTime.UtcNow.AddMinutes(-5));
+        File.SetLastWriteTimeUtc(first.Destination, DateTime.UtcNow);
+        var rehashed = await publisher.PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+        Assert.Equal("Skipped", rehashed.Status);
+        Assert.StartsWith(artifact.Sha256 + "  ", File.ReadAllText(sidecar));
     }
 
     [SkippableFact]
@@ -190,8 +222,8 @@ public sealed class SshPublisherTests : IDisposable
         var results = await Publisher().PublishManyAsync(iso, new[] { target }, SshPublishMode.AsIs, CancellationToken.None);
         var rawResult = await Publisher().PublishAsync(raw, target, SshPublishMode.AsIs, CancellationToken.None);
 
-        Assert.Equal(new[] { "talos-376567988ad3-v1.11.5-nocloud-amd64.iso" }, Directory.GetFiles(target.IsoDir).Select(Path.GetFileName));
-        Assert.Equal(new[] { "talos-376567988ad3-v1.11.5-nocloud-amd64.raw" }, Directory.GetFiles(target.ImportDir).Select(Path.GetFileName));
+        Assert.Equal(new[] { "talos-376567988ad3-v1.11.5-nocloud-amd64.iso", "talos-376567988ad3-v1.11.5-nocloud-amd64.iso.sha256" }, Files(target.IsoDir));
+        Assert.Equal(new[] { "talos-376567988ad3-v1.11.5-nocloud-amd64.raw", "talos-376567988ad3-v1.11.5-nocloud-amd64.raw.sha256" }, Files(target.ImportDir));
         Assert.Equal("Published", results.Single().Status);
         Assert.Equal("Published", rawResult.Status);
         Assert.Equal(raw.Sha256, ShaOfFile(rawResult.Destination));
@@ -233,7 +265,7 @@ public sealed class SshPublisherTests : IDisposable
         Assert.Equal(Path.Combine(target.ImportDir, "talos-376567988ad3-v1.11.5-nocloud-amd64.raw"), result.Destination);
         Assert.Equal(Sha(raw), ShaOfFile(result.Destination));
         Assert.True(result.BytesSent < raw.Length / 4, $"sent {result.BytesSent} for a {raw.Length}-byte image");
-        Assert.Equal(new[] { Path.GetFileName(result.Destination) }, Directory.GetFiles(target.ImportDir).Select(Path.GetFileName));
+        Assert.Equal(new[] { Path.GetFileName(result.Destination), Path.GetFileName(result.Destination) + ".sha256" }, Files(target.ImportDir));
 
         var again = await Publisher().PublishAsync(artifact, target, SshPublishMode.RemoteExpand, CancellationToken.None);
         Assert.Equal("Skipped", again.Status);

@@ -116,6 +116,10 @@ public sealed class SshSafetyTests
         Assert.Contains("command -v xz", probe);
         Assert.Contains("xz -dc -T0 -- '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.xz.talosimage-part' > '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.talosimage-part'", finish);
         Assert.Contains("mv -f -- '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.talosimage-part' '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw'", finish);
+        // The sidecar is read only while the final file is not newer than it, and written after the rename.
+        Assert.Contains("[ ! '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw' -nt '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw.sha256' ]", probe);
+        Assert.True(finish.IndexOf("> '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw.sha256'", StringComparison.Ordinal)
+            > finish.IndexOf("mv -f -- '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.talosimage-part'", StringComparison.Ordinal));
     }
 
     [Theory]
