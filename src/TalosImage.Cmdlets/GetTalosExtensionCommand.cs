@@ -14,11 +14,13 @@ public sealed class GetTalosExtensionCommand : TalosCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VersionCompleter))]
     public string Version { get; set; } = "";
 
     /// <summary>Names or wildcards, matched against the whole name (siderolabs/qemu-guest-agent) or the part after '/'.</summary>
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ExtensionCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();
 
     /// <summary>Default: TALOS_FACTORY_URL, else https://factory.talos.dev.</summary>

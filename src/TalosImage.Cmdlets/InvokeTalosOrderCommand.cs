@@ -22,6 +22,7 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
     public string Orders { get; set; } = "";
 
     [Parameter]
+    [ArgumentCompleter(typeof(OrderIdCompleter))]
     public string[] OrderId { get; set; } = System.Array.Empty<string>();
 
     [Parameter]

@@ -27,6 +27,7 @@ public sealed class NewTalosSchematicCommand : TalosCmdlet
     /// <summary>Official extension names, e.g. siderolabs/qemu-guest-agent (order matters to the ID).</summary>
     [Parameter(Position = 0, ParameterSetName = ParametersSet)]
     [Alias("Extension")]
+    [ArgumentCompleter(typeof(ExtensionCompleter))]
     public string[] SystemExtension { get; set; } = Array.Empty<string>();
 
     [Parameter(ParameterSetName = ParametersSet)]
@@ -70,6 +71,7 @@ public sealed class NewTalosSchematicCommand : TalosCmdlet
 
     /// <summary>Check the extension names against this Talos version and pass it on in the output.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(VersionCompleter))]
     public string? Version { get; set; }
 
     /// <summary>Compute the ID locally; ask no server.</summary>

@@ -26,6 +26,7 @@ public sealed class ResolveTalosVersionCommand : TalosCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ExactSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VersionCompleter))]
     public string Version { get; set; } = "";
 
     [Parameter(ParameterSetName = LatestSet)]
@@ -33,6 +34,7 @@ public sealed class ResolveTalosVersionCommand : TalosCmdlet
 
     [Parameter(Mandatory = true, ParameterSetName = MinorSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MinorCompleter))]
     public string LatestInMinor { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = ListSet)]

@@ -16,22 +16,27 @@ namespace TalosImage.Cmdlets;
 public sealed class SaveTalosImageCommand : TalosCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SchematicIdCompleter))]
     public string SchematicId { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VersionCompleter))]
     public string Version { get; set; } = "";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(PlatformCompleter))]
     public string Platform { get; set; } = "nocloud";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateSet("amd64", "arm64")]
+    [ArgumentCompleter(typeof(ArchitectureCompleter))]
     public string Architecture { get; set; } = "amd64";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FormatCompleter))]
     public string Format { get; set; } = "iso";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

@@ -117,6 +117,10 @@ public sealed class ParameterInfo
             .SelectMany(a => a.ConstructorArguments)
             .SelectMany(arg => arg.Value is IEnumerable<CustomAttributeTypedArgument> many ? many.Select(x => (string)x.Value!) : new[] { (string)arg.Value! })
             .ToList();
+        Completer = property.GetCustomAttributesData()
+            .Where(a => a.AttributeType.Name == "ArgumentCompleterAttribute")
+            .Select(a => a.ConstructorArguments.FirstOrDefault().Value as Type)
+            .FirstOrDefault()?.Name;
         ValidValues = property.GetCustomAttributesData()
             .Where(a => a.AttributeType.Name == "ValidateSetAttribute")
             .SelectMany(a => a.ConstructorArguments)
@@ -132,6 +136,8 @@ public sealed class ParameterInfo
     public bool Mandatory => Sets.Any(s => s.Mandatory);
     public IReadOnlyList<string> Aliases { get; }
     public IReadOnlyList<string> ValidValues { get; }
+    /// <summary>The type named by [ArgumentCompleter(typeof(...))], or null.</summary>
+    public string? Completer { get; }
     public bool IsSwitch => PropertyType.Name == "SwitchParameter";
 
     /// <summary>The type as help shows it: String, String[], SwitchParameter, TalosArtifact ...</summary>

@@ -106,6 +106,33 @@ public class ModuleContractTests : IClassFixture<CmdletCatalog>
         Assert.Contains("<Version>" + _catalog.ManifestValue("ModuleVersion") + "</Version>", File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "Directory.Build.props")));
     }
 
+    public static TheoryData<string, string, string> Completers => new()
+    {
+        { "Resolve-TalosVersion", "Version", "VersionCompleter" },
+        { "Resolve-TalosVersion", "LatestInMinor", "MinorCompleter" },
+        { "New-TalosSchematic", "SystemExtension", "ExtensionCompleter" },
+        { "New-TalosSchematic", "Version", "VersionCompleter" },
+        { "Get-TalosExtension", "Version", "VersionCompleter" },
+        { "Get-TalosExtension", "Name", "ExtensionCompleter" },
+        { "Save-TalosImage", "SchematicId", "SchematicIdCompleter" },
+        { "Save-TalosImage", "Version", "VersionCompleter" },
+        { "Save-TalosImage", "Platform", "PlatformCompleter" },
+        { "Save-TalosImage", "Architecture", "ArchitectureCompleter" },
+        { "Save-TalosImage", "Format", "FormatCompleter" },
+        { "Invoke-TalosOrder", "OrderId", "OrderIdCompleter" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Completers))]
+    public void Parameters_that_take_known_values_complete_them(string cmdlet, string parameter, string completer)
+    {
+        var p = _catalog.Cmdlets.Single(c => c.Name == cmdlet).Parameters.Single(x => x.Name == parameter);
+        Assert.Equal(completer, p.Completer);
+        var type = _catalog.Assembly.GetType("TalosImage.Cmdlets." + completer);
+        Assert.NotNull(type);
+        Assert.Contains(type!.GetInterfaces(), i => i.FullName == "System.Management.Automation.IArgumentCompleter");
+    }
+
     [Fact]
     public void Pipeline_parameters_bind_to_properties_of_the_module_output_types()
     {
