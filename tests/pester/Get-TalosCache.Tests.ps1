@@ -30,6 +30,10 @@ Describe 'Get-TalosCache' {
         @(Get-TalosCache -CacheDirectory $Cache -Family '*metal*').Count | Should -Be 1
     }
 
+    It 'rejects a malformed wildcard in -Family' {
+        { Get-TalosCache -CacheDirectory $Cache -Family '[abc' -ErrorAction Stop } | Should -Throw
+    }
+
     It 'returns nothing for a cache folder that does not exist' {
         Get-TalosCache -CacheDirectory (Join-Path $Cache 'missing') | Should -BeNullOrEmpty
     }
