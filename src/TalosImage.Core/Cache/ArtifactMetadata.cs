@@ -71,6 +71,27 @@ public sealed class ArtifactMetadata
         AtomicFile.WriteAllText(MetaPath(artifactPath), JsonConvert.SerializeObject(this, Formatting.Indented) + "\n");
     }
 
+    /// <summary>
+    /// The artifact this metadata describes, for a file given by path (-Path input): its identity, hash and size as
+    /// recorded. <paramref name="fallbackFormat"/> serves when the metadata names none.
+    /// </summary>
+    public TalosArtifact ToArtifact(string fullPath, string fallbackFormat, bool fromCache) => new()
+    {
+        Path = fullPath,
+        Url = Url,
+        Sha256 = Sha256,
+        Size = Size,
+        SchematicId = SchematicId,
+        Version = Version,
+        Platform = Platform,
+        Architecture = Architecture,
+        Format = Factory.FactoryCatalog.NormaliseFormat(Format) ?? (Format.Length > 0 ? Format : fallbackFormat),
+        SecureBoot = SecureBoot,
+        Asset = Asset.Length > 0 ? Asset : System.IO.Path.GetFileName(fullPath),
+        Kind = Kind,
+        FromCache = fromCache,
+    };
+
     /// <summary>Removes the two side files of <paramref name="artifactPath"/>.</summary>
     public static void DeleteFor(string artifactPath)
     {

@@ -100,21 +100,7 @@ public sealed class ImageExpander
         {
             return new TalosArtifact { Path = full, Format = FormatOf(full) ?? "", Asset = Path.GetFileName(full) };
         }
-        return new TalosArtifact
-        {
-            Path = full,
-            Url = meta.Url,
-            Sha256 = meta.Sha256,
-            Size = meta.Size,
-            SchematicId = meta.SchematicId,
-            Version = meta.Version,
-            Platform = meta.Platform,
-            Architecture = meta.Architecture,
-            Format = FactoryCatalog.NormaliseFormat(meta.Format) ?? FormatOf(full) ?? "",
-            SecureBoot = meta.SecureBoot,
-            Asset = meta.Asset.Length > 0 ? meta.Asset : Path.GetFileName(full),
-            Kind = meta.Kind,
-        };
+        return meta.ToArtifact(full, FormatOf(full) ?? "", fromCache: false);
     }
 
     public Task<TalosArtifact> ExpandAsync(TalosArtifact source, string? destinationPath, CancellationToken ct) =>

@@ -30,22 +30,7 @@ public static class LocalArtifact
         var meta = ArtifactMetadata.TryRead(full);
         if (meta is not null && meta.Matches(full))
         {
-            return new TalosArtifact
-            {
-                Path = full,
-                Url = meta.Url,
-                Sha256 = meta.Sha256,
-                Size = meta.Size,
-                SchematicId = meta.SchematicId,
-                Version = meta.Version,
-                Platform = meta.Platform,
-                Architecture = meta.Architecture,
-                Format = meta.Format.Length > 0 ? meta.Format : FormatOf(full),
-                SecureBoot = meta.SecureBoot,
-                Asset = meta.Asset.Length > 0 ? meta.Asset : info.Name,
-                Kind = meta.Kind,
-                FromCache = true,
-            };
+            return meta.ToArtifact(full, FormatOf(full), fromCache: true);
         }
         return new TalosArtifact { Path = full, Size = info.Length, Format = FormatOf(full), Asset = info.Name, FromCache = true };
     }
@@ -57,20 +42,8 @@ public static class LocalArtifact
         return Formats.FirstOrDefault(f => name.EndsWith("." + f, StringComparison.Ordinal)) is { } format ? format : "";
     }
 
-    /// <summary>SHA-256 of a file, lowercase hex; reads it once in 1 MiB blocks.</summary>
-    public static async Task<string> Sha256Async(string path, CancellationToken ct)
-    {
-        using var sha = SHA256.Create();
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        var buffer = new byte[1 << 20];
-        int n;
-        while ((n = await stream.ReadAsync(buffer, 0, buffer.Length, ct).ConfigureAwait(false)) > 0)
-        {
-            sha.TransformBlock(buffer, 0, n, null, 0);
-        }
-        sha.TransformFinalBlock(buffer, 0, 0);
-        return string.Concat(sha.Hash!.Select(b => b.ToString("x2")));
-    }
+    /// <summary>SHA-256 of a file, lowercase hex.</summary>
+    public static Task<string> Sha256Async(string path, CancellationToken ct) => FileHash.Sha256Async(path, null, ct);
 
     /// <summary>
     /// <paramref name="artifact"/> with its SHA-256 filled in: as it is when it has one, else hashed from its file
