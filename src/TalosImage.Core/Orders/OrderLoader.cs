@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
 using TalosImage.Core.Factory;
+using TalosImage.Core.Publishing.Proxmox;
 using TalosImage.Core.Publishing.Ssh;
 using TalosImage.Core.Schematics;
 using TalosImage.Core.Versions;
@@ -42,6 +43,7 @@ public static class OrderLoader
     private static readonly string[] HostKeys = { "host", "iso_dir", "import_dir" };
 
     private static readonly Regex OrderIdPattern = new("^[A-Za-z0-9._-]{1,128}$", RegexOptions.CultureInvariant);
+    private static readonly Regex WindowsDeviceName = new(@"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
     private static readonly Regex SchematicIdPattern = new("^[0-9a-f]{64}$", RegexOptions.CultureInvariant);
 
     /// <summary>Loads both files. <paramref name="environment"/> supplies TALOS_FACTORY_URL (tests pass their own).</summary>
@@ -133,9 +135,9 @@ public static class OrderLoader
             {
                 Manifest = new ManifestSettings
                 {
-                    PathTemplate = Get(m, "path_template", n => y.String(n, "manifest.path_template")),
-                    Dir = Get(m, "dir", n => y.String(n, "manifest.dir")),
-                    Path = Get(m, "path", n => y.String(n, "manifest.path")),
+                    PathTemplate = Dir(y, m, "path_template", "manifest", absolute: false, emptyIsUnset: true),
+                    Dir = Dir(y, m, "dir", "manifest", absolute: false, emptyIsUnset: true),
+                    Path = Dir(y, m, "path", "manifest", absolute: false, emptyIsUnset: true),
                 },
             };
         }
@@ -193,6 +195,15 @@ public static class OrderLoader
                 nodes.Add(single);
             }
             nodes.AddRange(Get(e, "nodes", n => y.StringList(n, path + ".nodes")) ?? Array.Empty<string>());
+            foreach (var problem in nodes.Select(ProxmoxTarget.NodeProblem).Where(p => p is not null).Distinct())
+            {
+                y.Add((e.TryGetValue("nodes", out var ns) ? ns : e["node"]).Value, path + (e.ContainsKey("nodes") ? ".nodes" : ".node"), problem!);
+            }
+            var storage = Get(e, "storage", n => y.String(n, path + ".storage")) ?? "local";
+            if (ProxmoxTarget.StorageProblem(storage) is { } storageProblem)
+            {
+                y.Add(e["storage"].Value, path + ".storage", storageProblem);
+            }
             if (nodes.Count == 0)
             {
                 y.Add(kv.Key, path, "needs node (or nodes): the Proxmox node name(s) to publish through");
@@ -212,7 +223,7 @@ public static class OrderLoader
                 Name = name,
                 Url = url ?? "",
                 Nodes = nodes,
-                Storage = Get(e, "storage", n => y.String(n, path + ".storage")) ?? "local",
+                Storage = storage,
                 TokenEnv = tokenEnv,
                 Fingerprint = Get(e, "fingerprint", n => y.String(n, path + ".fingerprint")),
                 Method = OneOf(y, e, "method", path, new[] { "upload", "download-url" }) ?? "upload",
@@ -270,6 +281,11 @@ public static class OrderLoader
                 if (!OrderIdPattern.IsMatch(orderId) || orderId.Contains("..") || orderId == ".")
                 {
                     y.Add(idNode, orderPath + ".orderid", $"'{orderId}' cannot be used in a file name: use 1 to 128 letters, digits, '.', '_' or '-', and no '..'");
+                }
+                else if (WindowsDeviceName.IsMatch(orderId))
+                {
+                    // path_template: /x/{orderid}.yaml would name a device on Windows, not a file.
+                    y.Add(idNode, orderPath + ".orderid", $"'{orderId}' cannot be used in a file name: it is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)");
                 }
                 else if (seen.TryGetValue(orderId, out var first))
                 {
@@ -564,12 +580,17 @@ public static class OrderLoader
         }
     }
 
-    private static string? Dir(YamlInput y, Dictionary<string, (YamlScalarNode Key, YamlNode Value)> map, string key, string path, bool absolute)
+    private static string? Dir(YamlInput y, Dictionary<string, (YamlScalarNode Key, YamlNode Value)> map, string key, string path, bool absolute,
+        bool emptyIsUnset = false)
     {
         var value = Get(map, key, n => y.String(n, YamlInput.Join(path, key)));
+        if (emptyIsUnset && string.IsNullOrWhiteSpace(value))
+        {
+            return null; // talos_order.py's manifest keys: an empty value counts as not given
+        }
         if (value is not null && (value.Trim().Length == 0 || value.IndexOfAny(Path.GetInvalidPathChars()) >= 0 || value.IndexOf('\0') >= 0))
         {
-            y.Add(map[key].Value, YamlInput.Join(path, key), $"'{Printable(value)}' is not a usable folder path");
+            y.Add(map[key].Value, YamlInput.Join(path, key), $"'{Printable(value)}' is not a usable path (empty, or a character no file name may hold)");
             return null;
         }
         if (value is not null && absolute && !Path.IsPathRooted(value))

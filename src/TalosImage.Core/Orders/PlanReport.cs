@@ -16,7 +16,7 @@ public static class PlanReport
             sb.Append("Order ").Append(order.Order.OrderId);
             if (order.Order.Customer.Length > 0)
             {
-                sb.Append(" (").Append(order.Order.Customer).Append(')');
+                sb.Append(" (").Append(SafeText.ForMessage(order.Order.Customer, 200)).Append(')');
             }
             sb.Append(" -> manifest ").Append(order.ManifestPath).Append('\n');
             var rows = new List<string[]> { new[] { "#", "NAME", "VERSION", "ASSET", "SCHEMATIC", "ACTIONS" } };
@@ -25,7 +25,7 @@ public static class PlanReport
                 rows.Add(new[]
                 {
                     (p.Index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    p.Name,
+                    SafeText.ForMessage(p.Name, 200),
                     p.Version is null ? "?" : p.Version + (p.VersionSource == "Unchecked" ? " (unchecked)" : ""),
                     p.Asset,
                     p.SchematicId.Substring(0, Math.Min(12, p.SchematicId.Length)) + (p.SchematicSource == "given" ? "" : " (" + p.SchematicSource + ")"),
@@ -46,7 +46,7 @@ public static class PlanReport
             {
                 foreach (var w in p.Warnings)
                 {
-                    sb.Append("  warning: ").Append(p.Name).Append(": ").Append(w).Append('\n');
+                    sb.Append("  warning: ").Append(SafeText.ForMessage(p.Name, 200)).Append(": ").Append(w).Append('\n');
                 }
             }
         }

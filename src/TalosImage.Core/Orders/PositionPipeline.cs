@@ -167,7 +167,7 @@ internal sealed class PositionPipeline : IDisposable
     {
         var p = outcome.Planned;
         _log.Write(p.OrderId, p.Index, p.Name, stage, "failed", message);
-        _events.Warning($"{p.OrderId}/{p.Name}: {stage} failed: {message}");
+        _events.Warning($"{p.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {stage} failed: {SafeText.Printable(message)}");
         return outcome with { Status = "failed", FailedStage = stage, ErrorId = errorId, Error = message, Seconds = watch.Elapsed.TotalSeconds };
     }
 

@@ -61,7 +61,7 @@ public static class RunReport
                 Units.Duration(TimeSpan.FromSeconds(o.Duration)), o.Changed ? "" : ", nothing changed", o.ManifestPath);
             foreach (var f in result.Failures.Where(f => f.OrderId == o.OrderId))
             {
-                sb.AppendFormat(CultureInfo.InvariantCulture, "  failed: {0}: {1}\n", f.Position, f.Message);
+                sb.AppendFormat(CultureInfo.InvariantCulture, "  failed: {0}: {1}\n", SafeText.ForMessage(f.Position, 200), SafeText.Printable(f.Message));
             }
         }
         if (result.Removed.Count > 0)

@@ -7,6 +7,15 @@ namespace TalosImage.Core.Orders;
 /// <summary>One problem in an input file: where it is, which key, and what was expected.</summary>
 public sealed record ValidationProblem(string File, int Line, int Column, string Key, string Message)
 {
+    /// <summary>The key path, printable (a key may hold any character) and of bounded length.</summary>
+    public string Key { get; init; } = SafeText.ForMessage(Key, 300);
+
+    /// <summary>
+    /// The message, printable and of bounded length: it often quotes a value from the file, which may hold terminal
+    /// escapes, line breaks, bidi overrides or megabytes.
+    /// </summary>
+    public string Message { get; init; } = SafeText.ForMessage(Message);
+
     public override string ToString() =>
         Line > 0 ? $"{File}:{Line}:{Column}: {(Key.Length > 0 ? Key + ": " : "")}{Message}" : $"{File}: {(Key.Length > 0 ? Key + ": " : "")}{Message}";
 }
@@ -22,18 +31,33 @@ public sealed class TalosValidationException : TalosException
 
     public IReadOnlyList<ValidationProblem> Problems { get; }
 
+    /// <summary>Problems shown in the message; all of them stay in <see cref="Problems"/>.</summary>
+    public const int MaxShown = 100;
+
     private static string Format(IReadOnlyList<ValidationProblem> problems) =>
         problems.Count == 1
             ? problems[0].ToString()
-            : $"{problems.Count} problems:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  " + p));
+            : $"{problems.Count} problems:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Take(MaxShown).Select(p => "  " + p)) +
+              (problems.Count > MaxShown ? Environment.NewLine + $"  ... and {problems.Count - MaxShown} more (the first {MaxShown} are shown)" : "");
 }
 
 /// <summary>Edit distance, for "did you mean" hints on near-miss keys and names.</summary>
 public static class NearMiss
 {
-    /// <summary>Optimal string alignment distance (insertions, deletions, substitutions, adjacent swaps), ignoring case.</summary>
+    /// <summary>Longer strings are compared by length only: no key or name is that long, and the full table is quadratic.</summary>
+    public const int MaxCompared = 256;
+
+    /// <summary>
+    /// Optimal string alignment distance (insertions, deletions, substitutions, adjacent swaps), ignoring case. Beyond
+    /// <see cref="MaxCompared"/> characters the length difference (a lower bound) plus one is returned, so that a value of
+    /// megabytes costs nothing.
+    /// </summary>
     public static int Distance(string a, string b)
     {
+        if (a.Length > MaxCompared || b.Length > MaxCompared)
+        {
+            return Math.Abs(a.Length - b.Length) + 1;
+        }
         a = a.ToLowerInvariant();
         b = b.ToLowerInvariant();
         var d = new int[a.Length + 1, b.Length + 1];

@@ -72,6 +72,14 @@ public sealed class FakeImageFactory : IAsyncDisposable
 
     public ConcurrentQueue<Seen> Log { get; } = new();
 
+    /// <summary>When set, images are sent with this Content-Disposition (a hostile server's file name) instead of the asset's.</summary>
+    public string? ContentDisposition { get; set; }
+
+    /// <summary>When set, GET /image/... answers 302 to this location (given the asset); the target path then serves the image.</summary>
+    public Func<string, string>? RedirectImages { get; set; }
+
+    private readonly ConcurrentDictionary<string, byte[]> _redirected = new(StringComparer.Ordinal);
+
     public int SchematicPosts => Volatile.Read(ref _schematicPosts);
 
     /// <summary>
@@ -147,6 +155,10 @@ public sealed class FakeImageFactory : IAsyncDisposable
         {
             await ImageAsync(ctx, schematic, version, asset);
         }
+        else if (req.Method == "GET" && _redirected.TryGetValue(path, out var moved))
+        {
+            await SendImageAsync(ctx, moved, "moved");
+        }
         else if (req.Method == "GET" && path == "/repos/siderolabs/talos/releases")
         {
             await ReleasesAsync(ctx);
@@ -201,10 +213,23 @@ public sealed class FakeImageFactory : IAsyncDisposable
             await Text(ctx, 404, "asset not found");
             return;
         }
+        if (RedirectImages is { } redirect && ctx.Request.Method == "GET")
+        {
+            var location = redirect(asset);
+            _redirected[new Uri(new Uri(BaseUrl + "/"), location).AbsolutePath] = bytes;
+            ctx.Response.StatusCode = 302;
+            ctx.Response.Headers.Location = location;
+            return;
+        }
+        await SendImageAsync(ctx, bytes, asset);
+    }
+
+    private async Task SendImageAsync(HttpContext ctx, byte[] bytes, string asset)
+    {
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "application/octet-stream";
         ctx.Response.ContentLength = bytes.Length;
-        ctx.Response.Headers.ContentDisposition = $"attachment; filename={asset}";
+        ctx.Response.Headers.ContentDisposition = ContentDisposition ?? $"attachment; filename={asset}";
         if (ctx.Request.Method == "GET")
         {
             await ctx.Response.Body.WriteAsync(bytes);

@@ -327,6 +327,14 @@ public sealed class ProxmoxPublisher
         {
             throw new TalosException("ProxmoxStorageMissing", TalosErrorKind.InvalidArgument, $"No Proxmox storage named for {target.Endpoint}.", target.Endpoint.ToString());
         }
+        if (target.Nodes.Select(ProxmoxTarget.NodeProblem).FirstOrDefault(p => p is not null) is { } nodeProblem)
+        {
+            throw new TalosException("ProxmoxNodeInvalid", TalosErrorKind.InvalidArgument, nodeProblem + ".", target.Endpoint.ToString());
+        }
+        if (ProxmoxTarget.StorageProblem(target.Storage) is { } storageProblem)
+        {
+            throw new TalosException("ProxmoxStorageInvalid", TalosErrorKind.InvalidArgument, storageProblem + ".", target.Endpoint.ToString());
+        }
         if (target.FingerprintSha256 is { } pin)
         {
             ProxmoxCertificatePin.Parse(pin);

@@ -33,6 +33,22 @@ public sealed record ProxmoxTarget
     public string? FingerprintSha256 { get; init; }
 
     public ProxmoxMethod Method { get; init; } = ProxmoxMethod.Upload;
+
+    private static readonly System.Text.RegularExpressions.Regex NodePattern = new("^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+    private static readonly System.Text.RegularExpressions.Regex StoragePattern = new("^[A-Za-z][A-Za-z0-9._-]{0,127}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Null when <paramref name="node"/> can be a Proxmox node name (a host name), else why not. Node and storage
+    /// names become segments of API paths: a '..', '/' or '?' there would send the token to another API path.
+    /// </summary>
+    public static string? NodeProblem(string? node) =>
+        node is not null && NodePattern.IsMatch(node) ? null
+            : $"'{SafeText.ForMessage(node, 100)}' is not a Proxmox node name: use the name pvecm nodes shows (letters, digits, '-' and '.')";
+
+    /// <summary>Null when <paramref name="storage"/> can be a Proxmox storage id, else why not.</summary>
+    public static string? StorageProblem(string? storage) =>
+        storage is not null && StoragePattern.IsMatch(storage) ? null
+            : $"'{SafeText.ForMessage(storage, 100)}' is not a Proxmox storage id: it starts with a letter and has letters, digits, '-', '_' and '.'";
 }
 
 /// <summary>Timing of the Proxmox transport.</summary>

@@ -404,8 +404,8 @@ public static class SshSafety
         return "'" + value.Replace("'", "'\"'\"'") + "'";
     }
 
-    /// <summary>The text with control characters shown as \xNN (for messages).</summary>
-    public static string Printable(string s) => Regex.Replace(s, @"[\x00-\x1f\x7f]", m => "\\x" + ((int)m.Value[0]).ToString("x2"));
+    /// <summary>The text with control and invisible characters shown as escapes, shortened when huge (for messages).</summary>
+    public static string Printable(string s) => SafeText.ForMessage(s, 300);
 
     private static TalosException Unsafe(string what, string? options, string why) =>
         new("UnsafeOption", TalosErrorKind.InvalidArgument, $"{what} '{Printable(options ?? "")}': {why}.", options);

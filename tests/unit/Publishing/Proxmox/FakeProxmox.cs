@@ -62,6 +62,9 @@ public sealed class FakeProxmox : IAsyncDisposable
     /// <summary>When set, every task stops with this exit status.</summary>
     public string? ForceTaskExit { get; set; }
 
+    /// <summary>A careless server: a refused Authorization header is echoed in the status line and the body.</summary>
+    public bool EchoAuthorization { get; set; }
+
     public int Uploads;
     public int DownloadUrls;
     public int Requests;
@@ -111,6 +114,11 @@ public sealed class FakeProxmox : IAsyncDisposable
         var auth = ctx.Request.Headers.Authorization.ToString();
         if (auth != "PVEAPIToken=" + Token && auth != "PVEAPIToken=" + ReadOnlyToken)
         {
+            if (EchoAuthorization)
+            {
+                await Fail(ctx, 401, "invalid token value! got " + auth, new { authorization = auth });
+                return;
+            }
             await Fail(ctx, 401, "invalid token value!");
             return;
         }
