@@ -19,7 +19,7 @@ namespace TalosImage.Core.Artifacts;
 /// <summary>
 /// Downloads factory assets into the verified cache (<c>&lt;cache&gt;/artifacts/&lt;schematic&gt;/&lt;version&gt;/&lt;asset&gt;</c>).
 /// The body is streamed to <c>&lt;file&gt;.part</c> and hashed in the same pass; the file gets its final name only
-/// when every announced byte arrived, and its metadata only after that. A broken transfer is retried (resumed with
+/// when every announced byte arrived and its metadata is written (metadata first, so a final name always has a record). A broken transfer is retried (resumed with
 /// Range where the answering server, e.g. a CDN behind a redirect, accepts ranges; restarted otherwise).
 /// Concurrent requests for one artifact in this process share one download. Callers that share a cache across
 /// processes hold a <see cref="CacheLock"/>.
@@ -150,9 +150,40 @@ public sealed class ArtifactDownloader
             Kind = "Downloaded",
             DownloadedAt = DateTimeOffset.UtcNow,
         };
-        meta.WriteFor(path);
+        Record(meta, path);
         _events.Verbose($"{path}: {Units.Bytes(size)} in {Units.Duration(clock.Elapsed)}, sha256 {sha}.");
         return Result(r, path, url, sha, size, fromCache: false, clock);
+    }
+
+    /// <summary>
+    /// Records the complete <c>.part</c> (metadata first) and renames it to <paramref name="path"/>; when the record
+    /// cannot be written (a full disk), the part, the side files and any older file of that name are removed, so no
+    /// file keeps the final name without a record that matches it.
+    /// </summary>
+    private static void Record(ArtifactMetadata meta, string path)
+    {
+        var part = path + CachePaths.PartSuffix;
+        try
+        {
+            meta.WriteFor(path, part);
+            AtomicFile.Replace(part, path);
+            if (!meta.Matches(path))
+            {
+                meta.WriteFor(path); // a file system whose rename touched the mtime
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            AtomicFile.TryDelete(part);
+            try
+            {
+                Discard(path);
+            }
+            catch (Exception inner) when (inner is IOException or UnauthorizedAccessException)
+            {
+            }
+            throw new TalosException("CacheWriteFailed", TalosErrorKind.WriteError, $"Cannot record {path} in the cache: {e.Message}", path, e);
+        }
     }
 
     /// <summary>Deletes a file that is not (or no longer) trusted, with its side files.</summary>
@@ -182,7 +213,8 @@ public sealed class ArtifactDownloader
     };
 
     /// <summary>
-    /// Downloads <paramref name="url"/> to <paramref name="path"/> through <c>path.part</c>; returns the SHA-256 and size.
+    /// Downloads <paramref name="url"/> to <c>path.part</c> (complete and flushed; the caller records it and gives it
+    /// its final name); returns the SHA-256 and size.
     /// Up to <see cref="HttpOptions.MaxAttempts"/> transfers; a retry resumes with Range only when the server that
     /// answered the previous attempt advertised <c>Accept-Ranges: bytes</c> and answers 206 with the expected
     /// Content-Range, and restarts from zero otherwise.
@@ -293,7 +325,7 @@ public sealed class ArtifactDownloader
 
     /// <summary>
     /// Writes the body to <paramref name="part"/> from <paramref name="offset"/> (re-hashing the kept prefix first),
-    /// hashing while writing, checks the length, flushes to disk and renames the file to <paramref name="path"/>.
+    /// hashing while writing, checks the length and flushes to disk (the caller records and renames it).
     /// </summary>
     private async Task<(string, long)> ReceiveAsync(HttpResponseMessage response, string part, string path, long offset, long? total, TransferProgress progress, CancellationToken ct)
     {
@@ -365,7 +397,6 @@ public sealed class ArtifactDownloader
             }
             file.Flush(flushToDisk: true);
         }
-        AtomicFile.Replace(part, path);
         return (FileHash.Hex(hash.GetHashAndReset()), written);
     }
 

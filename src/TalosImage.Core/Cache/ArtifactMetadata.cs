@@ -62,9 +62,16 @@ public sealed class ArtifactMetadata
     }
 
     /// <summary>Records the file's current size and mtime and writes <c>.meta.json</c> and <c>.sha256</c> atomically.</summary>
-    public void WriteFor(string artifactPath)
+    public void WriteFor(string artifactPath) => WriteFor(artifactPath, artifactPath);
+
+    /// <summary>
+    /// Writes the side files of <paramref name="artifactPath"/> for content that is still at <paramref name="contentPath"/>
+    /// (a complete <c>.part</c> about to be renamed to it; a rename keeps size and mtime). Recording before the rename
+    /// means a file never has its final name without its metadata, whatever stops the process or fills the disk.
+    /// </summary>
+    public void WriteFor(string artifactPath, string contentPath)
     {
-        var info = new FileInfo(artifactPath);
+        var info = new FileInfo(contentPath);
         Size = info.Length;
         MtimeTicks = info.LastWriteTimeUtc.Ticks;
         AtomicFile.WriteAllText(ShaPath(artifactPath), string.Format(CultureInfo.InvariantCulture, "{0}  {1}\n", Sha256, Path.GetFileName(artifactPath)));

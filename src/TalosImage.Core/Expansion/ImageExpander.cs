@@ -152,16 +152,44 @@ public sealed class ImageExpander
         var part = destination + PartSuffix;
         string sha;
         long size;
+        var recording = false;
         try
         {
             (sha, size, var inputSha) = Run(decoder, sourcePath, part, format, sourceSha is null, ct);
             sourceSha ??= inputSha;
-            ArtifactMetadata.DeleteFor(destination);
+            var record = new ArtifactMetadata
+            {
+                Url = source.Url,
+                Sha256 = sha,
+                SchematicId = source.SchematicId,
+                Version = source.Version,
+                Asset = Path.GetFileName(destination),
+                Platform = source.Platform,
+                Architecture = source.Architecture,
+                Format = expandedFormat,
+                SecureBoot = source.SecureBoot,
+                Kind = "Expanded",
+                SourceSha256 = sourceSha,
+                DownloadedAt = DateTimeOffset.UtcNow,
+            };
+            // The record first, then the final name: a file never has its final name without a record that matches it.
+            recording = true;
+            record.WriteFor(destination, part);
             AtomicFile.Replace(part, destination);
+            if (!record.Matches(destination))
+            {
+                record.WriteFor(destination); // a file system whose rename touched the mtime
+            }
         }
         catch (Exception e)
         {
             AtomicFile.TryDelete(part);
+            if (recording)
+            {
+                // The older expansion's record is gone or overwritten: it goes too.
+                ArtifactMetadata.DeleteFor(destination);
+                AtomicFile.TryDelete(destination);
+            }
             throw e switch
             {
                 CorruptDataException => new TalosException("CorruptImage", TalosErrorKind.InvalidData,
@@ -169,26 +197,12 @@ public sealed class ImageExpander
                 TarMemberMissingException => new TalosException("DiskImageMissing", TalosErrorKind.InvalidData,
                     $"'{sourcePath}' cannot be expanded: {e.Message}.", sourcePath, e),
                 DecoderFailedException => new TalosException("ExpansionFailed", TalosErrorKind.InvalidOperation, $"Expanding '{sourcePath}' failed: {e.Message}", sourcePath, e),
-                IOException or UnauthorizedAccessException => new TalosException("ExpansionWriteFailed", TalosErrorKind.WriteError, $"Could not write '{part}': {e.Message}", destination, e),
+                IOException or UnauthorizedAccessException => new TalosException("ExpansionWriteFailed", TalosErrorKind.WriteError,
+                    $"Could not write '{(recording ? destination : part)}': {e.Message}", destination, e),
                 _ => e,
             };
         }
 
-        new ArtifactMetadata
-        {
-            Url = source.Url,
-            Sha256 = sha,
-            SchematicId = source.SchematicId,
-            Version = source.Version,
-            Asset = Path.GetFileName(destination),
-            Platform = source.Platform,
-            Architecture = source.Architecture,
-            Format = expandedFormat,
-            SecureBoot = source.SecureBoot,
-            Kind = "Expanded",
-            SourceSha256 = sourceSha,
-            DownloadedAt = DateTimeOffset.UtcNow,
-        }.WriteFor(destination);
         return Result(source, sourcePath, destination, expandedFormat, sha, size, fromCache: false, started);
     }
 

@@ -134,6 +134,13 @@ public static class HttpPipeline
             _ => TalosErrorKind.ResourceUnavailable,
         };
         var message = $"{response.RequestMessage?.Method} {url} answered {code} {response.ReasonPhrase}" + (body.Length > 0 ? $": {body}" : ".");
+        if (code >= 300 && code < 400)
+        {
+            // The handler follows redirects; one it hands back was refused: too many hops (a loop) or https -> http.
+            var location = response.Headers.Location is { } l ? Redact(l.IsAbsoluteUri ? l : new Uri(response.RequestMessage?.RequestUri ?? new Uri("http://invalid/"), l)) : "nowhere";
+            message = $"{response.RequestMessage?.Method} {url} answered {code} {response.ReasonPhrase} to {location}, a redirect that was not followed: " +
+                "too many redirects in a row (a redirect loop?), or one from https to http.";
+        }
         throw new TalosException("Http" + code, kind, message, url);
     }
 

@@ -89,6 +89,12 @@ public sealed class FakeImageFactory : IAsyncDisposable
     /// </summary>
     public Func<string, string, string, byte[]?>? Images { get; set; }
 
+    /// <summary>
+    /// Fault injection for GET /image/...: called with the request and the image's bytes before they are served. When
+    /// it returns true it has answered (or broken) the request itself; false serves the image as usual. Null: no faults.
+    /// </summary>
+    public Func<HttpContext, byte[], Task<bool>>? ImageFault { get; set; }
+
     /// <summary>GET requests for images (bytes downloaded from this factory).</summary>
     public int ImageGets => Log.Count(s => s.Method == "GET" && s.Path.StartsWith("/image/", StringComparison.Ordinal));
 
@@ -226,6 +232,10 @@ public sealed class FakeImageFactory : IAsyncDisposable
 
     private async Task SendImageAsync(HttpContext ctx, byte[] bytes, string asset)
     {
+        if (ctx.Request.Method == "GET" && ImageFault is { } fault && await fault(ctx, bytes))
+        {
+            return;
+        }
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "application/octet-stream";
         ctx.Response.ContentLength = bytes.Length;
