@@ -157,9 +157,14 @@ internal sealed class PositionPipeline : IDisposable
         {
             return Fail(outcome, stage, e.ErrorId, e.Message, watch);
         }
-        catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or System.Net.Http.HttpRequestException or TimeoutException)
+        catch (Exception e)
         {
-            return Fail(outcome, stage, "Unexpected" + char.ToUpperInvariant(stage[0]) + stage.Substring(1) + "Error", e.Message, watch);
+            // Whatever goes wrong in one position (a disk error, or a defect of ours) stays with that position: the
+            // others go on and the order's manifest is written. The type names the cause for a bug report.
+            var id = "Unexpected" + char.ToUpperInvariant(stage[0]) + stage.Substring(1) + "Error";
+            return Fail(outcome, stage, id, e is System.IO.IOException or UnauthorizedAccessException or System.Net.Http.HttpRequestException or TimeoutException
+                ? e.Message
+                : $"{e.GetType().Name}: {e.Message}", watch);
         }
     }
 
