@@ -31,11 +31,15 @@ public static class CompletionValues
 
     /// <summary>Versions from the cached version lists (factory and GitHub), newest first; releases before pre-releases.</summary>
     public static IReadOnlyList<string> Versions(string cacheDir, string prefix) =>
-        StartingWith(CachedVersions(cacheDir).OrderBy(v => v.IsPrerelease).ThenByDescending(v => v).Select(v => v.ToString()), prefix.StartsWith("v", StringComparison.OrdinalIgnoreCase) || prefix.Length == 0 ? prefix : "v" + prefix);
+        StartingWith(CachedVersions(cacheDir).OrderBy(v => v.IsPrerelease).ThenByDescending(v => v).Select(v => v.ToString()), VersionPrefix(prefix));
 
     /// <summary>The minors (vX.Y) of the cached versions, newest first, for -LatestInMinor.</summary>
     public static IReadOnlyList<string> Minors(string cacheDir, string prefix) =>
-        StartingWith(CachedVersions(cacheDir).OrderByDescending(v => v).Select(v => v.MinorTag).Distinct(), prefix.StartsWith("v", StringComparison.OrdinalIgnoreCase) || prefix.Length == 0 ? prefix : "v" + prefix);
+        StartingWith(CachedVersions(cacheDir).OrderByDescending(v => v).Select(v => v.MinorTag).Distinct(), VersionPrefix(prefix));
+
+    /// <summary>What was typed, with the leading v that versions carry (1.11 completes like v1.11).</summary>
+    private static string VersionPrefix(string prefix) =>
+        prefix.Length == 0 || prefix.StartsWith("v", StringComparison.OrdinalIgnoreCase) ? prefix : "v" + prefix;
 
     /// <summary>The schematic IDs that have artifacts in the cache.</summary>
     public static IReadOnlyList<string> SchematicIds(string cacheDir, string prefix)
