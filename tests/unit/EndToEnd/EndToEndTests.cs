@@ -36,21 +36,7 @@ public sealed class EndToEndImages : IAsyncLifetime
         RandomBytes(512 * 1024, 2).CopyTo(raw, 1024 * 1024);
         System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("talos end to end ", 4000))).CopyTo(raw, 3 * 1024 * 1024);
         Raw = raw;
-        var dir = Path.Combine(Path.GetTempPath(), "talosimage-e2e-images-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        try
-        {
-            var file = Path.Combine(dir, "disk.raw");
-            await File.WriteAllBytesAsync(file, raw);
-            Run("xz", "-0", "-T1", "-k", "-q", file);
-            Run("zstd", "-q", "-3", "-k", file, "-o", file + ".zst");
-            RawXz = await File.ReadAllBytesAsync(file + ".xz");
-            RawZst = await File.ReadAllBytesAsync(file + ".zst");
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        (RawXz, RawZst) = await TestImages.CompressAsync(raw, zstdLevel: 3);
         Factory = await FakeImageFactory.StartAsync();
         Factory.Extensions = new()
         {
@@ -65,19 +51,6 @@ public sealed class EndToEndImages : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await Factory.DisposeAsync();
-
-    private static void Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(start)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{program} failed: {err}");
-    }
 }
 
 /// <summary>

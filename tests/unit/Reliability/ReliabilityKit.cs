@@ -38,21 +38,7 @@ public abstract class ReliabilityFactory : IAsyncLifetime
             {
                 Raw[i] = (byte)('a' + rng.Next(16));
             }
-            var dir = Path.Combine(Path.GetTempPath(), "talosimage-rel-images-" + Guid.NewGuid().ToString("N")[..8]);
-            Directory.CreateDirectory(dir);
-            try
-            {
-                var file = Path.Combine(dir, "disk.raw");
-                await File.WriteAllBytesAsync(file, Raw);
-                Tool("xz", "-0", "-T1", "-k", "-q", file);
-                Tool("zstd", "-q", "-1", "-k", file, "-o", file + ".zst");
-                RawXz = await File.ReadAllBytesAsync(file + ".xz");
-                RawZst = await File.ReadAllBytesAsync(file + ".zst");
-            }
-            finally
-            {
-                Directory.Delete(dir, recursive: true);
-            }
+            (RawXz, RawZst) = await TestImages.CompressAsync(Raw, zstdLevel: 1);
         }
         Factory = await FakeImageFactory.StartAsync();
         Factory.Images = (_, _, asset) =>
@@ -70,19 +56,6 @@ public abstract class ReliabilityFactory : IAsyncLifetime
         var bytes = new byte[size];
         new Random(seed).NextBytes(bytes);
         return bytes;
-    }
-
-    private static void Tool(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(start)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{program} failed: {err}");
     }
 }
 
