@@ -162,6 +162,9 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
         try
         {
             volumeId = ProxmoxPublisher.VolumeIdOf(artifact, target);
+            // Before anything is asked, so that -WhatIf reports a token given twice too; the token itself is read
+            // only once a node is approved (-WhatIf needs none).
+            ProxmoxApiToken.EnsureOneSource(ApiToken, Credential?.Password);
         }
         catch (TalosException e)
         {
@@ -176,15 +179,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
         ProxmoxApiToken token;
         try
         {
-            if (ApiToken is not null && Credential is not null)
-            {
-                throw new TalosException("ProxmoxTokenAmbiguous", TalosErrorKind.InvalidArgument, "Give the Proxmox API token once: -ApiToken or -Credential, not both.");
-            }
-            token = ApiToken is not null
-                ? ProxmoxApiToken.FromSecureString(ApiToken)
-                : Credential is not null
-                    ? ProxmoxApiToken.FromCredential(Credential.UserName, Credential.Password)
-                    : ProxmoxApiToken.FromEnvironment(TokenVariable);
+            token = ProxmoxApiToken.Resolve(ApiToken, Credential?.UserName, Credential?.Password, TokenVariable);
         }
         catch (TalosException e)
         {
@@ -207,22 +202,10 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
         if (result.Status == "Failed")
         {
             var id = result.ErrorId ?? "PublishFailed";
-            EmitError(new TalosException(id, KindOf(id), $"{result.Host}: {result.Error}", result), result);
+            EmitError(new TalosException(id, PublishErrors.KindOf(id), $"{result.Host}: {result.Error}", result), result);
         }
         Emit(result);
     }
-
-    private static TalosErrorKind KindOf(string errorId) => errorId switch
-    {
-        "SshConnectionFailed" or "HttpConnectionFailed" => TalosErrorKind.ConnectionError,
-        "RemoteDecompressorMissing" or "SshNotInstalled" or "RsyncNotInstalled" => TalosErrorKind.NotInstalled,
-        "RemoteVerifyFailed" or "ProxmoxVolumeSizeMismatch" => TalosErrorKind.InvalidData,
-        "ProxmoxAuthenticationFailed" or "ProxmoxPermissionDenied" => TalosErrorKind.PermissionDenied,
-        "ProxmoxCertificateUntrusted" or "ProxmoxCertificatePinMismatch" => TalosErrorKind.SecurityError,
-        "HttpTimeout" or "ProxmoxTaskTimeout" => TalosErrorKind.OperationTimeout,
-        "RemoteMkdirFailed" or "RsyncFailed" or "RemoteRenameFailed" or "RemoteExpandFailed" => TalosErrorKind.WriteError,
-        _ => TalosErrorKind.InvalidOperation,
-    };
 
     private static string Describe(TalosArtifact artifact) =>
         artifact.Asset is { Length: > 0 } asset ? $"{asset} {artifact.Version}".Trim() : System.IO.Path.GetFileName(artifact.Path);

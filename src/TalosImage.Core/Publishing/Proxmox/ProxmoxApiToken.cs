@@ -80,6 +80,31 @@ public sealed class ProxmoxApiToken
         }
     }
 
+    /// <summary>
+    /// The token from exactly one source, in this order: <paramref name="apiToken"/>, a credential
+    /// (<paramref name="credentialUser"/> = USER@REALM!TOKENID, <paramref name="credentialPassword"/> = SECRET), else the
+    /// environment variable <paramref name="variableName"/>. Both a token and a credential: ErrorId ProxmoxTokenAmbiguous.
+    /// </summary>
+    public static ProxmoxApiToken Resolve(SecureString? apiToken, string? credentialUser, SecureString? credentialPassword,
+        string variableName, Func<string, string?>? environment = null)
+    {
+        EnsureOneSource(apiToken, credentialPassword);
+        return apiToken is not null
+            ? FromSecureString(apiToken)
+            : credentialPassword is not null
+                ? FromCredential(credentialUser ?? "", credentialPassword)
+                : FromEnvironment(variableName, environment ?? Environment.GetEnvironmentVariable);
+    }
+
+    /// <summary>Fails with ErrorId ProxmoxTokenAmbiguous when both a token and a credential are given. Reads no secret.</summary>
+    public static void EnsureOneSource(SecureString? apiToken, SecureString? credentialPassword)
+    {
+        if (apiToken is not null && credentialPassword is not null)
+        {
+            throw new TalosException("ProxmoxTokenAmbiguous", TalosErrorKind.InvalidArgument, "Give the Proxmox API token once: -ApiToken or -Credential, not both.");
+        }
+    }
+
     /// <summary>The whole token <c>USER@REALM!TOKENID=SECRET</c> held in a SecureString.</summary>
     public static ProxmoxApiToken FromSecureString(SecureString value) => Parse(Reveal(value));
 

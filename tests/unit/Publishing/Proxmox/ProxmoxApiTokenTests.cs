@@ -71,4 +71,28 @@ public sealed class ProxmoxApiTokenTests
         Assert.Equal(fromCredential.AuthorizationHeaderValue, fromSecure.AuthorizationHeaderValue);
         Assert.Equal("root@pam!talos=***", fromCredential.ToString());
     }
+
+    [Fact]
+    public void Resolve_takes_exactly_one_source_in_order_and_refuses_two()
+    {
+        static System.Security.SecureString Secure(string s)
+        {
+            var secure = new System.Security.SecureString();
+            foreach (var c in s)
+            {
+                secure.AppendChar(c);
+            }
+            return secure;
+        }
+        Func<string, string?> env = n => n == "PVE_TEST" ? "env@pve!t=env-secret" : null;
+
+        Assert.Equal("root@pam!talos", ProxmoxApiToken.Resolve(Secure("root@pam!talos=a1"), null, null, "PVE_TEST", env).TokenId);
+        Assert.Equal("ops@pve!ci", ProxmoxApiToken.Resolve(null, "ops@pve!ci", Secure("b2"), "PVE_TEST", env).TokenId);
+        Assert.Equal("env@pve!t", ProxmoxApiToken.Resolve(null, null, null, "PVE_TEST", env).TokenId);
+        Assert.Equal("ProxmoxTokenAmbiguous",
+            Assert.Throws<TalosException>(() => ProxmoxApiToken.Resolve(Secure("root@pam!talos=a1"), "ops@pve!ci", Secure("b2"), "PVE_TEST", env)).ErrorId);
+        var missing = Assert.Throws<TalosException>(() => ProxmoxApiToken.Resolve(null, null, null, "PVE_NONE", env));
+        Assert.Equal("ProxmoxTokenMissing", missing.ErrorId);
+        Assert.Contains("PVE_NONE", missing.Message);
+    }
 }
