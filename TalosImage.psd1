@@ -1,5 +1,6 @@
 @{
-    RootModule           = 'TalosImage.Cmdlets.dll'
+    RootModule           = 'TalosImage.psm1'
+    RequiredAssemblies   = @('bin/TalosImage.Models.dll')
     ModuleVersion        = '0.1.0'
     GUID                 = '5b0f3c2e-7d1a-4f7e-9a51-3c1d2e8b6f40'
     Author               = 'TalosImage contributors'

@@ -1,21 +1,35 @@
-#Requires -Version 7.2
+#Requires -Version 7.4
 <#
 .SYNOPSIS
     Builds, tests and packages TalosImage.
 .DESCRIPTION
-    Build    compiles the solution and assembles the module in out/TalosImage/ (DLLs, manifest, views, help).
-    Test     runs the xunit suite, then the Pester tests against out/TalosImage when Pester 5 is installed.
-    Package  builds the PowerShell Gallery .nupkg of out/TalosImage and the talos-order dotnet tool package in out/packages/.
+    Build    compiles the solution and copies the assembled module to out/TalosImage/ (manifest, root module, views,
+             help, and every assembly in bin/).
+    Test     runs the xunit suite (tests/unit), then the Pester suite (tests/pester) in a pwsh process against
+             out/TalosImage, and ends with one line: "Tests: N passed, N failed, N skipped" counting both.
+             It fails when any test fails, when a suite ran no test, and when a Pester test or file was skipped.
+    Package  builds the PowerShell Gallery package of out/TalosImage (Publish-PSResource to a local folder repository)
+             and the talos-order .NET tool package, in out/packages/.
+
+    Pester 5.7.1 comes from NuGet: the restore of tests/unit downloads it (PackageDownload) into the NuGet package folder.
 .EXAMPLE
-    ./build.ps1 -Task Build, Test
+    dotnet tool restore; dotnet pwsh ./build.ps1
+.EXAMPLE
+    dotnet pwsh ./build.ps1 -Task Test -PesterPath tests/pester/Save-TalosImage.Tests.ps1
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package')]
+    # Build, Test, Package; several in order ("-Task Build,Test" also works from a shell that passes one string).
     [string[]] $Task = @('Build', 'Test'),
 
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # Pester files or folders to run (default: tests/pester).
+    [string[]] $PesterPath,
+
+    # Run only Pester (Test without the xunit suite).
+    [switch] $SkipUnit
 )
 
 $ErrorActionPreference = 'Stop'
@@ -24,6 +38,8 @@ Set-StrictMode -Version Latest
 $root = $PSScriptRoot
 $out = Join-Path $root 'out'
 $moduleDir = Join-Path $out 'TalosImage'
+$results = Join-Path $out 'test-results'
+$pesterVersion = '5.7.1'
 
 function Invoke-Native {
     param([string] $File, [string[]] $Arguments)
@@ -32,9 +48,8 @@ function Invoke-Native {
 }
 
 function Invoke-Build {
-    Invoke-Native dotnet @('build', (Join-Path $root 'TalosImage.sln'), '-c', $Configuration, '-nologo')
-    # The Cmdlets project assembles the module on every build (target AssembleModule in its .csproj):
-    # manifest, views and cmdlets at the top, the engine and its dependencies in dependencies/.
+    Invoke-Native dotnet @('build', (Join-Path $root 'TalosImage.sln'), '-c', $Configuration, '-nologo', '-v', 'quiet')
+    # The Cmdlets project assembles the module on every build (target AssembleModule in its .csproj).
     $built = Join-Path $root "src/TalosImage.Cmdlets/bin/$Configuration/netstandard2.0/module/TalosImage"
     if (Test-Path $moduleDir) { Remove-Item $moduleDir -Recurse -Force }
     New-Item -ItemType Directory -Force $out | Out-Null
@@ -42,21 +57,115 @@ function Invoke-Build {
     Write-Host "module assembled in $moduleDir"
 }
 
-function Invoke-Test {
-    Invoke-Native dotnet @('test', (Join-Path $root 'tests/unit'), '-c', $Configuration, '-nologo')
-    $pester = Get-Module -ListAvailable Pester | Where-Object Version -ge '5.0.0' | Sort-Object Version -Descending | Select-Object -First 1
-    if (-not $pester) {
-        Write-Warning 'Pester 5 is not installed: the Pester tests were not run (Install-Module Pester -MinimumVersion 5.0).'
-        return
+function Get-PesterManifest {
+    $packages = $env:NUGET_PACKAGES
+    if (-not $packages) {
+        $line = @(& dotnet nuget locals global-packages --list) -match '^global-packages:' | Select-Object -First 1
+        $packages = ($line -replace '^global-packages:\s*', '').Trim()
     }
-    Import-Module $pester
-    $config = New-PesterConfiguration
-    $config.Run.Path = Join-Path $root 'tests/pester'
-    $config.Run.Exit = $false
-    $config.Run.Throw = $true
-    $config.Output.Verbosity = 'Detailed'
+    $manifest = Join-Path $packages "pester/$pesterVersion/tools/Pester.psd1"
+    if (-not (Test-Path $manifest)) {
+        throw "Pester $pesterVersion is not at ${manifest}: run 'dotnet restore tests/unit' (it downloads Pester from NuGet)."
+    }
+    $manifest
+}
+
+# This pwsh, as a command line: the .NET tool runs as 'dotnet .../pwsh.dll'.
+function Get-PwshCommand {
+    $process = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { @($process, (Join-Path $PSHOME 'pwsh.dll')) } else { @($process) }
+}
+
+# xunit: counts from its trx file.
+function Invoke-UnitTests {
+    $trx = Join-Path $results 'unit.trx'
+    & dotnet test (Join-Path $root 'tests/unit') -c $Configuration --no-build -nologo --logger 'trx;LogFileName=unit.trx' --results-directory $results | Out-Host
+    $exit = $LASTEXITCODE
+    if (-not (Test-Path $trx)) {
+        Write-Warning 'xunit wrote no results'
+        return [pscustomobject]@{ Suite = 'xunit'; Passed = 0; Failed = 1; Skipped = 0; Problem = 'no results' }
+    }
+    $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+    $failed = [int]$counters.failed + [int]$counters.error
+    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
+    [pscustomobject]@{
+        Suite   = 'xunit'
+        Passed  = [int]$counters.passed
+        Failed  = $failed
+        # The trx counts a skipped test as not executed.
+        Skipped = [int]$counters.total - [int]$counters.executed
+        Problem = if ([int]$counters.passed -eq 0) { 'ran no test' } else { $null }
+    }
+}
+
+# Pester: in a pwsh process of its own, against the assembled module; counts from the result it saves.
+function Invoke-PesterTests {
+    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $root 'tests/pester') }
+    $resultFile = Join-Path $results 'pester.xml'
+    $summary = Join-Path $results 'pester-summary.json'
+    $script = {
+        param($PesterManifest, $Paths, $ResultFile, $Summary)
+        $ErrorActionPreference = 'Stop'
+        Import-Module $PesterManifest
+        $config = New-PesterConfiguration
+        $config.Run.Path = $Paths
+        $config.Run.PassThru = $true
+        $config.Output.Verbosity = 'Detailed'
+        $config.TestResult.Enabled = $true
+        $config.TestResult.OutputFormat = 'NUnitXml'
+        $config.TestResult.OutputPath = $ResultFile
+        $r = Invoke-Pester -Configuration $config
+        [pscustomobject]@{
+            Passed           = $r.PassedCount
+            Failed           = $r.FailedCount
+            Skipped          = $r.SkippedCount
+            NotRun           = $r.NotRunCount
+            FailedBlocks     = $r.FailedBlocksCount
+            FailedContainers = $r.FailedContainersCount
+            Containers       = @($r.Containers | ForEach-Object { [pscustomobject]@{ Item = "$($_.Item)"; Result = "$($_.Result)"; Passed = $_.PassedCount; Skipped = $_.SkippedCount } })
+        } | ConvertTo-Json -Depth 4 | Set-Content -Path $Summary
+    }
     $env:TALOSIMAGE_MODULE_PATH = Join-Path $moduleDir 'TalosImage.psd1'
-    Invoke-Pester -Configuration $config
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $script } '$(Get-PesterManifest)' @('$($paths -join "','")') '$resultFile' '$summary'"))
+    $pwsh = @(Get-PwshCommand)
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -OutputFormat Text -EncodedCommand $encoded | Out-Host
+    if (-not (Test-Path $summary)) {
+        return [pscustomobject]@{ Suite = 'Pester'; Passed = 0; Failed = 1; Skipped = 0; Problem = 'Pester wrote no summary' }
+    }
+    $s = Get-Content -Raw $summary | ConvertFrom-Json
+    $problem = @()
+    if ($s.Passed -eq 0) { $problem += 'ran no test' }
+    if ($s.Skipped -gt 0 -or $s.NotRun -gt 0) { $problem += "$($s.Skipped) skipped and $($s.NotRun) not run" }
+    if ($s.FailedBlocks -gt 0 -or $s.FailedContainers -gt 0) { $problem += "$($s.FailedBlocks) failed blocks, $($s.FailedContainers) failed files" }
+    foreach ($c in $s.Containers) {
+        if ($c.Passed -eq 0) { $problem += "$($c.Item) ran no test ($($c.Result))" }
+    }
+    [pscustomobject]@{
+        Suite   = 'Pester'
+        Passed  = [int]$s.Passed
+        Failed  = [int]$s.Failed + [int]$s.FailedBlocks + [int]$s.FailedContainers
+        Skipped = [int]$s.Skipped + [int]$s.NotRun
+        Problem = if ($problem) { $problem -join '; ' } else { $null }
+    }
+}
+
+function Invoke-Test {
+    if (Test-Path $results) { Remove-Item $results -Recurse -Force }
+    New-Item -ItemType Directory -Force $results | Out-Null
+    if (-not (Test-Path (Join-Path $moduleDir 'TalosImage.psd1'))) { throw "The module is not assembled in ${moduleDir}: run ./build.ps1 -Task Build first." }
+    $suites = @()
+    if (-not $SkipUnit) { $suites += Invoke-UnitTests }
+    $suites += Invoke-PesterTests
+    foreach ($s in $suites) {
+        Write-Host ("{0}: {1} passed, {2} failed, {3} skipped{4}" -f $s.Suite, $s.Passed, $s.Failed, $s.Skipped, $(if ($s.Problem) { " ($($s.Problem))" } else { '' }))
+    }
+    $passed = ($suites | Measure-Object Passed -Sum).Sum
+    $failed = ($suites | Measure-Object Failed -Sum).Sum
+    $skipped = ($suites | Measure-Object Skipped -Sum).Sum
+    $bad = @($suites | Where-Object { $_.Failed -gt 0 -or $_.Problem })
+    if ($bad -and $failed -eq 0) { $failed = $bad.Count }
+    Write-Host "Tests: $passed passed, $failed failed, $skipped skipped"
+    if ($bad) { exit 1 }
 }
 
 function Invoke-Package {
@@ -74,6 +183,10 @@ function Invoke-Package {
     Get-ChildItem $packages -Filter *.nupkg | ForEach-Object { Write-Host "package: $($_.FullName)" }
 }
 
+$Task = @($Task | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })
+foreach ($t in $Task) {
+    if ($t -notin 'Build', 'Test', 'Package') { throw "Unknown task '$t': expected Build, Test or Package." }
+}
 foreach ($t in $Task) {
     switch ($t) {
         'Build' { Invoke-Build }

@@ -6,60 +6,41 @@ using System.Reflection;
 namespace TalosImage.Cmdlets;
 
 /// <summary>
-/// Makes the engine and its dependencies load from the module's <c>dependencies</c> folder. On PowerShell 7 they go
-/// into a private AssemblyLoadContext (TalosImage.Loader.dll), so another module's YamlDotNet or Newtonsoft.Json in the
-/// same session does not collide with ours. Windows PowerShell 5.1 has no load contexts: there the folder is searched
-/// through AppDomain.AssemblyResolve, and .NET Framework's rules apply (docs/INSTALL.md says what that means).
-/// This class names no engine type, so nothing here needs the engine before the hook is in place.
+/// Windows PowerShell 5.1 only (PowerShell 7 loads the module through TalosImage.Loader's private context, set up by
+/// TalosImage.psm1 before this assembly is read). .NET Framework has no load contexts: the libraries lie beside this
+/// assembly in bin/, where its LoadFrom context probes, and this handler answers the requests that probing cannot,
+/// those for another version than the one shipped (System.Memory asks for a System.Runtime.CompilerServices.Unsafe
+/// older than the one Microsoft.Bcl.AsyncInterfaces needs; a Windows PowerShell module has no binding redirects).
+/// It names no engine type, so nothing here needs the engine before the handler is in place.
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
-    public const string DependencyFolder = "dependencies";
-    private const string LoaderType = "TalosImage.Loader.EngineLoadContext";
-
-    private static readonly string DependencyDirectory =
-        Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? ".", DependencyFolder);
+    private static readonly string Directory = Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? ".";
 
     public void OnImport()
     {
-        if (!Directory.Exists(DependencyDirectory))
-        {
-            // A development build (bin/) keeps everything side by side: nothing to redirect.
-            return;
-        }
         if (IsNetFramework)
         {
-            AppDomain.CurrentDomain.AssemblyResolve -= ResolveFromDependencies;
-            AppDomain.CurrentDomain.AssemblyResolve += ResolveFromDependencies;
-            return;
+            AppDomain.CurrentDomain.AssemblyResolve -= ResolveShipped;
+            AppDomain.CurrentDomain.AssemblyResolve += ResolveShipped;
         }
-        Loader()?.GetMethod("Install", BindingFlags.Public | BindingFlags.Static)!.Invoke(null, new object[] { DependencyDirectory });
     }
 
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
         if (IsNetFramework)
         {
-            AppDomain.CurrentDomain.AssemblyResolve -= ResolveFromDependencies;
-            return;
+            AppDomain.CurrentDomain.AssemblyResolve -= ResolveShipped;
         }
-        Loader()?.GetMethod("Uninstall", BindingFlags.Public | BindingFlags.Static)!.Invoke(null, null);
     }
 
     private static bool IsNetFramework =>
         System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal);
 
-    private static Type? Loader()
+    /// <summary>An assembly the module ships, whatever version was asked for.</summary>
+    private static Assembly? ResolveShipped(object? sender, ResolveEventArgs args)
     {
-        var path = Path.Combine(DependencyDirectory, "TalosImage.Loader.dll");
-        return File.Exists(path) ? Assembly.LoadFrom(path).GetType(LoaderType, throwOnError: true) : null;
-    }
-
-    /// <summary>Windows PowerShell: an assembly the module ships, from its dependencies folder.</summary>
-    private static Assembly? ResolveFromDependencies(object? sender, ResolveEventArgs args)
-    {
-        var name = new AssemblyName(args.Name).Name;
-        var path = Path.Combine(DependencyDirectory, name + ".dll");
+        var path = Path.Combine(Directory, new AssemblyName(args.Name).Name + ".dll");
         return File.Exists(path) ? Assembly.LoadFrom(path) : null;
     }
 }

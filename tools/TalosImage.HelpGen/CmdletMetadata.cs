@@ -16,10 +16,9 @@ public sealed class CmdletMetadata : IDisposable
         var psDir = typeof(CmdletMetadata).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "PowerShellStandardDir").Value!;
         var folder = Path.GetDirectoryName(Path.GetFullPath(cmdletsDll))!;
-        var dependencies = Path.Combine(folder, "dependencies");
+        // The module's bin/ holds the cmdlets beside every assembly they need.
         var paths = Directory.GetFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll")
             .Concat(Directory.GetFiles(folder, "*.dll"))
-            .Concat(Directory.Exists(dependencies) ? Directory.GetFiles(dependencies, "*.dll") : Array.Empty<string>())
             .Concat(new[] { Path.Combine(psDir, "System.Management.Automation.dll") })
             .GroupBy(Path.GetFileName).Select(g => g.First());
         _context = new MetadataLoadContext(new PathAssemblyResolver(paths));

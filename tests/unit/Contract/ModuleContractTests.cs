@@ -99,7 +99,7 @@ public class ModuleContractTests : IClassFixture<CmdletCatalog>
     [Fact]
     public void Manifest_loads_on_Windows_PowerShell_and_PowerShell_7()
     {
-        Assert.Equal("TalosImage.Cmdlets.dll", _catalog.ManifestValue("RootModule"));
+        Assert.Equal("TalosImage.psm1", _catalog.ManifestValue("RootModule"));
         Assert.Equal("5.1", _catalog.ManifestValue("PowerShellVersion"));
         Assert.Matches(new Regex(@"CompatiblePSEditions\s*=\s*@\('Desktop',\s*'Core'\)"), _catalog.ManifestText);
         Assert.Matches(new Regex(@"FormatsToProcess\s*=\s*@\('TalosImage\.Format\.ps1xml'\)"), _catalog.ManifestText);

@@ -4,15 +4,6 @@ using TalosImage.Core.Http;
 
 namespace TalosImage.Core.Publishing.Proxmox;
 
-/// <summary>How an artifact reaches a Proxmox storage.</summary>
-public enum ProxmoxMethod
-{
-    /// <summary>This machine sends the cached file (POST .../upload, multipart, streamed from disk).</summary>
-    Upload,
-    /// <summary>The node fetches the artifact's factory URL itself (POST .../download-url).</summary>
-    DownloadUrl,
-}
-
 /// <summary>One Proxmox VE API endpoint, the nodes to publish to and the storage on them.</summary>
 public sealed record ProxmoxTarget
 {
