@@ -1,4 +1,6 @@
+using System;
 using System.Management.Automation;
+using TalosImage.Core;
 using TalosImage.Core.Cache;
 
 namespace TalosImage.Cmdlets;
@@ -36,7 +38,7 @@ public sealed class ClearTalosCacheCommand : TalosCmdlet
         var root = CachePaths.ArtifactRoot(cacheDir);
         var action = All ? "Remove every cached artifact" : $"Remove cached artifacts beyond the newest {KeepVersions} version(s) per family";
         var dryRun = !ShouldProcess(root, action);
-        if (!dryRun && All && !Force && !ShouldContinue($"Remove every artifact under {root}?", "Clear-TalosCache -All"))
+        if (!dryRun && All && !Force && !Confirmed($"Remove every artifact under {root}?", root))
         {
             return;
         }
@@ -57,6 +59,21 @@ public sealed class ClearTalosCacheCommand : TalosCmdlet
             {
                 cacheLock?.Dispose();
             }
-        });
+        }, target: root, terminating: true);
+    }
+
+    /// <summary>ShouldContinue, or a clear error where the host cannot ask (pwsh -NonInteractive, a scheduled task).</summary>
+    private bool Confirmed(string question, string root)
+    {
+        try
+        {
+            return ShouldContinue(question, "Clear-TalosCache -All");
+        }
+        catch (Exception e) when (e is PSInvalidOperationException or System.Management.Automation.Host.HostException or NotImplementedException)
+        {
+            ThrowTerminatingError(ErrorRecordFor(new TalosException("ConfirmationUnavailable", TalosErrorKind.InvalidOperation,
+                $"Clear-TalosCache -All asks before it removes every artifact under {root}, and this PowerShell host cannot ask (it is non-interactive). Add -Force to remove them without asking, or -WhatIf to see what would be removed.", root, e), root));
+            return false;
+        }
     }
 }

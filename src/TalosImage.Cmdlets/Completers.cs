@@ -5,7 +5,6 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using System.Management.Automation.Runspaces;
 using System.Threading;
 using TalosImage.Core.Cache;
 using TalosImage.Core.Completion;
@@ -36,8 +35,25 @@ public abstract class TalosCompleter : IArgumentCompleter
         {
             return path;
         }
-        var current = Runspace.DefaultRunspace?.SessionStateProxy?.Path?.CurrentFileSystemLocation?.ProviderPath ?? Environment.CurrentDirectory;
-        return Path.Combine(current, path);
+        return Path.Combine(CurrentFileSystemLocation() ?? Environment.CurrentDirectory, path);
+    }
+
+    /// <summary>
+    /// The session's current file system folder. A completer runs on the pipeline thread while TabExpansion2's
+    /// pipeline is running, where Runspace.SessionStateProxy refuses ("A pipeline is already running"); a script block
+    /// invoked here runs in that pipeline and may ask.
+    /// </summary>
+    private static string? CurrentFileSystemLocation()
+    {
+        try
+        {
+            var result = ScriptBlock.Create("$ExecutionContext.SessionState.Path.CurrentFileSystemLocation.ProviderPath").Invoke();
+            return result.Count == 1 && result[0]?.BaseObject is string folder && folder.Length > 0 ? folder : null;
+        }
+        catch (Exception e) when (e is RuntimeException or PSInvalidOperationException)
+        {
+            return null;
+        }
     }
 }
 

@@ -44,15 +44,22 @@ public sealed class ExpandTalosImageCommand : TalosCmdlet
         var destination = Destination is null ? null : GetUnresolvedProviderPathFromPSPath(Destination);
         var format = string.IsNullOrEmpty(source.Format) ? ImageExpander.FormatOf(source.Path) : source.Format;
         var target = destination ?? (format is null ? source.Path + " (expanded)" : ImageExpander.DefaultDestination(source.Path, format));
-        if (!ShouldProcess(target, $"Expand {System.IO.Path.GetFileName(source.Path)}"))
-        {
-            return;
-        }
         var options = new ExpandOptions { Force = Force, Threads = Threads };
         RunEngine(async (events, token) =>
         {
-            var result = await new ImageExpander(events, options).ExpandAsync(source, destination, token).ConfigureAwait(false);
-            Emit(result);
-        });
+            // A verified expansion of this very source is what a run would return: passed on without asking, as
+            // Save-TalosImage passes on a cached file, so that Save | Expand -WhatIf | Publish -WhatIf reaches Publish.
+            if (!options.Force && ImageExpander.FindExpanded(source, destination, token) is { } existing)
+            {
+                events.Verbose($"{existing.Path}: already expanded from {existing.SourcePath} (SHA-256 {existing.Sha256}).");
+                Emit(existing);
+                return;
+            }
+            if (!ShouldProcessFromEngine(target, $"Expand {System.IO.Path.GetFileName(source.Path)}"))
+            {
+                return;
+            }
+            Emit(await new ImageExpander(events, options).ExpandAsync(source, destination, token).ConfigureAwait(false));
+        }, target: source.Path);
     }
 }

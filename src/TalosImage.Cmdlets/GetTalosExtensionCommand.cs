@@ -43,6 +43,6 @@ public sealed class GetTalosExtensionCommand : TalosCmdlet
             {
                 EmitError(error, error.Target);
             }
-        });
+        }, target: Version);
     }
 }

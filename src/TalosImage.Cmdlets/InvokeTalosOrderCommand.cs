@@ -82,12 +82,12 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
             }
             foreach (var failure in result.Failures)
             {
-                EmitError(new TalosException(failure.ErrorId, TalosErrorKind.InvalidOperation, $"{failure.OrderId}/{failure.Position}: {failure.Message}"), failure.OrderId);
+                EmitError(new TalosException(failure.ErrorId, failure.Kind, $"{failure.OrderId}/{failure.Position}: {failure.Message}"), $"{failure.OrderId}/{failure.Position}");
             }
             foreach (var order in result.Orders)
             {
                 Emit(order);
             }
-        });
+        }, target: ordersPath, terminating: true);
     }
 }

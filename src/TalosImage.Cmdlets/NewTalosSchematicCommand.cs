@@ -118,7 +118,7 @@ public sealed class NewTalosSchematicCommand : TalosCmdlet
         {
             var service = online ? (_factory ??= new SchematicService(new FactoryClient(url), events)) : (_local ??= new SchematicService(null, events));
             Emit(await service.CreateAsync(schematic, version, token).ConfigureAwait(false));
-        });
+        }, target: ParameterSetName == PathSet ? Path : schematic.ComputeId());
     }
 
     /// <summary>PowerShell wraps values in PSObject; the engine wants the values.</summary>

@@ -145,7 +145,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
             {
                 Report(result);
             }
-        });
+        }, target: artifact.Path);
     }
 
     private void PublishOverApi(TalosArtifact artifact)
@@ -194,7 +194,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
             {
                 Report(result);
             }
-        });
+        }, target: artifact.Path);
     }
 
     private void Report(TalosPublishResult result)

@@ -106,6 +106,6 @@ public sealed class ResolveTalosVersionCommand : TalosCmdlet
                 _ => VersionRequest.Latest,
             };
             Emit(await _resolver.ResolveAsync(request, IncludePrerelease, token).ConfigureAwait(false));
-        });
+        }, target: setName switch { ExactSet => Version, MinorSet => LatestInMinor, _ => null });
     }
 }

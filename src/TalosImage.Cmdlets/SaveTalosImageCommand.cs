@@ -90,6 +90,6 @@ public sealed class SaveTalosImageCommand : TalosCmdlet
             }
             using var cacheLock = await CacheLock.AcquireAsync(cacheDir, CacheLock.DefaultTimeout, events, token).ConfigureAwait(false);
             Emit(await downloader.SaveAsync(request, options, token).ConfigureAwait(false));
-        });
+        }, target: $"{SchematicId}/{Version}/{Platform}-{Architecture}.{Format}");
     }
 }

@@ -9,14 +9,20 @@ namespace TalosImage.Cmdlets;
 
 /// <summary>
 /// Base of every TalosImage cmdlet. Engine work runs off the pipeline thread with a CancellationToken that
-/// StopProcessing (Ctrl+C) cancels; objects, progress, verbose and warning messages, and ShouldProcess questions
-/// are pumped back onto the pipeline thread, the only one allowed to write. Engine exceptions become
-/// ErrorRecords with the engine's stable ErrorId.
+/// StopProcessing (Ctrl+C, PowerShell.Stop()) cancels; objects, progress, verbose and warning messages, errors and
+/// ShouldProcess questions are pumped back onto the pipeline thread, the only one allowed to write. Engine exceptions
+/// become ErrorRecords with the engine's stable ErrorId: non-terminating by default (one bad pipeline item does not
+/// stop the others), terminating where the cmdlet says the whole command cannot go on.
+/// When the pipeline thread itself throws out of a pumped write or question (a "no"/Ctrl+C at a -Confirm prompt,
+/// Select-Object -First n downstream, -ErrorAction Stop), the worker is cancelled and awaited before the exception
+/// goes on, so that it lets go of what it holds (the cache lock, partial files) and nothing is left running.
 /// </summary>
 public abstract class TalosCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _cancellation = new();
     private BlockingCollection<Action>? _pump;
+    private CancellationToken _runToken;
+    private volatile bool _aborted;
     private int _pipelineThread;
 
     protected CancellationToken CancellationToken => _cancellation.Token;
@@ -29,14 +35,21 @@ public abstract class TalosCmdlet : PSCmdlet, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Runs <paramref name="work"/> on a worker thread and pumps its events here until it ends.</summary>
-    protected void RunEngine(Func<IEngineEvents, CancellationToken, Task> work)
+    /// <summary>
+    /// Runs <paramref name="work"/> on a worker thread and pumps its events here until it ends. An engine error is
+    /// written as a non-terminating error about <paramref name="target"/>, or thrown as a terminating one when
+    /// <paramref name="terminating"/> is set.
+    /// </summary>
+    protected void RunEngine(Func<IEngineEvents, CancellationToken, Task> work, object? target = null, bool terminating = false)
     {
         using var pump = new BlockingCollection<Action>();
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Token);
         _pump = pump;
+        _runToken = run.Token;
+        _aborted = false;
         _pipelineThread = Environment.CurrentManagedThreadId;
         var events = new PumpedEvents(this);
-        var task = Task.Run(() => work(events, CancellationToken));
+        var task = Task.Run(() => work(events, run.Token));
         task.ContinueWith(_ => pump.CompleteAdding(), TaskScheduler.Default);
         try
         {
@@ -45,18 +58,39 @@ public abstract class TalosCmdlet : PSCmdlet, IDisposable
                 action();
             }
         }
+        catch
+        {
+            // The pipeline is being stopped from here: stop the worker, and wait until it has let go of everything.
+            _aborted = true;
+            run.Cancel();
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+                // Its own cancellation or failure: the exception from the pipeline is the one that matters.
+            }
+            throw;
+        }
         finally
         {
             _pump = null;
         }
 
-        if (task.IsCanceled || (task.Exception?.GetBaseException() is OperationCanceledException && CancellationToken.IsCancellationRequested))
+        var error = task.Exception?.GetBaseException();
+        if (task.IsCanceled || (error is OperationCanceledException && _cancellation.IsCancellationRequested))
         {
             throw new PipelineStoppedException();
         }
-        if (task.Exception?.GetBaseException() is { } error)
+        if (error is not null)
         {
-            ThrowTerminatingError(ErrorRecordFor(error, null));
+            var record = ErrorRecordFor(error, target);
+            if (terminating)
+            {
+                ThrowTerminatingError(record);
+            }
+            WriteError(record);
         }
     }
 
@@ -73,8 +107,10 @@ public abstract class TalosCmdlet : PSCmdlet, IDisposable
         {
             return ShouldProcess(target, action);
         }
-        var answer = new TaskCompletionSource<bool>();
-        OnPipeline(() => answer.SetResult(ShouldProcess(target, action)));
+        // Released when the run stops, even if the question is never asked (the pipeline thread threw first).
+        var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = _runToken.Register(() => answer.TrySetCanceled());
+        OnPipeline(() => answer.TrySetResult(ShouldProcess(target, action)));
         return answer.Task.GetAwaiter().GetResult();
     }
 
@@ -85,6 +121,10 @@ public abstract class TalosCmdlet : PSCmdlet, IDisposable
         {
             action();
             return;
+        }
+        if (_aborted)
+        {
+            return; // the pipeline is stopping: nothing more reaches it
         }
         try
         {

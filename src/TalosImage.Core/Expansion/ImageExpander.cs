@@ -103,6 +103,40 @@ public sealed class ImageExpander
         return meta.ToArtifact(full, FormatOf(full) ?? "", fromCache: false);
     }
 
+    /// <summary>
+    /// The verified expansion of <paramref name="source"/> that <see cref="ExpandAsync"/> would return without
+    /// expanding anything (its record matches the file and names this source's SHA-256), or null when an expansion
+    /// would have to run. Reads, never writes: Expand-TalosImage -WhatIf passes it on. Hashes the source only when
+    /// neither the artifact nor its record knows its SHA-256.
+    /// </summary>
+    public static TalosArtifact? FindExpanded(TalosArtifact source, string? destinationPath, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(source.Path) || !File.Exists(source.Path))
+        {
+            return null;
+        }
+        var sourcePath = Path.GetFullPath(source.Path);
+        var format = FactoryCatalog.NormaliseFormat(source.Format) ?? FormatOf(sourcePath);
+        if (format is null || !FactoryCatalog.IsCompressed(format))
+        {
+            return null;
+        }
+        var destination = Path.GetFullPath(destinationPath ?? DefaultDestination(sourcePath, format));
+        return Verified(source, sourcePath, destination, format, KnownSha256(source, sourcePath), ct, Stopwatch.StartNew());
+    }
+
+    private static TalosArtifact? Verified(TalosArtifact source, string sourcePath, string destination, string format, string? sourceSha, CancellationToken ct, Stopwatch started)
+    {
+        if (ArtifactMetadata.TryRead(destination) is not { Kind: "Expanded", SourceSha256: { Length: 64 } recordedSource } meta || !meta.Matches(destination))
+        {
+            return null;
+        }
+        sourceSha ??= HashFile(sourcePath, ct);
+        return string.Equals(recordedSource, sourceSha, StringComparison.OrdinalIgnoreCase)
+            ? Result(source, sourcePath, destination, FactoryCatalog.ExpandedFormat(format), meta.Sha256, meta.Size, fromCache: true, started)
+            : null;
+    }
+
     public Task<TalosArtifact> ExpandAsync(TalosArtifact source, string? destinationPath, CancellationToken ct) =>
         Task.Factory.StartNew(() => Expand(source, destinationPath, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
@@ -133,14 +167,10 @@ public sealed class ImageExpander
         var expandedFormat = FactoryCatalog.ExpandedFormat(format);
         var sourceSha = KnownSha256(source, sourcePath);
 
-        if (!_options.Force && ArtifactMetadata.TryRead(destination) is { Kind: "Expanded", SourceSha256: { Length: 64 } recordedSource } meta && meta.Matches(destination))
+        if (!_options.Force && Verified(source, sourcePath, destination, format, sourceSha, ct, started) is { } done)
         {
-            sourceSha ??= HashFile(sourcePath, ct);
-            if (string.Equals(recordedSource, sourceSha, StringComparison.OrdinalIgnoreCase))
-            {
-                _events.Verbose($"{destination}: already expanded from this {format} (SHA-256 {meta.Sha256}); skipped.");
-                return Result(source, sourcePath, destination, expandedFormat, meta.Sha256, meta.Size, fromCache: true, started);
-            }
+            _events.Verbose($"{destination}: already expanded from this {format} (SHA-256 {done.Sha256}); skipped.");
+            return done;
         }
 
         var decoder = ChooseDecoder(format, sourcePath);

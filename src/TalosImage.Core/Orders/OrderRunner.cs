@@ -32,7 +32,7 @@ public sealed class OrderRunner
 
     public async Task<RunResult> RunAsync(CancellationToken cancellationToken)
     {
-        var input = OrderLoader.Load(_options.ConfigPath, _options.OrdersPath, _options.Environment);
+        var input = WithBaseDirectory(OrderLoader.Load(_options.ConfigPath, _options.OrdersPath, _options.Environment), _options.BaseDirectory);
         var plan = await Planner.PlanAsync(input, new PlanOptions
         {
             OrderIds = _options.OrderIds,
@@ -42,6 +42,16 @@ public sealed class OrderRunner
 
         return _options.DryRun ? DryRun(plan) : await RunPlanAsync(plan, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A relative cache_dir means relative to the caller's current folder: the process's for talos-order, the
+    /// PowerShell location for Invoke-TalosOrder (which passes it as <see cref="RunOptions.BaseDirectory"/>), the same
+    /// folder the manifests follow.
+    /// </summary>
+    internal static OrderInput WithBaseDirectory(OrderInput input, string? baseDirectory) =>
+        string.IsNullOrEmpty(baseDirectory) || Path.IsPathRooted(input.Config.CacheDir)
+            ? input
+            : input with { Config = input.Config with { CacheDir = Path.GetFullPath(Path.Combine(baseDirectory!, input.Config.CacheDir)) } };
 
     /// <summary>
     /// A dry run only lists versions: it gives up sooner than a real run, so that a machine without network plans
@@ -130,11 +140,11 @@ public sealed class OrderRunner
         {
             foreach (var o in outcomes.Where(o => o.Failed))
             {
-                failures.Add(new PositionFailure(order.Order.OrderId, o.Planned.Name, o.ErrorId ?? "PositionFailed", o.Error ?? "failed"));
+                failures.Add(new PositionFailure(order.Order.OrderId, o.Planned.Name, o.ErrorId ?? "PositionFailed", o.Error ?? "failed", o.ErrorKind));
             }
             if (manifestError is not null)
             {
-                failures.Add(new PositionFailure(order.Order.OrderId, "(manifest)", "ManifestWriteFailed", manifestError));
+                failures.Add(new PositionFailure(order.Order.OrderId, "(manifest)", "ManifestWriteFailed", manifestError, TalosErrorKind.WriteError));
             }
             var failed = outcomes.Count(o => o.Failed);
             var skipped = outcomes.Count(o => o.Status == "skipped");
@@ -248,7 +258,7 @@ public sealed class OrderRunner
             Manifests = manifests,
             Removed = removed,
             Failures = plan.Orders.SelectMany(o => o.Positions.Where(p => p.Error is not null)
-                .Select(p => new PositionFailure(o.Order.OrderId, p.Name, p.ErrorId ?? "VersionUnresolved", p.Error!))).ToList(),
+                .Select(p => new PositionFailure(o.Order.OrderId, p.Name, p.ErrorId ?? "VersionUnresolved", p.Error!, p.ErrorKind))).ToList(),
             ExitCode = results.Any(r => r.Failed > 0) ? ExitCodes.Failed : ExitCodes.Success,
         };
     }

@@ -60,6 +60,8 @@ public sealed record PlannedPosition
     /// <summary>Why this position cannot run; null when it can.</summary>
     public string? Error { get; init; }
     public string? ErrorId { get; init; }
+    /// <summary>The kind of <see cref="ErrorId"/>, so that every host reports it in the same category.</summary>
+    public TalosErrorKind ErrorKind { get; init; } = TalosErrorKind.InvalidOperation;
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> Extensions => Schematic?.Customization.OfficialExtensions ?? Array.Empty<string>();
 }

@@ -133,7 +133,7 @@ public static class Planner
         catch (TalosException e)
         {
             events.Warning($"{order.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {SafeText.Printable(e.Message)}");
-            return basePlan with { Error = e.Message, ErrorId = e.ErrorId, Warnings = warnings };
+            return basePlan with { Error = e.Message, ErrorId = e.ErrorId, ErrorKind = e.Kind, Warnings = warnings };
         }
 
         return Locate(basePlan with

@@ -13,6 +13,7 @@ public sealed record PositionOutcome
     public string Status { get; init; } = "ok";
     public string? Error { get; init; }
     public string? ErrorId { get; init; }
+    public TalosErrorKind ErrorKind { get; init; } = TalosErrorKind.InvalidOperation;
     /// <summary>The stage that failed: plan, schematic, download, expand or publish.</summary>
     public string? FailedStage { get; init; }
     public TalosArtifact? Download { get; init; }

@@ -155,7 +155,7 @@ internal sealed class PositionPipeline : IDisposable
         }
         catch (TalosException e)
         {
-            return Fail(outcome, stage, e.ErrorId, e.Message, watch);
+            return Fail(outcome, stage, e.ErrorId, e.Message, watch, e.Kind);
         }
         catch (Exception e)
         {
@@ -168,12 +168,12 @@ internal sealed class PositionPipeline : IDisposable
         }
     }
 
-    private PositionOutcome Fail(PositionOutcome outcome, string stage, string errorId, string message, Stopwatch watch)
+    private PositionOutcome Fail(PositionOutcome outcome, string stage, string errorId, string message, Stopwatch watch, TalosErrorKind kind = TalosErrorKind.InvalidOperation)
     {
         var p = outcome.Planned;
         _log.Write(p.OrderId, p.Index, p.Name, stage, "failed", message);
         _events.Warning($"{p.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {stage} failed: {SafeText.Printable(message)}");
-        return outcome with { Status = "failed", FailedStage = stage, ErrorId = errorId, Error = message, Seconds = watch.Elapsed.TotalSeconds };
+        return outcome with { Status = "failed", FailedStage = stage, ErrorId = errorId, ErrorKind = kind, Error = message, Seconds = watch.Elapsed.TotalSeconds };
     }
 
     /// <summary>One expansion per destination, however many positions ask for it.</summary>

@@ -22,6 +22,7 @@ public sealed record RunOptions
     /// <summary>Environment lookup (TALOS_FACTORY_URL, GITHUB_TOKEN, Proxmox token variables); tests pass their own.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
     public HttpOptions? Http { get; init; }
+    /// <summary>The folder relative paths of the config (cache_dir, manifest paths) are taken from; null: the process's current folder.</summary>
     public string? BaseDirectory { get; init; }
     /// <summary>Asked per position before it runs (-Confirm); a position declined is skipped. Null: run everything.</summary>
     public Func<PlannedPosition, bool>? Confirm { get; init; }

@@ -10,7 +10,7 @@ namespace TalosImage.Core.Orders;
 public sealed record ManifestOutput(string Path, string Yaml);
 
 /// <summary>A position that failed: the cmdlet writes one ErrorRecord for each.</summary>
-public sealed record PositionFailure(string OrderId, string Position, string ErrorId, string Message);
+public sealed record PositionFailure(string OrderId, string Position, string ErrorId, string Message, TalosErrorKind Kind = TalosErrorKind.InvalidOperation);
 
 /// <summary>What a run did: the plan, one result per order, the manifests and the exit code talos-order returns.</summary>
 public sealed record RunResult
