@@ -2,7 +2,7 @@
 function Import-TalosImageUnderTest {
     $path = $env:TALOSIMAGE_MODULE_PATH
     if (-not $path) { $path = Join-Path $PSScriptRoot '../../out/TalosImage/TalosImage.psd1' }
-    if (-not (Test-Path $path)) { throw "The built module is not at $path: run ./build.ps1 -Task Build first." }
+    if (-not (Test-Path $path)) { throw "The built module is not at ${path}: run ./build.ps1 -Task Build first." }
     Import-Module $path -Force -ErrorAction Stop
 }
 
