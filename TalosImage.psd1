@@ -17,10 +17,12 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('Talos', 'Kubernetes', 'Proxmox', 'ImageFactory', 'Linux', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            Tags         = @('Talos', 'Kubernetes', 'Proxmox', 'ImageFactory', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             ProjectUri   = 'https://github.com/talosimage/TalosImage'
             LicenseUri   = 'https://github.com/talosimage/TalosImage/blob/main/LICENSE'
-            ReleaseNotes = 'First release: see CHANGELOG.md.'
+            ReleaseNotes = 'See CHANGELOG.md (shipped with the module).'
+            # Until CHANGELOG.md gives 0.1.0 a release date: the Gallery and PSResourceGet see 0.1.0-preview1.
+            Prerelease   = 'preview1'
         }
     }
 }

@@ -78,7 +78,16 @@ public sealed class SshServerFixture : IDisposable
         _sshd.OutputDataReceived += (_, e) => { lock (_log) { _log.AppendLine(e.Data); } };
         _sshd.BeginErrorReadLine();
         _sshd.BeginOutputReadLine();
-        WaitForPort();
+        try
+        {
+            WaitForPort();
+        }
+        catch
+        {
+            // sshd that could not bind (or never listened) leaves no process and no folder behind; a caller may retry.
+            Dispose();
+            throw;
+        }
         Host = Environment.UserName + "@127.0.0.1";
         SshOptions = $"-p {Port} -i {KeyPath} -o IdentitiesOnly=yes -o UserKnownHostsFile={KnownHostsPath} -o GlobalKnownHostsFile=/dev/null " +
             "-o StrictHostKeyChecking=yes -o BatchMode=yes";

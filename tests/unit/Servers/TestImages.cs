@@ -1,9 +1,11 @@
 using System.Diagnostics;
-using Xunit;
 
 namespace TalosImage.Tests.Servers;
 
-/// <summary>Disk images compressed by the real tools, as the factory would serve them.</summary>
+/// <summary>
+/// Disk images compressed by the real tools, as the factory would serve them. Free of xunit, so the Pester test host
+/// (tests/TalosImage.TestHost) compiles it too.
+/// </summary>
 public static class TestImages
 {
     /// <summary><paramref name="raw"/> as <c>xz -0 -T1</c> and <c>zstd -LEVEL</c> make it.</summary>
@@ -25,7 +27,7 @@ public static class TestImages
         }
     }
 
-    /// <summary>Runs a program with an argument list; the test fails with its stderr when it fails.</summary>
+    /// <summary>Runs a program with an argument list; throws with its stderr when it fails (the test fails).</summary>
     public static void Run(string program, params string[] args)
     {
         var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true };
@@ -36,6 +38,9 @@ public static class TestImages
         using var p = Process.Start(start)!;
         var err = p.StandardError.ReadToEnd();
         p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{program} failed: {err}");
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} failed with exit code {p.ExitCode}: {err}");
+        }
     }
 }

@@ -18,9 +18,9 @@ namespace TalosImage.Tests.Publishing.Proxmox;
 
 /// <summary>
 /// A loopback HTTPS Proxmox VE API that behaves as /work/shared/reference/proxmox.md describes: token auth (401/403
-/// with the text in the status line), storage config with shared 0/1, content lists, multipart upload (Content-Length
-/// required, part order, name normalisation, checksum, silent overwrite), download-url (refuses to override without a
-/// checksum), and tasks that run for a few polls before they stop.
+/// with the text in the status line), the node list, storage config with shared 0/1, content lists, multipart upload
+/// (Content-Length required, part order, name normalisation, checksum, silent overwrite), download-url (refuses to
+/// override without a checksum), and tasks that run for a few polls before they stop.
 /// </summary>
 public sealed class FakeProxmox : IAsyncDisposable
 {
@@ -133,6 +133,11 @@ public sealed class FakeProxmox : IAsyncDisposable
         if (post && readOnly)
         {
             await Fail(ctx, 403, $"Permission check failed (/storage/{(seg.Length > 3 ? seg[3] : "")}, Datastore.AllocateTemplate)");
+            return;
+        }
+        if (seg is ["nodes"] && !post)
+        {
+            await Data(ctx, Nodes.Select(n => new { node = n, status = "online", type = "node", id = "node/" + n }).ToArray());
             return;
         }
         if (seg is ["storage", var id] && !post)

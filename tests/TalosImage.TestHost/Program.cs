@@ -1,0 +1,456 @@
+// talosimage-testhost: the xunit suite's loopback servers in one process, for the Pester suite
+// (tests/pester/TestHelpers.psm1: Start-TalosTestHost, Stop-TalosTestHost).
+//
+//   dotnet tests/TalosImage.TestHost/bin/<Config>/net10.0/talosimage-testhost.dll [--factory] [--proxmox] [--sshd]
+//
+// None given = all three:
+//   --factory  FakeImageFactory (Kestrel, http) serving real images: an ISO of deterministic bytes, and small disk
+//              images (4 MiB raw) as nocloud/metal-amd64.raw.xz and .raw.zst made by the real xz and zstd. The vanilla
+//              schematic (empty customization) is created at start; others are created by POST /schematics as usual.
+//   --proxmox  FakeProxmox (Kestrel, https, a self-signed certificate: pin proxmoxFingerprint), token auth.
+//   --sshd     a real sshd (SshServerFixture: keys in a temp folder, a free high port; up to 3 attempts, each checked by
+//              running `ssh ... true`). Without sshd, ssh, ssh-keygen or rsync: "ssh": null and "sshUnavailable" says why.
+// Everything listens on 127.0.0.1 only; Kestrel takes port 0, so nothing collides with xunit or another test host.
+//
+// Once all is up it prints exactly ONE line of JSON on stdout (controlUrl, factory*, proxmox*, ssh, sshUnavailable),
+// then serves until stdin closes, a line "stop" arrives, or SIGTERM/SIGINT; it then disposes every server, deletes
+// its temp folders and exits 0. Startup failure: the reason on stderr, exit 1. Bad arguments: exit 2.
+//
+// The control endpoint (controlUrl, plain http on 127.0.0.1; answers JSON; 404 for unknown paths and for a server
+// that was not started, 400 for a bad parameter):
+//   GET  /factory/log                      {"requests":[{"method","path","query"}],"imageGets":N,"schematicPosts":N}
+//   POST /factory/reset                    clears the log, the delay and pending failures (created schematics stay)
+//   POST /factory/delay?ms=N               every image GET waits N ms (0..600000) before it is answered; 0 = no delay
+//   POST /factory/fail?status=S&count=N    the next N image GETs (0..1000) answer status S (400..599)
+//   GET  /proxmox/log                      {"requests":["GET /api2/json/..."],"uploads":N,"downloadUrls":N}
+//   GET  /proxmox/files                    [{"node","storage","volid","size","sha256"}] (node "*" on a shared storage)
+//   POST /proxmox/reset                    clears the log, the stored files and the counters
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using TalosImage.Tests.Publishing.Proxmox;
+using TalosImage.Tests.Servers;
+
+namespace TalosImage.TestHost;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        bool factory = false, proxmox = false, sshd = false;
+        foreach (var arg in args)
+        {
+            switch (arg)
+            {
+                case "--factory":
+                    factory = true;
+                    break;
+                case "--proxmox":
+                    proxmox = true;
+                    break;
+                case "--sshd":
+                    sshd = true;
+                    break;
+                default:
+                    Console.Error.WriteLine($"talosimage-testhost: unknown argument '{arg}'; usage: talosimage-testhost [--factory] [--proxmox] [--sshd]");
+                    return 2;
+            }
+        }
+        if (!factory && !proxmox && !sshd)
+        {
+            factory = proxmox = sshd = true;
+        }
+
+        await using var host = new TestServers();
+        string description;
+        try
+        {
+            await host.StartAsync(factory, proxmox, sshd);
+            description = host.Describe();
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine("talosimage-testhost: could not start: " + e);
+            return 1;
+        }
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+        var stdin = new Thread(() =>
+        {
+            try
+            {
+                string? line;
+                while ((line = Console.In.ReadLine()) is not null && line.Trim() != "stop")
+                {
+                }
+            }
+            catch (IOException)
+            {
+            }
+            stop.TrySetResult();
+        }) { IsBackground = true, Name = "stdin" };
+        Console.Out.WriteLine(description);
+        Console.Out.Flush();
+        stdin.Start();
+        await stop.Task;
+        return 0;
+    }
+}
+
+/// <summary>The servers asked for, the control endpoint over them, and the JSON that describes them.</summary>
+public sealed class TestServers : IAsyncDisposable
+{
+    private const string ProxmoxStorage = "local";
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<ImageInfo> _images = new();
+    private LoopbackHttpServer? _control;
+    private FakeImageFactory? _factory;
+    private string? _schematicId;
+    private FakeProxmox? _proxmox;
+    private SshServerFixture? _sshd;
+    private string? _remoteRoot;
+    private string? _sshUnavailable = "not started (--sshd was not given)";
+    private int _delayMs;
+    private int _failStatus = 500;
+    private int _failCount;
+
+    private sealed record ImageInfo(string Asset, byte[] Bytes, string Sha256, long? RawSize, string? RawSha256);
+
+    public async Task StartAsync(bool factory, bool proxmox, bool sshd)
+    {
+        if (factory)
+        {
+            await StartFactoryAsync();
+        }
+        if (proxmox)
+        {
+            _proxmox = await FakeProxmox.StartAsync().WaitAsync(StepTimeout);
+        }
+        if (sshd)
+        {
+            await StartSshdAsync();
+        }
+        _control = await LoopbackHttpServer.StartAsync(HandleControlAsync).WaitAsync(StepTimeout);
+    }
+
+    private async Task StartFactoryAsync()
+    {
+        var iso = Pattern(1024 * 1024, seed: 7001);
+        var nocloud = DiskImage(seed: 7002);
+        var metal = DiskImage(seed: 7003);
+        var compressed = await Task.WhenAll(
+            Task.Run(() => TestImages.CompressAsync(nocloud, zstdLevel: 3)),
+            Task.Run(() => TestImages.CompressAsync(metal, zstdLevel: 3))).WaitAsync(TimeSpan.FromSeconds(60));
+        _images.Add(Image("metal-amd64.iso", iso, null));
+        _images.Add(Image("nocloud-amd64.iso", iso, null));
+        _images.Add(Image("nocloud-amd64.raw.xz", compressed[0].Xz, nocloud));
+        _images.Add(Image("nocloud-amd64.raw.zst", compressed[0].Zst, nocloud));
+        _images.Add(Image("metal-amd64.raw.xz", compressed[1].Xz, metal));
+        _images.Add(Image("metal-amd64.raw.zst", compressed[1].Zst, metal));
+
+        _factory = await FakeImageFactory.StartAsync().WaitAsync(StepTimeout);
+        _factory.Images = (_, _, asset) => _images.FirstOrDefault(i => i.Asset == asset)?.Bytes;
+        _factory.ImageFault = ImageFaultAsync;
+
+        // The vanilla schematic, created as a client would, so /image/<its id>/... answers at once.
+        using var http = new HttpClient { Timeout = StepTimeout };
+        using var response = await http.PostAsync(_factory.BaseUrl + "/schematics", new StringContent("customization: {}\n", Encoding.UTF8, "application/yaml"));
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"the fake factory refused the vanilla schematic: {(int)response.StatusCode} {body}");
+        }
+        _schematicId = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString();
+        _factory.Log.Clear();
+    }
+
+    private static ImageInfo Image(string asset, byte[] bytes, byte[]? raw) =>
+        new(asset, bytes, Sha256(bytes), raw?.LongLength, raw is null ? null : Sha256(raw));
+
+    /// <summary>Deterministic bytes: the same seed gives the same file on every run.</summary>
+    private static byte[] Pattern(int size, int seed)
+    {
+        var bytes = new byte[size];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    /// <summary>A 4 MiB disk image: zeros (sparse when expanded), 512 KiB of noise at 1 MiB, text at 3 MiB.</summary>
+    private static byte[] DiskImage(int seed)
+    {
+        var raw = new byte[4 * 1024 * 1024];
+        Pattern(512 * 1024, seed).CopyTo(raw, 1024 * 1024);
+        Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat($"talos test host disk {seed} ", 4000))).CopyTo(raw, 3 * 1024 * 1024);
+        return raw;
+    }
+
+    private async Task StartSshdAsync()
+    {
+        _sshUnavailable = SshServerFixture.MissingTools();
+        if (_sshUnavailable is not null)
+        {
+            return;
+        }
+        var failures = new List<string>();
+        for (var attempt = 1; attempt <= 3 && _sshd is null; attempt++)
+        {
+            SshServerFixture fixture;
+            try
+            {
+                fixture = new SshServerFixture();
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+            {
+                failures.Add($"attempt {attempt}: {e.Message}");
+                continue;
+            }
+            var probe = await ProbeAsync(fixture);
+            if (probe is null)
+            {
+                _sshd = fixture;
+            }
+            else
+            {
+                failures.Add($"attempt {attempt}: port {fixture.Port}: {probe}");
+                fixture.Dispose();
+            }
+        }
+        if (_sshd is null)
+        {
+            throw new InvalidOperationException("sshd did not start:\n" + string.Join("\n", failures));
+        }
+        _remoteRoot = _sshd.NewFolder("remote");
+    }
+
+    /// <summary>Runs <c>ssh OPTIONS user@127.0.0.1 true</c>: null when it worked, else why not.</summary>
+    private static async Task<string?> ProbeAsync(SshServerFixture fixture)
+    {
+        var start = new ProcessStartInfo("ssh")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in fixture.SshOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            start.ArgumentList.Add(a);
+        }
+        foreach (var a in new[] { "-n", "-o", "ConnectTimeout=10", fixture.Host, "true" })
+        {
+            start.ArgumentList.Add(a);
+        }
+        using var ssh = Process.Start(start)!;
+        ssh.StandardInput.Close();
+        var stderr = ssh.StandardError.ReadToEndAsync();
+        var stdout = ssh.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(StepTimeout);
+        try
+        {
+            await ssh.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            ssh.Kill(entireProcessTree: true);
+            return "ssh did not finish in " + StepTimeout.TotalSeconds + " s";
+        }
+        await stdout;
+        return ssh.ExitCode == 0 ? null : $"ssh exited with {ssh.ExitCode}: {(await stderr).Trim()} {fixture.Log.Trim()}";
+    }
+
+    /// <summary>The one line of JSON that tells a test everything it needs.</summary>
+    public string Describe() => JsonSerializer.Serialize(new
+    {
+        controlUrl = _control!.BaseUrl,
+        factoryUrl = _factory?.BaseUrl,
+        factorySchematicId = _schematicId,
+        factoryVersions = _factory?.Versions,
+        factoryExtensions = _factory?.Extensions.Select(e => e.Name).ToArray(),
+        factoryImages = _factory is null ? null : _images.Select(i => new { asset = i.Asset, size = i.Bytes.LongLength, sha256 = i.Sha256, rawSize = i.RawSize, rawSha256 = i.RawSha256 }).ToArray(),
+        proxmoxUri = _proxmox?.Endpoint.ToString(),
+        proxmoxTokenId = _proxmox is null ? null : FakeProxmox.TokenId,
+        proxmoxSecret = _proxmox is null ? null : FakeProxmox.Secret,
+        proxmoxToken = _proxmox is null ? null : FakeProxmox.Token,
+        proxmoxFingerprint = _proxmox?.Fingerprint,
+        proxmoxNodes = _proxmox?.Nodes,
+        proxmoxStorage = _proxmox is null ? null : ProxmoxStorage,
+        ssh = _sshd is null ? null : new
+        {
+            host = "127.0.0.1",
+            user = Environment.UserName,
+            target = _sshd.Host,
+            port = _sshd.Port,
+            sshOptions = _sshd.SshOptions,
+            keyPath = _sshd.KeyPath,
+            knownHostsPath = _sshd.KnownHostsPath,
+            remoteRoot = _remoteRoot,
+        },
+        sshUnavailable = _sshUnavailable,
+    });
+
+    /// <summary>The control endpoint's faults for image GETs: first the delay, then a pending failure.</summary>
+    private async Task<bool> ImageFaultAsync(HttpContext ctx, byte[] bytes)
+    {
+        var delay = Volatile.Read(ref _delayMs);
+        if (delay > 0)
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _stopping.Token);
+            try
+            {
+                await Task.Delay(delay, wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                ctx.Abort();
+                return true;
+            }
+        }
+        if (TakeFailure())
+        {
+            ctx.Response.StatusCode = Volatile.Read(ref _failStatus);
+            ctx.Response.ContentType = "text/plain; charset=utf-8";
+            await ctx.Response.WriteAsync("failure injected by talosimage-testhost\n");
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>True (and one fewer pending) when a failure is pending.</summary>
+    private bool TakeFailure()
+    {
+        while (true)
+        {
+            var pending = Volatile.Read(ref _failCount);
+            if (pending <= 0)
+            {
+                return false;
+            }
+            if (Interlocked.CompareExchange(ref _failCount, pending - 1, pending) == pending)
+            {
+                return true;
+            }
+        }
+    }
+
+    private async Task HandleControlAsync(HttpContext ctx)
+    {
+        var path = ctx.Request.Path.Value ?? "";
+        var get = HttpMethods.IsGet(ctx.Request.Method);
+        var post = HttpMethods.IsPost(ctx.Request.Method);
+        if (path.StartsWith("/factory/", StringComparison.Ordinal) && _factory is { } factory)
+        {
+            switch (path, get, post)
+            {
+                case ("/factory/log", true, _):
+                    var seen = factory.Log.ToArray();
+                    await Json(ctx, 200, new
+                    {
+                        requests = seen.Select(s => new { method = s.Method, path = s.Path, query = s.Query }).ToArray(),
+                        imageGets = seen.Count(s => s.Method == "GET" && s.Path.StartsWith("/image/", StringComparison.Ordinal)),
+                        schematicPosts = seen.Count(s => s.Method == "POST" && s.Path == "/schematics"),
+                    });
+                    return;
+                case ("/factory/reset", _, true):
+                    Interlocked.Exchange(ref _delayMs, 0);
+                    Interlocked.Exchange(ref _failCount, 0);
+                    factory.Log.Clear();
+                    await Json(ctx, 200, new { reset = true });
+                    return;
+                case ("/factory/delay", _, true):
+                    if (Number(ctx, "ms", 0, 600_000) is not { } ms)
+                    {
+                        await Json(ctx, 400, new { error = "ms must be a whole number from 0 to 600000" });
+                        return;
+                    }
+                    Interlocked.Exchange(ref _delayMs, ms);
+                    await Json(ctx, 200, new { delayMs = ms });
+                    return;
+                case ("/factory/fail", _, true):
+                    if (Number(ctx, "status", 400, 599) is not { } status || Number(ctx, "count", 0, 1000) is not { } count)
+                    {
+                        await Json(ctx, 400, new { error = "status must be 400..599 and count 0..1000" });
+                        return;
+                    }
+                    Interlocked.Exchange(ref _failStatus, status);
+                    Interlocked.Exchange(ref _failCount, count);
+                    await Json(ctx, 200, new { status, count });
+                    return;
+            }
+        }
+        else if (path.StartsWith("/proxmox/", StringComparison.Ordinal) && _proxmox is { } pve)
+        {
+            switch (path, get, post)
+            {
+                case ("/proxmox/log", true, _):
+                    await Json(ctx, 200, new { requests = pve.Log.ToArray(), uploads = Volatile.Read(ref pve.Uploads), downloadUrls = Volatile.Read(ref pve.DownloadUrls) });
+                    return;
+                case ("/proxmox/files", true, _):
+                    var files = pve.Files.ToArray().SelectMany(store => store.Value.ToArray().Select(f => new
+                    {
+                        node = store.Key.Split('/')[0],
+                        storage = store.Key.Split('/')[1],
+                        volid = f.Key,
+                        size = f.Value.LongLength,
+                        sha256 = Sha256(f.Value),
+                    })).OrderBy(f => f.node, StringComparer.Ordinal).ThenBy(f => f.volid, StringComparer.Ordinal).ToArray();
+                    await Json(ctx, 200, files);
+                    return;
+                case ("/proxmox/reset", _, true):
+                    pve.Log.Clear();
+                    pve.Files.Clear();
+                    pve.UploadShapes.Clear();
+                    Interlocked.Exchange(ref pve.Uploads, 0);
+                    Interlocked.Exchange(ref pve.DownloadUrls, 0);
+                    Interlocked.Exchange(ref pve.Requests, 0);
+                    await Json(ctx, 200, new { reset = true });
+                    return;
+            }
+        }
+        await Json(ctx, 404, new { error = $"no {ctx.Request.Method} {path} here (see the header of tests/TalosImage.TestHost/Program.cs)" });
+    }
+
+    private static int? Number(HttpContext ctx, string name, int min, int max) =>
+        int.TryParse(ctx.Request.Query[name].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min && n <= max ? n : null;
+
+    private static Task Json(HttpContext ctx, int status, object value)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json; charset=utf-8";
+        return ctx.Response.WriteAsync(JsonSerializer.Serialize(value));
+    }
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        await Quietly(_control);
+        await Quietly(_factory);
+        await Quietly(_proxmox);
+        _sshd?.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>Stops a server within 10 s; a failure to stop is reported on stderr and does not stop the others.</summary>
+    private static async Task Quietly(IAsyncDisposable? server)
+    {
+        if (server is null)
+        {
+            return;
+        }
+        try
+        {
+            await server.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"talosimage-testhost: stopping {server.GetType().Name}: {e.Message}");
+        }
+    }
+}
