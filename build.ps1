@@ -25,7 +25,7 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    # Pester files or folders to run (default: tests/pester).
+    # Pester files or folders to run (default: tests/pester); "a,b" also works from a shell that passes one string.
     [string[]] $PesterPath,
 
     # Run only Pester (Test without the xunit suite).
@@ -100,7 +100,7 @@ function Invoke-UnitTests {
 
 # Pester: in a pwsh process of its own, against the assembled module; counts from the result it saves.
 function Invoke-PesterTests {
-    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $root 'tests/pester') }
+    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { $_ -split ',' } | Where-Object { $_ } | ForEach-Object { (Resolve-Path $_.Trim()).Path } } else { @(Join-Path $root 'tests/pester') }
     $resultFile = Join-Path $results 'pester.xml'
     $summary = Join-Path $results 'pester-summary.json'
     $script = {
