@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Management.Automation;
+using TalosImage.Core;
 using TalosImage.Core.Cache;
 
 namespace TalosImage.Cmdlets;
@@ -20,7 +21,7 @@ public sealed class GetTalosCacheCommand : TalosCmdlet
     protected override void EndProcessing()
     {
         var cacheDir = CacheDirectory is null ? CachePaths.DefaultCacheDirectory() : GetUnresolvedProviderPathFromPSPath(CacheDirectory);
-        var patterns = Family.Select(f => WildcardPattern.Get(f, WildcardOptions.IgnoreCase)).ToList();
+        var patterns = Family.Select(Pattern).ToList();
         foreach (var entry in CacheInventory.List(cacheDir))
         {
             if (patterns.Count == 0 || patterns.Any(p => p.IsMatch(entry.Family)))
@@ -28,5 +29,24 @@ public sealed class GetTalosCacheCommand : TalosCmdlet
                 WriteObject(entry);
             }
         }
+    }
+
+    /// <summary>
+    /// The wildcard pattern of <paramref name="family"/>, checked now: WildcardPattern parses lazily, so a malformed one
+    /// ('[abc') would otherwise throw its own exception from the first match, with no ErrorId and no target.
+    /// </summary>
+    private WildcardPattern Pattern(string family)
+    {
+        var pattern = WildcardPattern.Get(family, WildcardOptions.IgnoreCase);
+        try
+        {
+            pattern.IsMatch(string.Empty);
+        }
+        catch (WildcardPatternException e)
+        {
+            ThrowTerminatingError(ErrorRecordFor(new TalosException("InvalidFamilyPattern", TalosErrorKind.InvalidArgument,
+                $"-Family '{family}' is not a valid wildcard pattern ({e.Message}); a family is <schematic>/<platform>-<arch>[-secureboot].<format>, with * and ? as wildcards and [ ] for a set (write `[ for a literal bracket).", family, e), family));
+        }
+        return pattern;
     }
 }
