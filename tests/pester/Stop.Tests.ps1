@@ -108,7 +108,8 @@ param($Id, $Cache, $Url)
 'iso', 'raw.xz', 'raw.zst' | ForEach-Object { [pscustomobject]@{ SchematicId = $Id; Version = 'v1.11.5'; Format = $_ } } |
     Save-TalosImage -CacheDirectory $Cache -FactoryUrl $Url | Select-Object -First 1
 '@
-        $r.TimedOut | Should -BeFalse
+        $r.TimedOut | Should -BeFalse -Because 'the pipeline ends once Select-Object has its one object'
+        $r.Seconds | Should -BeLessThan 15
         $r.Exception | Should -BeNullOrEmpty
         $r.Errors | Should -BeNullOrEmpty
         $r.Output.Count | Should -Be 1
