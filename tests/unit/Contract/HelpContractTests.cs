@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using TalosImage.HelpGen;
 using Xunit;
@@ -12,6 +13,8 @@ public class HelpContractTests : IClassFixture<CmdletCatalog>
     private readonly CmdletCatalog _catalog;
 
     public HelpContractTests(CmdletCatalog catalog) => _catalog = catalog;
+
+    private static readonly XNamespace Dev = "http://schemas.microsoft.com/maml/dev/2004/10";
 
     private static string HelpFolder => Path.Combine(TestPaths.RepoRoot, "docs", "help");
 
@@ -59,5 +62,36 @@ public class HelpContractTests : IClassFixture<CmdletCatalog>
             Assert.NotEmpty(command.Element(Command + "syntax")!.Elements(Command + "syntaxItem"));
         }
         Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(maml)!, "about_TalosImage.help.txt")), "about_TalosImage is not shipped");
+    }
+
+    [Fact]
+    public void The_generator_carries_default_values_and_errors_into_maml()
+    {
+        using var dir = new TempDir();
+        var cmdlet = _catalog.Cmdlets.First(c => c.Name == "Save-TalosImage");
+        var text = File.ReadAllText(Path.Combine(HelpFolder, cmdlet.Name + ".md")).Replace("\r\n", "\n");
+        // Platform: a default given; Version: none; the ERRORS section replaced by the test's own.
+        text = Regex.Replace(text, @"### -Platform\n.*?\n\n(?=### )", "### -Platform\nThe platform.\nDefault value: `metal-test`\n\n", RegexOptions.Singleline);
+        text = Regex.Replace(text, @"### -Version\n.*?\n\n(?=### )", "### -Version\nThe version.\n\n", RegexOptions.Singleline);
+        text = Regex.Replace(text, @"## ERRORS\n.*?(?=\n## )", "", RegexOptions.Singleline);
+        text = text.Replace("## RELATED LINKS", "## ERRORS\nWhat goes wrong.\n\n- `NoSuchThing` (ObjectNotFound): the test's\n  own id.\n- `Http404` (ObjectNotFound): not there.\n\n## RELATED LINKS");
+        dir.Write(cmdlet.Name + ".md", text);
+
+        var result = HelpGenerator.Generate(new[] { cmdlet }, dir.Path);
+        var command = result.Maml.Root!.Element(Command + "command")!;
+        string DefaultOf(string parameter) => command.Element(Command + "parameters")!.Elements(Command + "parameter")
+            .Single(p => p.Element(Maml + "name")!.Value == parameter).Element(Dev + "defaultValue")!.Value;
+        string DescriptionOf(string parameter) => command.Element(Command + "parameters")!.Elements(Command + "parameter")
+            .Single(p => p.Element(Maml + "name")!.Value == parameter).Element(Maml + "description")!.Value;
+
+        Assert.Equal("metal-test", DefaultOf("Platform"));
+        Assert.DoesNotContain("Default value", DescriptionOf("Platform"));
+        Assert.Equal("None", DefaultOf("Version"));
+        var errors = command.Elements(Maml + "alertSet").Single(a => a.Element(Maml + "title")?.Value == "ERRORS");
+        var paras = errors.Descendants(Maml + "para").Select(p => p.Value).ToList();
+        Assert.Equal(new[] { "What goes wrong.", "- NoSuchThing (ObjectNotFound): the test's own id.", "- Http404 (ObjectNotFound): not there." }, paras);
+
+        dir.Write(cmdlet.Name + ".md", Regex.Replace(text, "- `Http404` \\(ObjectNotFound\\)", "- Http404 ObjectNotFound"));
+        Assert.Contains(HelpGenerator.Generate(new[] { cmdlet }, dir.Path).Problems, p => p.Contains("ERRORS line '- Http404 ObjectNotFound"));
     }
 }
