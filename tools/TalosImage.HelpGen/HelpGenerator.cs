@@ -4,7 +4,7 @@ namespace TalosImage.HelpGen;
 
 /// <summary>
 /// Writes MAML help for every cmdlet of a module DLL from its docs/help/Verb-Noun.md, and lists what is missing:
-/// a cmdlet without a page, a synopsis or two examples; a parameter without a description; a
+/// a cmdlet without a page, a synopsis, two examples or an ERRORS section; a parameter without a description; a
 /// documented parameter that does not exist; an ERRORS line that is not "- `ErrorId` (Category): text".
 /// A parameter's "Default value:" line becomes its dev:defaultValue ("None" without one); the ERRORS section becomes a
 /// second alertSet titled ERRORS, which Get-Help -Full prints after the NOTES.
@@ -68,7 +68,11 @@ public static class HelpGenerator
         {
             problems.Add($"{where}: no OUTPUTS");
         }
-        if (help.HasErrors && help.Errors.Count == 0 && help.ErrorsText.Length == 0)
+        if (!help.HasErrors)
+        {
+            problems.Add($"{where}: no ERRORS section");
+        }
+        else if (help.Errors.Count == 0 && help.ErrorsText.Length == 0)
         {
             problems.Add($"{where}: the ERRORS section is empty (say so when the cmdlet emits no ErrorId of its own)");
         }
@@ -122,9 +126,11 @@ public static class HelpGenerator
             new XElement(Command + "returnValues", help.Outputs.Select(o =>
                 new XElement(Command + "returnValue", Type(o.Name), Description(o.Text)))),
             new XElement(Maml + "alertSet", new XElement(Maml + "alert", Paragraphs(help.Notes))),
-            new XElement(Maml + "alertSet",
-                new XElement(Maml + "title", "ERRORS"),
-                new XElement(Maml + "alert", Paragraphs(help.ErrorsText), help.Errors.Select(e => new XElement(Maml + "para", ErrorText(e))))),
+            help.HasErrors
+                ? new XElement(Maml + "alertSet",
+                    new XElement(Maml + "title", "ERRORS"),
+                    new XElement(Maml + "alert", Paragraphs(help.ErrorsText), help.Errors.Select(e => new XElement(Maml + "para", ErrorText(e)))))
+                : null,
             new XElement(Command + "examples", help.Examples.Select(e =>
                 new XElement(Command + "example",
                     new XElement(Maml + "title", $"-------------------------- {e.Title} --------------------------"),

@@ -131,32 +131,37 @@ public sealed class HelpMarkdown
 
     private void ReadErrors(string text)
     {
+        // A list line and the indented lines after it are one item; everything else is prose.
+        var items = new List<string>();
         var prose = new List<string>();
         var inItem = false;
         foreach (var line in text.Replace("\r", "").Split('\n'))
         {
             if (line.StartsWith("- ", StringComparison.Ordinal) || line.StartsWith("* ", StringComparison.Ordinal))
             {
-                var m = ErrorLine.Match(line.TrimEnd());
-                if (m.Success)
-                {
-                    Errors.Add(new HelpError(m.Groups["id"].Value, m.Groups["cat"].Value.Trim(), m.Groups["text"].Value.Trim()));
-                }
-                else
-                {
-                    MalformedErrors.Add(line);
-                }
-                inItem = m.Success;
+                items.Add(line.TrimEnd());
+                inItem = true;
             }
             else if (inItem && line.Trim().Length > 0 && char.IsWhiteSpace(line[0]))
             {
-                var last = Errors[Errors.Count - 1];
-                Errors[Errors.Count - 1] = last with { Text = last.Text + " " + line.Trim() };
+                items[items.Count - 1] += " " + line.Trim();
             }
             else
             {
                 inItem = false;
                 prose.Add(line);
+            }
+        }
+        foreach (var item in items)
+        {
+            var m = ErrorLine.Match(item);
+            if (m.Success)
+            {
+                Errors.Add(new HelpError(m.Groups["id"].Value, m.Groups["cat"].Value.Trim(), m.Groups["text"].Value.Trim()));
+            }
+            else
+            {
+                MalformedErrors.Add(item);
             }
         }
         ErrorsText = string.Join("\n", prose).Trim();
