@@ -4,8 +4,10 @@ namespace TalosImage.HelpGen;
 
 /// <summary>
 /// Writes MAML help for every cmdlet of a module DLL from its docs/help/Verb-Noun.md, and lists what is missing:
-/// a cmdlet without a page, a synopsis or two examples; a parameter without a description; a documented parameter
-/// that does not exist.
+/// a cmdlet without a page, a synopsis, two examples or an ERRORS section; a parameter without a description; a
+/// documented parameter that does not exist; an ERRORS line that is not "- `ErrorId` (Category): text".
+/// A parameter's "Default value:" line becomes its dev:defaultValue ("None" without one); the ERRORS section becomes a
+/// second alertSet titled ERRORS, which Get-Help -Full prints after the NOTES.
 /// </summary>
 public static class HelpGenerator
 {
@@ -66,6 +68,26 @@ public static class HelpGenerator
         {
             problems.Add($"{where}: no OUTPUTS");
         }
+        if (!help.HasErrors)
+        {
+            problems.Add($"{where}: no ERRORS section");
+        }
+        else if (help.Errors.Count == 0 && help.ErrorsText.Length == 0)
+        {
+            problems.Add($"{where}: the ERRORS section is empty (say so when the cmdlet emits no ErrorId of its own)");
+        }
+        foreach (var line in help.MalformedErrors)
+        {
+            problems.Add($"{where}: ERRORS line '{line}' is not \"- `ErrorId` (Category): when it happens\"");
+        }
+        foreach (var twice in help.Errors.GroupBy(e => e.Id, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            problems.Add($"{where}: ERRORS lists {twice.Key} more than once");
+        }
+        foreach (var d in help.Defaults.Where(d => d.Value.Length == 0))
+        {
+            problems.Add($"{where}: parameter -{d.Key} has an empty 'Default value:' line");
+        }
         foreach (var p in cmdlet.Parameters)
         {
             if (!help.Parameters.TryGetValue(p.Name, out var text) || text.Length == 0)
@@ -104,6 +126,11 @@ public static class HelpGenerator
             new XElement(Command + "returnValues", help.Outputs.Select(o =>
                 new XElement(Command + "returnValue", Type(o.Name), Description(o.Text)))),
             new XElement(Maml + "alertSet", new XElement(Maml + "alert", Paragraphs(help.Notes))),
+            help.HasErrors
+                ? new XElement(Maml + "alertSet",
+                    new XElement(Maml + "title", "ERRORS"),
+                    new XElement(Maml + "alert", Paragraphs(help.ErrorsText), help.Errors.Select(e => new XElement(Maml + "para", ErrorText(e)))))
+                : null,
             new XElement(Command + "examples", help.Examples.Select(e =>
                 new XElement(Command + "example",
                     new XElement(Maml + "title", $"-------------------------- {e.Title} --------------------------"),
@@ -134,9 +161,13 @@ public static class HelpGenerator
         {
             element.Add(new XElement(Command + "parameterValue", new XAttribute("required", "true"), new XAttribute("variableLength", "false"), p.TypeName));
         }
-        element.Add(Type(p.TypeName), new XElement(Dev + "defaultValue", "None"));
+        var defaultValue = help.Defaults.TryGetValue(p.Name, out var d) && d.Length > 0 ? HelpMarkdown.StripMarkdown(d) : "None";
+        element.Add(Type(p.TypeName), new XElement(Dev + "defaultValue", defaultValue));
         return element;
     }
+
+    /// <summary>One ERRORS line as Get-Help prints it: "- ErrorId (Category): when it happens".</summary>
+    public static string ErrorText(HelpError e) => HelpMarkdown.StripMarkdown($"- {e.Id} ({e.Category}): {e.Text}");
 
     private static XElement Type(string name) => new(Dev + "type", new XElement(Maml + "name", name), new XElement(Maml + "uri"));
 

@@ -1,10 +1,14 @@
+using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using TalosImage.HelpGen;
 using Xunit;
 
 namespace TalosImage.Tests.Contract;
 
-/// <summary>Every cmdlet and parameter has help (docs/help), and the built module ships it as MAML.</summary>
+/// <summary>
+/// Every cmdlet and parameter has help (docs/help), and the built module ships it as MAML: parameter defaults from the
+/// pages' "Default value:" lines, and an ERRORS section that lists every ErrorId the engine and the cmdlets can raise.
+/// </summary>
 public class HelpContractTests : IClassFixture<CmdletCatalog>
 {
     private static readonly XNamespace Command = "http://schemas.microsoft.com/maml/dev/command/2004/10";
@@ -13,7 +17,15 @@ public class HelpContractTests : IClassFixture<CmdletCatalog>
 
     public HelpContractTests(CmdletCatalog catalog) => _catalog = catalog;
 
+    private static readonly XNamespace Dev = "http://schemas.microsoft.com/maml/dev/2004/10";
+
     private static string HelpFolder => Path.Combine(TestPaths.RepoRoot, "docs", "help");
+
+    /// <summary>The ErrorCategory names a page may give: the ones TalosCmdlet.CategoryFor maps the kinds onto, and NotSpecified.</summary>
+    private static readonly HashSet<string> Categories = new(Enum.GetNames<TalosImage.Core.TalosErrorKind>().Append("NotSpecified"), StringComparer.Ordinal);
+
+    private IReadOnlyList<HelpMarkdown> Pages() =>
+        _catalog.Cmdlets.Select(c => Path.Combine(HelpFolder, c.Name + ".md")).Where(File.Exists).Select(HelpMarkdown.Parse).ToList();
 
     [Fact]
     public void Every_cmdlet_and_parameter_has_help_with_two_examples()
@@ -59,5 +71,102 @@ public class HelpContractTests : IClassFixture<CmdletCatalog>
             Assert.NotEmpty(command.Element(Command + "syntax")!.Elements(Command + "syntaxItem"));
         }
         Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(maml)!, "about_TalosImage.help.txt")), "about_TalosImage is not shipped");
+    }
+
+    [Fact]
+    public void Every_error_id_the_source_raises_is_listed_in_the_errors_of_a_page()
+    {
+        var (ids, hits) = ErrorIdCatalog.Collect(TestPaths.RepoRoot);
+        // A rule that finds nothing has stopped matching the code: the check would silently cover less.
+        Assert.True(hits.All(h => h.Value > 0), "rules that match nothing: " + string.Join(", ", hits.Where(h => h.Value == 0).Select(h => h.Key)));
+        var listed = new HashSet<string>(Pages().SelectMany(p => p.Errors).Select(e => ErrorIdCatalog.HttpStatusId.IsMatch(e.Id) ? ErrorIdCatalog.HttpStatusForm : e.Id), StringComparer.Ordinal);
+
+        var missing = ids.Where(o => !listed.Contains(o.Id) && !ErrorIdCatalog.Unreachable.ContainsKey(o.Id))
+            .GroupBy(o => o.Id).Select(g => $"{g.Key} ({string.Join(", ", g.Select(o => $"{o.File}:{o.Line}"))})").ToList();
+
+        Assert.True(missing.Count == 0, "ErrorIds in the source that no help page's ERRORS lists:\n" + string.Join("\n", missing));
+        Assert.True(ids.Select(o => o.Id).Distinct().Count() >= 60, "fewer ErrorIds than expected were found: " + string.Join(", ", ids.Select(o => o.Id).Distinct()));
+        var stale = ErrorIdCatalog.Unreachable.Keys.Where(k => ids.All(o => o.Id != k)).ToList();
+        Assert.True(stale.Count == 0, "ids marked unreachable that the source no longer has: " + string.Join(", ", stale));
+    }
+
+    [Fact]
+    public void Every_error_id_a_page_lists_exists_in_the_source_with_a_known_category()
+    {
+        var known = new HashSet<string>(ErrorIdCatalog.Collect(TestPaths.RepoRoot).Ids.Select(o => o.Id), StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (var page in Pages())
+        {
+            var name = Path.GetFileName(page.File);
+            foreach (var e in page.Errors)
+            {
+                if (!known.Contains(e.Id) && !ErrorIdCatalog.HttpStatusId.IsMatch(e.Id))
+                {
+                    problems.Add($"{name}: {e.Id} is raised nowhere in src/");
+                }
+                var category = Regex.Match(e.Category, @"^\w+").Value;
+                if (!Categories.Contains(category))
+                {
+                    problems.Add($"{name}: {e.Id} has the category '{e.Category}', which does not start with an ErrorCategory the cmdlets use ({string.Join(", ", Categories)})");
+                }
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void The_generator_carries_default_values_and_errors_into_maml()
+    {
+        using var dir = new TempDir();
+        var cmdlet = _catalog.Cmdlets.First(c => c.Name == "Save-TalosImage");
+        var text = File.ReadAllText(Path.Combine(HelpFolder, cmdlet.Name + ".md")).Replace("\r\n", "\n");
+        // Platform: a default given; Version: none; the ERRORS section replaced by the test's own.
+        text = Regex.Replace(text, @"### -Platform\n.*?\n\n(?=### )", "### -Platform\nThe platform.\nDefault value: `metal-test`\n\n", RegexOptions.Singleline);
+        text = Regex.Replace(text, @"### -Version\n.*?\n\n(?=### )", "### -Version\nThe version.\n\n", RegexOptions.Singleline);
+        text = Regex.Replace(text, @"## ERRORS\n.*?(?=\n## )", "", RegexOptions.Singleline);
+        var withoutErrors = text;
+        text = text.Replace("## RELATED LINKS", "## ERRORS\nWhat goes wrong.\n\n- `NoSuchThing` (ObjectNotFound): the test's\n  own id.\n- `Http404` (ObjectNotFound): not there.\n\n## RELATED LINKS");
+        dir.Write(cmdlet.Name + ".md", text);
+
+        var result = HelpGenerator.Generate(new[] { cmdlet }, dir.Path);
+        var command = result.Maml.Root!.Element(Command + "command")!;
+        string DefaultOf(string parameter) => command.Element(Command + "parameters")!.Elements(Command + "parameter")
+            .Single(p => p.Element(Maml + "name")!.Value == parameter).Element(Dev + "defaultValue")!.Value;
+        string DescriptionOf(string parameter) => command.Element(Command + "parameters")!.Elements(Command + "parameter")
+            .Single(p => p.Element(Maml + "name")!.Value == parameter).Element(Maml + "description")!.Value;
+
+        Assert.Equal("metal-test", DefaultOf("Platform"));
+        Assert.DoesNotContain("Default value", DescriptionOf("Platform"));
+        Assert.Equal("None", DefaultOf("Version"));
+        var errors = command.Elements(Maml + "alertSet").Single(a => a.Element(Maml + "title")?.Value == "ERRORS");
+        var paras = errors.Descendants(Maml + "para").Select(p => p.Value).ToList();
+        Assert.Equal(new[] { "What goes wrong.", "- NoSuchThing (ObjectNotFound): the test's own id.", "- Http404 (ObjectNotFound): not there." }, paras);
+
+        dir.Write(cmdlet.Name + ".md", Regex.Replace(text, "- `Http404` \\(ObjectNotFound\\)", "- Http404 ObjectNotFound"));
+        Assert.Contains(HelpGenerator.Generate(new[] { cmdlet }, dir.Path).Problems, p => p.Contains("ERRORS line '- Http404 ObjectNotFound"));
+        dir.Write(cmdlet.Name + ".md", withoutErrors);
+        Assert.Contains(HelpGenerator.Generate(new[] { cmdlet }, dir.Path).Problems, p => p.Contains("no ERRORS section"));
+    }
+
+    [Fact]
+    public void The_built_module_ships_the_pages_defaults_and_errors()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var maml = Path.Combine(TestPaths.RepoRoot, "src", "TalosImage.Cmdlets", "bin", configuration, "netstandard2.0", "module", "TalosImage", "en-US", "TalosImage.Cmdlets.dll-Help.xml");
+        var commands = XDocument.Load(maml).Root!.Elements(Command + "command").ToDictionary(c => c.Element(Command + "details")!.Element(Command + "name")!.Value);
+        foreach (var page in Pages())
+        {
+            var command = commands[page.Name];
+            foreach (var p in command.Element(Command + "parameters")!.Elements(Command + "parameter"))
+            {
+                var name = p.Element(Maml + "name")!.Value;
+                var expected = page.Defaults.TryGetValue(name, out var d) ? HelpMarkdown.StripMarkdown(d) : "None";
+                Assert.True(expected == p.Element(Dev + "defaultValue")!.Value, $"{page.Name} -{name}: the MAML default is '{p.Element(Dev + "defaultValue")!.Value}', the page says '{expected}'");
+            }
+            var errors = command.Elements(Maml + "alertSet").SingleOrDefault(a => a.Element(Maml + "title")?.Value == "ERRORS");
+            Assert.True(errors is not null, page.Name + " has no ERRORS in its MAML");
+            var paras = errors!.Descendants(Maml + "para").Select(x => x.Value).ToList();
+            Assert.All(page.Errors, e => Assert.Contains(HelpGenerator.ErrorText(e), paras));
+        }
     }
 }
