@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Net;
 using System.Net.Http;
+using System.Security.Authentication;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -10,7 +11,9 @@ namespace TalosImage.Core.Http;
 /// <summary>
 /// Retries a request on connection errors, 408, 429 and 5xx with exponential backoff and full jitter, waiting at
 /// least what Retry-After asks. Other answers (2xx, 3xx, 4xx) are returned at once. Requests whose content cannot
-/// be sent twice (streams) are not retried here.
+/// be sent twice (streams) are not retried here, nor are TLS authentication failures (an untrusted or unpinned
+/// certificate, no common protocol): the same server gives the same answer, and a pin mismatch must not be retried
+/// against what may be someone else's server.
 /// </summary>
 public sealed class RetryHandler : DelegatingHandler
 {
@@ -59,7 +62,19 @@ public sealed class RetryHandler : DelegatingHandler
         (int)status is 408 or 429 || ((int)status >= 500 && (int)status != 501 && (int)status != 505);
 
     private static bool IsTransient(Exception e, CancellationToken cancellationToken) =>
-        e is HttpRequestException or IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+        (e is HttpRequestException or IOException && !IsTlsAuthenticationFailure(e)) || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+
+    private static bool IsTlsAuthenticationFailure(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is AuthenticationException)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>Full jitter: a random time between half and all of min(MaxDelay, BaseDelay * 2^(attempt-1)).</summary>
     internal TimeSpan Backoff(int attempt) => Backoff(_options, attempt);

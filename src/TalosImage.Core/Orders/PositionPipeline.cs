@@ -66,7 +66,7 @@ internal sealed class PositionPipeline : IDisposable
         var outcome = new PositionOutcome { Planned = p };
         if (p.Error is not null)
         {
-            return Fail(outcome, "plan", p.ErrorId ?? "VersionUnresolved", p.Error, watch);
+            return Fail(outcome, "plan", p.ErrorId ?? "VersionUnresolved", p.Error, watch, p.ErrorKind);
         }
         if (_options.Confirm is { } confirm && !confirm(p))
         {
