@@ -105,8 +105,8 @@ function Invoke-PesterTests {
     $summary = Join-Path $results 'pester-summary.json'
     $script = {
         param($PesterManifest, $Paths, $ResultFile, $Summary)
-        $ErrorActionPreference = 'Stop'
-        Import-Module $PesterManifest
+        # The tests run with PowerShell's default preferences, as a user's session has them.
+        Import-Module $PesterManifest -ErrorAction Stop
         $config = New-PesterConfiguration
         $config.Run.Path = $Paths
         $config.Run.PassThru = $true

@@ -95,7 +95,8 @@ Describe 'talosimage-testhost' {
         } finally {
             Remove-Item -Recurse -Force $dir
         }
-        $files = @(Invoke-Control GET /proxmox/files)
+        # Invoke-RestMethod writes a JSON array as one object: enumerate it to count its elements.
+        $files = @(Invoke-Control GET /proxmox/files | ForEach-Object { $_ })
         $files.Count | Should -Be 1
         $files[0].node | Should -Be $node
         $files[0].volid | Should -Be "$($TestHost.proxmoxStorage):iso/talos-test.iso"
