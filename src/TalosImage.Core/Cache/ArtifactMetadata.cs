@@ -80,7 +80,8 @@ public sealed class ArtifactMetadata
 
     /// <summary>
     /// The artifact this metadata describes, for a file given by path (-Path input): its identity, hash and size as
-    /// recorded. <paramref name="fallbackFormat"/> serves when the metadata names none.
+    /// recorded. <paramref name="fallbackFormat"/> serves when the metadata names none. The recorded format is taken as it
+    /// is (canonical spelling, no orders-file alias: an expanded image stays raw).
     /// </summary>
     public TalosArtifact ToArtifact(string fullPath, string fallbackFormat, bool fromCache) => new()
     {

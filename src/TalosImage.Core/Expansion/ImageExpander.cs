@@ -79,14 +79,11 @@ public sealed class ImageExpander
         return Path.Combine(dir, name + "." + expanded);
     }
 
-    /// <summary>The format a file name says (raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2.xz, iso, raw ...), or null.</summary>
-    public static string? FormatOf(string path)
-    {
-        var name = Path.GetFileName(path).ToLowerInvariant();
-        return FactoryCatalog.Formats
-            .OrderByDescending(f => f.Length)
-            .FirstOrDefault(f => name.EndsWith("." + f, StringComparison.Ordinal));
-    }
+    /// <summary>
+    /// The format a file name says (raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2.xz, iso, raw ...), or null
+    /// (<see cref="FactoryCatalog.FormatOfFileName"/>: a <c>.raw</c> file is raw).
+    /// </summary>
+    public static string? FormatOf(string path) => FactoryCatalog.FormatOfFileName(path);
 
     /// <summary>
     /// A TalosArtifact for a plain file (Expand-TalosImage -Path): the format from its name, and the identity
@@ -114,11 +111,17 @@ public sealed class ImageExpander
             throw new TalosException("SourceNotFound", TalosErrorKind.ObjectNotFound, $"The image to expand does not exist: '{source.Path}'.", source.Path);
         }
         var sourcePath = Path.GetFullPath(source.Path);
+        // The artifact's own format when it names one (no orders-file alias: raw is raw), else the file name's.
         var format = FactoryCatalog.NormaliseFormat(source.Format) ?? FormatOf(sourcePath);
         if (format is null)
         {
             throw new TalosException("UnknownFormat", TalosErrorKind.InvalidArgument,
                 $"Cannot tell the format of '{sourcePath}' from its name; expected a name ending in .raw.xz, .raw.zst, .raw.gz, .raw.tar.gz, .qcow2.xz ...", sourcePath);
+        }
+        if (format.StartsWith("iso", StringComparison.Ordinal))
+        {
+            throw new TalosException("NotCompressed", TalosErrorKind.InvalidArgument,
+                $"'{sourcePath}' is {format}, an ISO image: there is nothing to expand (Expand-TalosImage expands compressed disk images; a compressed ISO is published as it is).", sourcePath);
         }
         if (!FactoryCatalog.IsCompressed(format))
         {
