@@ -147,6 +147,7 @@ public sealed class ArtifactDownloader
             Architecture = r.Architecture,
             Format = r.Format,
             SecureBoot = r.SecureBoot,
+            InstallerImage = FactoryCatalog.InstallerImage(r.FactoryUrl, r.Platform, r.SchematicId, r.Version, r.SecureBoot),
             Kind = "Downloaded",
             DownloadedAt = DateTimeOffset.UtcNow,
         };

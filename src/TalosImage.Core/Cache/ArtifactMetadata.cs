@@ -25,6 +25,7 @@ public sealed class ArtifactMetadata
     [JsonProperty("arch")] public string Architecture { get; set; } = "";
     [JsonProperty("format")] public string Format { get; set; } = "";
     [JsonProperty("secureboot")] public bool SecureBoot { get; set; }
+    [JsonProperty("installer_image", NullValueHandling = NullValueHandling.Ignore)] public string? InstallerImage { get; set; }
     /// <summary>Downloaded or Expanded.</summary>
     [JsonProperty("kind")] public string Kind { get; set; } = "Downloaded";
     /// <summary>For an expanded image: SHA-256 of the compressed file it came from.</summary>
@@ -96,6 +97,7 @@ public sealed class ArtifactMetadata
         Format = Factory.FactoryCatalog.NormaliseFormat(Format) ?? (Format.Length > 0 ? Format : fallbackFormat),
         SecureBoot = SecureBoot,
         Asset = Asset.Length > 0 ? Asset : System.IO.Path.GetFileName(fullPath),
+        InstallerImage = InstallerImage is { Length: > 0 } image ? image : Factory.FactoryCatalog.InstallerImageFromUrl(Url, Platform, SchematicId, Version, SecureBoot),
         Kind = Kind,
         FromCache = fromCache,
     };

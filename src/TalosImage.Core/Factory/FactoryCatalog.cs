@@ -138,4 +138,24 @@ public static class FactoryCatalog
         var repo = (modern ? platform + "-installer" : "installer") + (secureBoot ? "-secureboot" : "");
         return $"{host}/{repo}/{schematicId}:{v}";
     }
+
+    /// <summary>
+    /// The installer image of an artifact known only by its recorded download URL (<c>{factory}/image/...</c>) and
+    /// identity, as <see cref="InstallerImage"/> gives it for that factory; "" when the URL is no factory image URL or
+    /// the identity is incomplete.
+    /// </summary>
+    public static string InstallerImageFromUrl(string? url, string? platform, string? schematicId, string? version, bool secureBoot)
+    {
+        if (string.IsNullOrEmpty(url) || string.IsNullOrEmpty(platform) || string.IsNullOrEmpty(schematicId) || string.IsNullOrEmpty(version))
+        {
+            return "";
+        }
+        var at = url!.LastIndexOf("/image/", StringComparison.Ordinal);
+        if (at <= 0 || !Uri.TryCreate(url.Substring(0, at), UriKind.Absolute, out var factory) || (factory.Scheme != "http" && factory.Scheme != "https") ||
+            !TalosSemVersion.TryParse(version!, out _))
+        {
+            return "";
+        }
+        return InstallerImage(factory.ToString(), platform!, schematicId!, version!, secureBoot);
+    }
 }
