@@ -117,6 +117,20 @@ public sealed class FileFormatTests
         Assert.Contains("is raw", e.Message);
     }
 
+    [Theory]
+    [InlineData("metal-amd64.iso")]
+    [InlineData("metal-amd64.iso.zst")]
+    [InlineData("oracle-amd64.qcow2")]
+    public async Task Expanding_an_iso_or_an_uncompressed_image_fails_with_NotCompressed(string name)
+    {
+        using var dir = new TempDir();
+        var source = ImageExpander.ArtifactFor(dir.Write(name, "not a compressed disk image"));
+
+        var e = await Assert.ThrowsAsync<TalosException>(() => new ImageExpander(NullEngineEvents.Instance).ExpandAsync(source, null, CancellationToken.None));
+
+        Assert.Equal("NotCompressed", e.ErrorId);
+    }
+
     [Fact]
     public void The_compat_orders_file_still_plans_raw_as_raw_xz()
     {
