@@ -299,13 +299,18 @@ public static class ManifestBuilder
     /// SourcePath, else found beside it) described by its record, with the identity the expansion carries; its
     /// SHA-256 from the expansion's record when the file is gone.
     /// </summary>
-    private static TalosArtifact DownloadFromExpanded(TalosArtifact x, string? sourcePath)
+    private static TalosArtifact? DownloadFromExpanded(TalosArtifact x, string? sourcePath)
     {
         var xMeta = ArtifactMetadata.TryRead(x.Path);
-        var path = sourcePath ?? SourceOf(x.Path, xMeta)?.Path;
+        var path = sourcePath ?? SourceOf(x.Path, xMeta)?.Path
+            ?? (AssetOfUrl(x.Url) is { } asset && Path.GetDirectoryName(Path.GetFullPath(x.Path)) is { } dir ? Path.Combine(dir, asset) : null);
+        if (path is null)
+        {
+            return null; // nothing says which download it came from: the entry carries the expansion's identity only
+        }
         var identity = new TalosArtifact
         {
-            Path = path ?? "",
+            Path = path,
             Url = x.Url,
             Sha256 = xMeta?.SourceSha256 ?? "",
             SchematicId = x.SchematicId,
@@ -314,11 +319,11 @@ public static class ManifestBuilder
             Architecture = x.Architecture,
             SecureBoot = x.SecureBoot,
             InstallerImage = x.InstallerImage,
-            Asset = AssetOfUrl(x.Url) ?? (path is null ? "" : Path.GetFileName(path)),
+            Asset = AssetOfUrl(x.Url) ?? Path.GetFileName(path),
             FromCache = true,
         };
         // A file still there is described by its own record (hash, size); a file gone keeps the expansion's word.
-        return path is null ? identity : ImageExpander.DescribeSource(path, identity);
+        return ImageExpander.DescribeSource(path, identity);
     }
 
     private static string Pick(string? first, string? second) => !string.IsNullOrEmpty(first) ? first! : second ?? "";
