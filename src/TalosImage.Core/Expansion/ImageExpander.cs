@@ -124,13 +124,13 @@ public sealed class ImageExpander
         var schematic = Pick(p.SchematicId, meta?.SchematicId);
         var version = Pick(p.Version, meta?.Version);
         // SecureBoot is a plain bool: a pipe that names the file's identity says it, else the record does.
-        var secureBoot = p.SchematicId.Length > 0 || p.Url.Length > 0 || meta is null ? p.SecureBoot : meta.SecureBoot;
+        var secureBoot = !string.IsNullOrEmpty(p.SchematicId) || !string.IsNullOrEmpty(p.Url) || meta is null ? p.SecureBoot : meta.SecureBoot;
         var length = File.Exists(full) ? new FileInfo(full).Length : 0;
         return new TalosArtifact
         {
             Path = full,
             Url = url,
-            Sha256 = meta?.Sha256 ?? (sameFile && LocalArtifactSha(p.Sha256) ? p.Sha256.ToLowerInvariant() : ""),
+            Sha256 = meta?.Sha256 ?? (sameFile && IsSha256(p.Sha256) ? p.Sha256!.ToLowerInvariant() : ""),
             Size = meta?.Size ?? (length > 0 ? length : sameFile ? p.Size : 0),
             SchematicId = schematic,
             Version = version,
@@ -148,7 +148,7 @@ public sealed class ImageExpander
         };
     }
 
-    private static bool LocalArtifactSha(string? value) => value is { Length: 64 } && value.All(Uri.IsHexDigit);
+    private static bool IsSha256(string? value) => value is { Length: 64 } && value.All(Uri.IsHexDigit);
 
     private static bool SamePath(string a, string b)
     {
@@ -300,7 +300,7 @@ public sealed class ImageExpander
     /// </summary>
     private static TalosArtifact WithIdentityOf(TalosArtifact source, ArtifactMetadata expanded)
     {
-        if (source.SchematicId.Length > 0 || source.Url.Length > 0)
+        if (!string.IsNullOrEmpty(source.SchematicId) || !string.IsNullOrEmpty(source.Url))
         {
             return source;
         }

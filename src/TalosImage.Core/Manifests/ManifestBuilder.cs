@@ -343,7 +343,7 @@ public static class ManifestBuilder
             Platform = Pick(d?.Platform, x?.Platform),
             Arch = Pick(d?.Architecture, x?.Architecture),
             Version = Pick(d?.Version, x?.Version),
-            SecureBoot = d is not null && (d.SchematicId.Length > 0 || d.Url.Length > 0) ? d.SecureBoot : x?.SecureBoot ?? d?.SecureBoot ?? false,
+            SecureBoot = d is not null && (!string.IsNullOrEmpty(d.SchematicId) || !string.IsNullOrEmpty(d.Url)) ? d.SecureBoot : x?.SecureBoot ?? d?.SecureBoot ?? false,
             ImageFormat = Pick(d?.Format, d is null ? x?.Format : FactoryCatalog.FormatOfFileName(d.Path)),
             Asset = Pick(d?.Asset, x?.Asset),
             SchematicId = Pick(d?.SchematicId, x?.SchematicId),
@@ -354,7 +354,7 @@ public static class ManifestBuilder
             {
                 FromCache = g.DownloadSeen ? d.FromCache : true,
                 SizeBytes = d.Size > 0 ? d.Size : null,
-                Sha256 = d.Sha256.Length > 0 ? d.Sha256 : null,
+                Sha256 = string.IsNullOrEmpty(d.Sha256) ? null : d.Sha256,
             },
             Decompressed = x is null ? null : File(x),
             Pushed = g.Pushes.Select(Push).ToList(),
