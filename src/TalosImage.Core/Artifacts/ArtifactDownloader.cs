@@ -133,9 +133,19 @@ public sealed class ArtifactDownloader
             _events.Verbose($"{path}: -Force, downloading again.");
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var created = CreateFolders(Path.GetDirectoryName(path)!);
         _events.Verbose($"GET {shown} -> {path}");
-        var (sha, size) = await DownloadAsync(url, path, progress, ct).ConfigureAwait(false);
+        string sha;
+        long size;
+        try
+        {
+            (sha, size) = await DownloadAsync(url, path, progress, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            RemoveEmptyFolders(created);
+            throw;
+        }
         var meta = new ArtifactMetadata
         {
             Url = url,
@@ -147,10 +157,19 @@ public sealed class ArtifactDownloader
             Architecture = r.Architecture,
             Format = r.Format,
             SecureBoot = r.SecureBoot,
+            InstallerImage = FactoryCatalog.InstallerImage(r.FactoryUrl, r.Platform, r.SchematicId, r.Version, r.SecureBoot),
             Kind = "Downloaded",
             DownloadedAt = DateTimeOffset.UtcNow,
         };
-        Record(meta, path);
+        try
+        {
+            Record(meta, path);
+        }
+        catch
+        {
+            RemoveEmptyFolders(created);
+            throw;
+        }
         _events.Verbose($"{path}: {Units.Bytes(size)} in {Units.Duration(clock.Elapsed)}, sha256 {sha}.");
         return Result(r, path, url, sha, size, fromCache: false, clock);
     }
@@ -183,6 +202,68 @@ public sealed class ArtifactDownloader
             {
             }
             throw new TalosException("CacheWriteFailed", TalosErrorKind.WriteError, $"Cannot record {path} in the cache: {e.Message}", path, e);
+        }
+    }
+
+    /// <summary>
+    /// Serialises creating a file in a cache folder with removing empty cache folders, so that a failed download in
+    /// this process never removes a folder another download is about to write its <c>.part</c> into. (Other processes
+    /// share a cache only under <see cref="CacheLock"/>.)
+    /// </summary>
+    private static readonly object FolderGate = new();
+
+    /// <summary>Creates <paramref name="folder"/> and its missing parents; returns the ones it created, deepest first.</summary>
+    private static IReadOnlyList<string> CreateFolders(string folder)
+    {
+        lock (FolderGate)
+        {
+            var missing = new List<string>();
+            for (var dir = Path.GetFullPath(folder); !string.IsNullOrEmpty(dir) && !Directory.Exists(dir); dir = Path.GetDirectoryName(dir)!)
+            {
+                missing.Add(dir);
+            }
+            Directory.CreateDirectory(folder);
+            return missing;
+        }
+    }
+
+    /// <summary>
+    /// After a failed download: removes the folders this download created (deepest first) while they are empty; the
+    /// first that holds anything (a <c>.part</c>, another artifact) stops it, with every folder above it.
+    /// </summary>
+    private void RemoveEmptyFolders(IReadOnlyList<string> created)
+    {
+        lock (FolderGate)
+        {
+            foreach (var dir in created)
+            {
+                try
+                {
+                    if (!Directory.Exists(dir) || Directory.EnumerateFileSystemEntries(dir).Any())
+                    {
+                        return;
+                    }
+                    Directory.Delete(dir, recursive: false);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _events.Verbose($"{dir}: not removed after the failed download ({e.Message}).");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Opens the <c>.part</c> (its folder made again if a failed download in this process removed it meanwhile).</summary>
+    private static FileStream OpenPart(string part, bool resume)
+    {
+        lock (FolderGate)
+        {
+            if (!resume)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(part)!);
+            }
+            return new FileStream(part, resume ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
         }
     }
 
@@ -331,7 +412,7 @@ public sealed class ArtifactDownloader
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long written;
-        using (var file = new FileStream(part, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None))
+        using (var file = OpenPart(part, resume: offset > 0))
         {
             if (offset > 0)
             {

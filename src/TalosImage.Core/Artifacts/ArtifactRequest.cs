@@ -27,7 +27,8 @@ public sealed record ArtifactRequest
     private static readonly Regex PlatformPattern = new("^[A-Za-z][A-Za-z0-9-]{0,63}$", RegexOptions.CultureInvariant);
 
     /// <summary>
-    /// The request with canonical values (lower-case schematic, vMAJOR.MINOR.PATCH version, format aliases resolved), or a
+    /// The request with canonical values (lower-case schematic, vMAJOR.MINOR.PATCH version, lower-case format; no
+    /// orders-file alias, so <c>raw</c> asks for the <c>.raw</c> asset), or a
     /// <see cref="TalosException"/> (ErrorId InvalidArtifactRequest) naming what is wrong. Every part becomes a path
     /// segment in the cache, so nothing that could leave the cache folder gets through.
     /// </summary>

@@ -25,6 +25,7 @@ public sealed class ArtifactMetadata
     [JsonProperty("arch")] public string Architecture { get; set; } = "";
     [JsonProperty("format")] public string Format { get; set; } = "";
     [JsonProperty("secureboot")] public bool SecureBoot { get; set; }
+    [JsonProperty("installer_image", NullValueHandling = NullValueHandling.Ignore)] public string? InstallerImage { get; set; }
     /// <summary>Downloaded or Expanded.</summary>
     [JsonProperty("kind")] public string Kind { get; set; } = "Downloaded";
     /// <summary>For an expanded image: SHA-256 of the compressed file it came from.</summary>
@@ -80,7 +81,8 @@ public sealed class ArtifactMetadata
 
     /// <summary>
     /// The artifact this metadata describes, for a file given by path (-Path input): its identity, hash and size as
-    /// recorded. <paramref name="fallbackFormat"/> serves when the metadata names none.
+    /// recorded. <paramref name="fallbackFormat"/> serves when the metadata names none. The recorded format is taken as it
+    /// is (canonical spelling, no orders-file alias: an expanded image stays raw).
     /// </summary>
     public TalosArtifact ToArtifact(string fullPath, string fallbackFormat, bool fromCache) => new()
     {
@@ -95,6 +97,7 @@ public sealed class ArtifactMetadata
         Format = Factory.FactoryCatalog.NormaliseFormat(Format) ?? (Format.Length > 0 ? Format : fallbackFormat),
         SecureBoot = SecureBoot,
         Asset = Asset.Length > 0 ? Asset : System.IO.Path.GetFileName(fullPath),
+        InstallerImage = InstallerImage is { Length: > 0 } image ? image : Factory.FactoryCatalog.InstallerImageFromUrl(Url, Platform, SchematicId, Version, SecureBoot),
         Kind = Kind,
         FromCache = fromCache,
     };

@@ -20,6 +20,28 @@ public static class CachePaths
     public static string ArtifactPath(string cacheDir, string schematicId, string version, string asset) =>
         Path.Combine(ArtifactRoot(cacheDir), schematicId, version, asset);
 
+    /// <summary>
+    /// The cache folder that holds <paramref name="artifactPath"/> when the path has the cache's layout
+    /// (<c>&lt;cache_dir&gt;/artifacts/&lt;64-hex schematic&gt;/&lt;version&gt;/&lt;asset&gt;</c>), else null.
+    /// </summary>
+    public static string? CacheDirOf(string? artifactPath)
+    {
+        if (string.IsNullOrWhiteSpace(artifactPath))
+        {
+            return null;
+        }
+        var version = Path.GetDirectoryName(Path.GetFullPath(artifactPath!));
+        var schematic = version is null ? null : Path.GetDirectoryName(version);
+        var artifacts = schematic is null ? null : Path.GetDirectoryName(schematic);
+        if (artifacts is null || !string.Equals(Path.GetFileName(artifacts), ArtifactFolder, StringComparison.Ordinal) ||
+            !Versions.TalosSemVersion.TryParse(Path.GetFileName(version), out _) ||
+            !System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(schematic)!, "^[0-9a-f]{64}$"))
+        {
+            return null;
+        }
+        return Path.GetDirectoryName(artifacts);
+    }
+
     /// <summary>The version list cache of one source: &lt;cacheDir&gt;/versions/&lt;source&gt;.json.</summary>
     public static string VersionList(string cacheDirectory, string source) =>
         Path.Combine(cacheDirectory, "versions", source.ToLowerInvariant() + ".json");

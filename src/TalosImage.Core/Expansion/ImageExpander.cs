@@ -79,28 +79,87 @@ public sealed class ImageExpander
         return Path.Combine(dir, name + "." + expanded);
     }
 
-    /// <summary>The format a file name says (raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2.xz, iso, raw ...), or null.</summary>
-    public static string? FormatOf(string path)
-    {
-        var name = Path.GetFileName(path).ToLowerInvariant();
-        return FactoryCatalog.Formats
-            .OrderByDescending(f => f.Length)
-            .FirstOrDefault(f => name.EndsWith("." + f, StringComparison.Ordinal));
-    }
+    /// <summary>
+    /// The format a file name says (raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2.xz, iso, raw ...), or null
+    /// (<see cref="FactoryCatalog.FormatOfFileName"/>: a <c>.raw</c> file is raw).
+    /// </summary>
+    public static string? FormatOf(string path) => FactoryCatalog.FormatOfFileName(path);
 
     /// <summary>
     /// A TalosArtifact for a plain file (Expand-TalosImage -Path): the format from its name, and the identity
     /// (URL, schematic, version, platform, SHA-256 ...) from its .meta.json when that still matches the file.
+    /// Same as <c>DescribeSource(path, null)</c>.
     /// </summary>
-    public static TalosArtifact ArtifactFor(string path)
+    public static TalosArtifact ArtifactFor(string path) => DescribeSource(path, null);
+
+    /// <summary>
+    /// The file at <paramref name="path"/> described for expansion from what the pipeline says of it
+    /// (<paramref name="piped"/>: a TalosArtifact from Save-TalosImage, or one built from bound properties; may be null)
+    /// and from its cache metadata (<c>.meta.json</c>, used only while it still matches the file's size and mtime).
+    /// The metadata wins for what it knows of the file itself: SHA-256, size and kind. For the identity (URL,
+    /// schematic, version, platform, arch, SecureBoot, installer image, asset, format) what the pipe says wins and the
+    /// metadata fills what it leaves empty; the format falls back to the file name
+    /// (<see cref="FactoryCatalog.FormatOfFileName"/>), the installer image to the one the recorded URL implies.
+    /// A piped hash, size or expanded hash is used only when the piped artifact names the same file.
+    /// Reads no artifact bytes; a missing file is reported by <see cref="ExpandAsync"/> (SourceNotFound).
+    /// </summary>
+    public static TalosArtifact DescribeSource(string path, TalosArtifact? piped)
     {
-        var full = Path.GetFullPath(path);
-        var meta = ArtifactMetadata.TryRead(full);
-        if (meta is null || !meta.Matches(full))
+        if (string.IsNullOrWhiteSpace(path))
         {
-            return new TalosArtifact { Path = full, Format = FormatOf(full) ?? "", Asset = Path.GetFileName(full) };
+            path = piped?.Path ?? "";
         }
-        return meta.ToArtifact(full, FormatOf(full) ?? "", fromCache: false);
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new TalosException("SourceNotFound", TalosErrorKind.ObjectNotFound, "No image to expand was given (no path).", path);
+        }
+        var full = Path.GetFullPath(path);
+        var meta = ArtifactMetadata.TryRead(full) is { } m && m.Matches(full) ? m : null;
+        var sameFile = piped is not null && (string.IsNullOrEmpty(piped.Path) || SamePath(piped.Path, full));
+        var p = piped ?? new TalosArtifact();
+        static string Pick(string? first, string? second) => !string.IsNullOrEmpty(first) ? first! : second ?? "";
+
+        var url = Pick(p.Url, meta?.Url);
+        var platform = Pick(p.Platform, meta?.Platform);
+        var schematic = Pick(p.SchematicId, meta?.SchematicId);
+        var version = Pick(p.Version, meta?.Version);
+        // SecureBoot is a plain bool: a pipe that names the file's identity says it, else the record does.
+        var secureBoot = !string.IsNullOrEmpty(p.SchematicId) || !string.IsNullOrEmpty(p.Url) || meta is null ? p.SecureBoot : meta.SecureBoot;
+        var length = File.Exists(full) ? new FileInfo(full).Length : 0;
+        return new TalosArtifact
+        {
+            Path = full,
+            Url = url,
+            Sha256 = meta?.Sha256 ?? (sameFile && IsSha256(p.Sha256) ? p.Sha256!.ToLowerInvariant() : ""),
+            Size = meta?.Size ?? (length > 0 ? length : sameFile ? p.Size : 0),
+            SchematicId = schematic,
+            Version = version,
+            Platform = platform,
+            Architecture = Pick(p.Architecture, meta?.Architecture),
+            Format = FactoryCatalog.NormaliseFormat(p.Format) ?? FactoryCatalog.NormaliseFormat(meta?.Format) ?? FormatOf(full) ?? p.Format ?? "",
+            SecureBoot = secureBoot,
+            Asset = Pick(p.Asset, Pick(meta?.Asset, Path.GetFileName(full))),
+            InstallerImage = Pick(p.InstallerImage, Pick(meta?.InstallerImage, FactoryCatalog.InstallerImageFromUrl(url, platform, schematic, version, secureBoot))),
+            FromCache = piped?.FromCache ?? false,
+            Kind = meta is { Kind.Length: > 0 } ? meta.Kind : Pick(p.Kind, "Downloaded"),
+            SourcePath = p.SourcePath,
+            DurationSeconds = p.DurationSeconds,
+            ExpandedSha256 = sameFile ? p.ExpandedSha256 : null,
+        };
+    }
+
+    private static bool IsSha256(string? value) => value is { Length: 64 } && value.All(Uri.IsHexDigit);
+
+    private static bool SamePath(string a, string b)
+    {
+        try
+        {
+            return string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -116,8 +175,9 @@ public sealed class ImageExpander
             return null;
         }
         var sourcePath = Path.GetFullPath(source.Path);
+        source = DescribeSource(sourcePath, source);
         var format = FactoryCatalog.NormaliseFormat(source.Format) ?? FormatOf(sourcePath);
-        if (format is null || !FactoryCatalog.IsCompressed(format))
+        if (format is null || format.StartsWith("iso", StringComparison.Ordinal) || !FactoryCatalog.IsCompressed(format))
         {
             return null;
         }
@@ -133,7 +193,7 @@ public sealed class ImageExpander
         }
         sourceSha ??= HashFile(sourcePath, ct);
         return string.Equals(recordedSource, sourceSha, StringComparison.OrdinalIgnoreCase)
-            ? Result(source, sourcePath, destination, FactoryCatalog.ExpandedFormat(format), meta.Sha256, meta.Size, fromCache: true, started)
+            ? Result(WithIdentityOf(source, meta), sourcePath, destination, FactoryCatalog.ExpandedFormat(format), meta.Sha256, meta.Size, fromCache: true, started)
             : null;
     }
 
@@ -148,11 +208,19 @@ public sealed class ImageExpander
             throw new TalosException("SourceNotFound", TalosErrorKind.ObjectNotFound, $"The image to expand does not exist: '{source.Path}'.", source.Path);
         }
         var sourcePath = Path.GetFullPath(source.Path);
+        // What the file's record knows fills what the artifact leaves empty (a piped artifact built from a path only).
+        source = DescribeSource(sourcePath, source);
+        // The artifact's own format when it names one (no orders-file alias: raw is raw), else the file name's.
         var format = FactoryCatalog.NormaliseFormat(source.Format) ?? FormatOf(sourcePath);
         if (format is null)
         {
             throw new TalosException("UnknownFormat", TalosErrorKind.InvalidArgument,
                 $"Cannot tell the format of '{sourcePath}' from its name; expected a name ending in .raw.xz, .raw.zst, .raw.gz, .raw.tar.gz, .qcow2.xz ...", sourcePath);
+        }
+        if (format.StartsWith("iso", StringComparison.Ordinal))
+        {
+            throw new TalosException("NotCompressed", TalosErrorKind.InvalidArgument,
+                $"'{sourcePath}' is {format}, an ISO image: there is nothing to expand (Expand-TalosImage expands compressed disk images; a compressed ISO is published as it is).", sourcePath);
         }
         if (!FactoryCatalog.IsCompressed(format))
         {
@@ -198,6 +266,7 @@ public sealed class ImageExpander
                 Architecture = source.Architecture,
                 Format = expandedFormat,
                 SecureBoot = source.SecureBoot,
+                InstallerImage = source.InstallerImage.Length > 0 ? source.InstallerImage : null,
                 Kind = "Expanded",
                 SourceSha256 = sourceSha,
                 DownloadedAt = DateTimeOffset.UtcNow,
@@ -255,6 +324,42 @@ public sealed class ImageExpander
         SourcePath = sourcePath,
         DurationSeconds = started.Elapsed.TotalSeconds,
     };
+
+    /// <summary>
+    /// <paramref name="source"/> with the identity an earlier expansion recorded (<paramref name="expanded"/>, a verified
+    /// record of the same source's expansion) filled in where the source says nothing.
+    /// </summary>
+    private static TalosArtifact WithIdentityOf(TalosArtifact source, ArtifactMetadata expanded)
+    {
+        if (!string.IsNullOrEmpty(source.SchematicId) || !string.IsNullOrEmpty(source.Url))
+        {
+            return source;
+        }
+        static string Pick(string first, string? second) => first.Length > 0 ? first : second ?? "";
+        var platform = Pick(source.Platform, expanded.Platform);
+        var version = Pick(source.Version, expanded.Version);
+        return new TalosArtifact
+        {
+            Path = source.Path,
+            Url = expanded.Url,
+            Sha256 = source.Sha256,
+            Size = source.Size,
+            SchematicId = expanded.SchematicId,
+            Version = version,
+            Platform = platform,
+            Architecture = Pick(source.Architecture, expanded.Architecture),
+            Format = source.Format,
+            SecureBoot = expanded.SecureBoot,
+            Asset = source.Asset,
+            InstallerImage = Pick(source.InstallerImage, Pick(expanded.InstallerImage ?? "",
+                FactoryCatalog.InstallerImageFromUrl(expanded.Url, platform, expanded.SchematicId, version, expanded.SecureBoot))),
+            FromCache = source.FromCache,
+            Kind = source.Kind,
+            SourcePath = source.SourcePath,
+            DurationSeconds = source.DurationSeconds,
+            ExpandedSha256 = source.ExpandedSha256,
+        };
+    }
 
     /// <summary>The source's SHA-256 from the artifact, else from its verified .meta.json; null when neither has it.</summary>
     private static string? KnownSha256(TalosArtifact source, string sourcePath)

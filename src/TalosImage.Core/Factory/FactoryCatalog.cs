@@ -32,9 +32,20 @@ public static class FactoryCatalog
     public static IReadOnlyList<string> Formats { get; } =
         new[] { "iso" }.Concat(DiskKinds.SelectMany(k => Compressions.Select(c => k + c))).ToArray();
 
-    /// <summary>talos_order.py's spellings: <c>raw</c> and <c>rawxz</c> both mean raw.xz.</summary>
+    /// <summary>
+    /// talos_order.py's spellings in orders files: <c>raw</c> and <c>rawxz</c> both mean raw.xz. Only
+    /// <see cref="NormaliseOrdersFormat"/> applies them; a file name, a file's metadata, an artifact and a cmdlet
+    /// parameter say exactly the format they name (a <c>.raw</c> file is raw).
+    /// </summary>
     public static IReadOnlyDictionary<string, string> FormatAliases { get; } =
         new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["raw"] = "raw.xz", ["rawxz"] = "raw.xz" };
+
+    /// <summary>
+    /// Formats a file name can say: <see cref="Formats"/> and the compressed ISOs Proxmox's download-url expands
+    /// (iso.gz, iso.zst); longest first, so raw.tar.gz wins over raw.gz... and raw.xz over raw.
+    /// </summary>
+    private static readonly string[] FileFormats =
+        Formats.Concat(new[] { "iso.gz", "iso.zst" }).OrderByDescending(f => f.Length).ThenBy(f => f, StringComparer.Ordinal).ToArray();
 
     private static readonly Dictionary<string, string> DefaultFormats = new(StringComparer.Ordinal)
     {
@@ -46,7 +57,10 @@ public static class FactoryCatalog
     /// <summary>The disk image format the factory's UI offers first for <paramref name="platform"/> (raw.xz when it has none).</summary>
     public static string DefaultDiskFormat(string platform) => DefaultFormats.TryGetValue(platform, out var f) ? f : "raw.xz";
 
-    /// <summary>The canonical format for <paramref name="format"/> (aliases resolved, lower case), or null when unknown.</summary>
+    /// <summary>
+    /// The canonical name of <paramref name="format"/> (trimmed, lower case) when it is one of <see cref="Formats"/>,
+    /// else null. No alias is applied: <c>raw</c> is raw. For cmdlet parameters, artifacts and cache metadata.
+    /// </summary>
     public static string? NormaliseFormat(string? format)
     {
         if (string.IsNullOrWhiteSpace(format))
@@ -54,11 +68,32 @@ public static class FactoryCatalog
             return null;
         }
         var f = format!.Trim().ToLowerInvariant();
-        if (FormatAliases.TryGetValue(f, out var alias))
-        {
-            return alias;
-        }
         return Formats.Contains(f) ? f : null;
+    }
+
+    /// <summary>
+    /// An orders file's <c>image_format</c>: talos_order.py's aliases resolved (<c>raw</c> and <c>rawxz</c> = raw.xz), then
+    /// <see cref="NormaliseFormat"/>. Only the orders loader calls it.
+    /// </summary>
+    public static string? NormaliseOrdersFormat(string? format) =>
+        string.IsNullOrWhiteSpace(format) ? null
+        : FormatAliases.TryGetValue(format!.Trim(), out var alias) ? alias
+        : NormaliseFormat(format);
+
+    /// <summary>
+    /// The format a file name says (raw.xz, raw.zst, raw.tar.gz, qcow2.xz, vhd.xz, iso, iso.zst, raw ...), by its longest
+    /// matching suffix, case-insensitive; null when it says none. The one rule for every file read from disk (-Path
+    /// input, cache entries, expansion): <c>nocloud-amd64.raw</c> is raw, never raw.xz.
+    /// </summary>
+    public static string? FormatOfFileName(string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return null;
+        }
+        var slash = Math.Max(path!.LastIndexOf('/'), path.LastIndexOf('\\'));
+        var name = path.Substring(slash + 1).ToLowerInvariant();
+        return FileFormats.FirstOrDefault(f => name.Length > f.Length + 1 && name.EndsWith("." + f, StringComparison.Ordinal));
     }
 
     public static bool IsPlatform(string platform) => Platforms.Contains(platform, StringComparer.Ordinal);
@@ -102,5 +137,25 @@ public static class FactoryCatalog
         var modern = v.Major > 1 || (v.Major == 1 && v.Minor >= 10);
         var repo = (modern ? platform + "-installer" : "installer") + (secureBoot ? "-secureboot" : "");
         return $"{host}/{repo}/{schematicId}:{v}";
+    }
+
+    /// <summary>
+    /// The installer image of an artifact known only by its recorded download URL (<c>{factory}/image/...</c>) and
+    /// identity, as <see cref="InstallerImage"/> gives it for that factory; "" when the URL is no factory image URL or
+    /// the identity is incomplete.
+    /// </summary>
+    public static string InstallerImageFromUrl(string? url, string? platform, string? schematicId, string? version, bool secureBoot)
+    {
+        if (string.IsNullOrEmpty(url) || string.IsNullOrEmpty(platform) || string.IsNullOrEmpty(schematicId) || string.IsNullOrEmpty(version))
+        {
+            return "";
+        }
+        var at = url!.LastIndexOf("/image/", StringComparison.Ordinal);
+        if (at <= 0 || !Uri.TryCreate(url.Substring(0, at), UriKind.Absolute, out var factory) || (factory.Scheme != "http" && factory.Scheme != "https") ||
+            !TalosSemVersion.TryParse(version!, out _))
+        {
+            return "";
+        }
+        return InstallerImage(factory.ToString(), platform!, schematicId!, version!, secureBoot);
     }
 }

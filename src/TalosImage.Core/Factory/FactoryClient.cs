@@ -85,11 +85,17 @@ public sealed class FactoryClient
         return array.Select(t => (string)t!).ToList();
     }
 
+    /// <summary>The URL <see cref="GetOfficialExtensionsAsync"/> asks: <c>{factory}/version/vX.Y.Z/extensions/official</c> (for messages).</summary>
+    public string OfficialExtensionsUrl(string version) =>
+        HttpPipeline.Redact(new Uri(FactoryUrl + "/" + OfficialExtensionsPath(TalosSemVersion.Parse(version))));
+
+    private static string OfficialExtensionsPath(TalosSemVersion v) => $"version/{Uri.EscapeDataString(v.ToString())}/extensions/official";
+
     /// <summary>GET /version/{v}/extensions/official. <paramref name="version"/> is normalised to vX.Y.Z[-pre] first.</summary>
     public async Task<IReadOnlyList<FactoryExtension>> GetOfficialExtensionsAsync(string version, CancellationToken ct)
     {
         var v = TalosSemVersion.Parse(version);
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"version/{Uri.EscapeDataString(v.ToString())}/extensions/official");
+        using var request = new HttpRequestMessage(HttpMethod.Get, OfficialExtensionsPath(v));
         var (json, url) = await GetJsonAsync(request, ct, notFound: $"the factory at {FactoryUrl} does not know Talos {v}").ConfigureAwait(false);
         if (json is not JArray array)
         {

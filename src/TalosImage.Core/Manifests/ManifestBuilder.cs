@@ -2,6 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using TalosImage.Core.Cache;
+using TalosImage.Core.Expansion;
+using TalosImage.Core.Factory;
 using TalosImage.Core.Orders;
 
 namespace TalosImage.Core.Manifests;
@@ -87,33 +90,41 @@ public static class ManifestBuilder
 
     /// <summary>
     /// A manifest in the order manifest's format from the objects a hand-built pipeline produced
-    /// (Save-TalosImage | Expand-TalosImage | Publish-TalosImage | Export-TalosManifest): one entry per downloaded
-    /// artifact, with the image expanded from it and the pushes of either file. An expanded image or a push whose source
-    /// never passed by gets an entry of its own.
+    /// (Save-TalosImage | Expand-TalosImage | Publish-TalosImage | Export-TalosManifest), recorded as an order run
+    /// records a position: one entry per download with its url, sha256, size, platform, arch, format and installer
+    /// image, the image expanded from it and the pushes of either file. Whatever did not reach the manifest is taken
+    /// from what did and from the cache's records: an expanded artifact names its source (<c>SourcePath</c>, the
+    /// source's identity), a push result names its file (<c>Path</c>, <c>Sha256</c>), and a file's <c>.meta.json</c>
+    /// says what it is (for an expansion: its source's URL and SHA-256, so the download is found beside it). Only the
+    /// push results reach Export-TalosManifest at the end of that pipeline, and they are enough.
+    /// A file that is no cache artifact gets an entry of its own, as its push names it.
     /// </summary>
     public static OrderManifest FromPipeline(string orderId, string customer, IReadOnlyList<TalosArtifact> artifacts, IReadOnlyList<TalosPublishResult> pushes, DateTimeOffset now)
     {
-        var entries = new List<ManifestEntry>();
-        var used = new HashSet<object>(); // TalosArtifact and TalosPublishResult compare by reference
-        var downloads = artifacts.Where(a => a.Kind != "Expanded").ToList();
-        foreach (var d in downloads)
+        var groups = new PipelineGroups();
+        foreach (var a in artifacts ?? Array.Empty<TalosArtifact>())
         {
-            var expanded = artifacts.FirstOrDefault(a => a.Kind == "Expanded" && !used.Contains(a) && SamePath(a.SourcePath, d.Path));
-            entries.Add(PipelineEntry(d, expanded, pushes, used, now));
-        }
-        foreach (var x in artifacts.Where(a => a.Kind == "Expanded" && !used.Contains(a)).ToList())
-        {
-            entries.Add(PipelineEntry(null, x, pushes, used, now));
-        }
-        foreach (var orphan in pushes.Where(r => !used.Contains(r)).GroupBy(r => r.Path, StringComparer.Ordinal))
-        {
-            var first = orphan.First();
-            var source = new TalosArtifact
+            if (a is null || string.IsNullOrEmpty(a.Path))
             {
-                Path = first.Path, Sha256 = first.Sha256, Size = first.Size, SchematicId = first.SchematicId, Version = first.Version, Asset = first.Asset,
-            };
-            entries.Add(PipelineEntry(source, null, orphan.ToList(), used, now) with { Download = new ManifestFile { Path = first.Path, Done = true, Sha256 = first.Sha256, SizeBytes = first.Size, FromCache = true } });
+                continue;
+            }
+            if (string.Equals(a.Kind, "Expanded", StringComparison.OrdinalIgnoreCase))
+            {
+                groups.AddExpanded(a);
+            }
+            else
+            {
+                groups.AddDownload(a);
+            }
         }
+        foreach (var r in pushes ?? Array.Empty<TalosPublishResult>())
+        {
+            if (r is not null)
+            {
+                groups.AddPush(r);
+            }
+        }
+        var entries = groups.All.Select(g => PipelineEntry(g, now)).ToList();
         return new OrderManifest
         {
             GeneratedAt = now,
@@ -121,43 +132,233 @@ public static class ManifestBuilder
             Customer = customer,
             PositionsCount = entries.Count,
             Status = OrderStatus(entries),
-            DurationSeconds = artifacts.Sum(a => a.DurationSeconds) + pushes.Sum(p => p.Duration),
+            DurationSeconds = (artifacts ?? Array.Empty<TalosArtifact>()).Where(a => a is not null).Sum(a => a.DurationSeconds) +
+                (pushes ?? Array.Empty<TalosPublishResult>()).Where(p => p is not null).Sum(p => p.Duration),
             Entries = entries,
         };
     }
 
-    private static ManifestEntry PipelineEntry(TalosArtifact? download, TalosArtifact? expanded, IReadOnlyList<TalosPublishResult> pushes, HashSet<object> used, DateTimeOffset now)
+    /// <summary>One download of a hand-built pipeline: the downloaded file, what was expanded from it, the pushes of either.</summary>
+    private sealed class PipelineGroup
     {
-        var a = download ?? expanded!;
-        var mine = pushes.Where(r => !used.Contains(r) && (SamePath(r.Path, download?.Path) || SamePath(r.Path, expanded?.Path))).ToList();
-        foreach (var o in new object?[] { download, expanded }.Concat(mine))
+        public TalosArtifact? Download { get; set; }
+        /// <summary>True when the download passed by itself (its FromCache and duration are known).</summary>
+        public bool DownloadSeen { get; set; }
+        public TalosArtifact? Expanded { get; set; }
+        public List<TalosPublishResult> Pushes { get; } = new();
+        /// <summary>False for a file that is no cache artifact (no record, no expansion): as its push describes it.</summary>
+        public bool Known { get; set; } = true;
+    }
+
+    private sealed class PipelineGroups
+    {
+        private readonly List<PipelineGroup> _groups = new();
+
+        public IEnumerable<PipelineGroup> All => _groups;
+
+        public void AddDownload(TalosArtifact a)
         {
-            if (o is not null)
+            var g = ByDownload(a.Path) ?? New();
+            if (!g.DownloadSeen)
             {
-                used.Add(o);
+                g.Download = a;
+                g.DownloadSeen = true;
             }
         }
-        var failed = mine.Where(r => r.Status == "Failed").ToList();
+
+        public void AddExpanded(TalosArtifact x)
+        {
+            var g = ByFile(x.Path);
+            if (g is null)
+            {
+                var source = x.SourcePath is { Length: > 0 } s ? Path.GetFullPath(s) : SourceOf(x.Path)?.Path;
+                g = source is not null ? ByDownload(source) : null;
+                if (g is not null && g.Expanded is not null && !SamePath(g.Expanded.Path, x.Path))
+                {
+                    g = null; // a second expansion of one download (another destination): an entry of its own
+                }
+                if (g is null)
+                {
+                    g = New();
+                    g.Download = DownloadFromExpanded(x, source);
+                }
+            }
+            g.Expanded ??= x;
+        }
+
+        public void AddPush(TalosPublishResult r)
+        {
+            var g = ByFile(r.Path);
+            if (g is null && !string.IsNullOrEmpty(r.Path))
+            {
+                var full = Path.GetFullPath(r.Path);
+                var meta = ArtifactMetadata.TryRead(full) is { } m && m.Matches(full) ? m : null;
+                if (meta is not null && string.Equals(meta.Kind, "Expanded", StringComparison.OrdinalIgnoreCase))
+                {
+                    AddExpanded(ExpandedFromRecord(full, meta, r));
+                    g = ByFile(full);
+                }
+                else
+                {
+                    g = New();
+                    g.Download = ImageExpander.DescribeSource(full, new TalosArtifact
+                    {
+                        Path = full, Sha256 = r.Sha256, Size = r.Size, SchematicId = r.SchematicId, Version = r.Version, Asset = r.Asset, FromCache = true,
+                    });
+                    g.Known = meta is not null;
+                }
+            }
+            (g ?? New()).Pushes.Add(r);
+        }
+
+        private PipelineGroup New()
+        {
+            var g = new PipelineGroup();
+            _groups.Add(g);
+            return g;
+        }
+
+        private PipelineGroup? ByDownload(string path) => _groups.FirstOrDefault(g => g.Download is not null && SamePath(g.Download.Path, path));
+
+        private PipelineGroup? ByFile(string path) =>
+            _groups.FirstOrDefault(g => (g.Download is not null && SamePath(g.Download.Path, path)) || (g.Expanded is not null && SamePath(g.Expanded.Path, path)));
+    }
+
+    /// <summary>The expanded artifact a push of <paramref name="path"/> implies, from the expansion's own record.</summary>
+    private static TalosArtifact ExpandedFromRecord(string path, ArtifactMetadata meta, TalosPublishResult r)
+    {
+        var source = SourceOf(path, meta);
+        var artifact = meta.ToArtifact(path, "raw", fromCache: true);
+        return new TalosArtifact
+        {
+            Path = path,
+            Url = artifact.Url,
+            Sha256 = artifact.Sha256,
+            Size = artifact.Size,
+            SchematicId = Pick(artifact.SchematicId, r.SchematicId),
+            Version = Pick(artifact.Version, r.Version),
+            Platform = artifact.Platform,
+            Architecture = artifact.Architecture,
+            Format = artifact.Format,
+            SecureBoot = artifact.SecureBoot,
+            Asset = artifact.Asset,
+            InstallerImage = artifact.InstallerImage,
+            FromCache = true,
+            Kind = "Expanded",
+            SourcePath = source?.Path,
+        };
+    }
+
+    /// <summary>
+    /// The compressed file an expanded image at <paramref name="expandedPath"/> came from, beside it in the cache: the
+    /// file its record's URL names, or the expanded name with a compression suffix, preferring one whose own record has
+    /// the SHA-256 the expansion records as its source's. Null when the expansion has no record to say.
+    /// </summary>
+    private static (string Path, ArtifactMetadata? Meta)? SourceOf(string expandedPath, ArtifactMetadata? expandedMeta = null)
+    {
+        var full = Path.GetFullPath(expandedPath);
+        expandedMeta ??= ArtifactMetadata.TryRead(full);
+        if (expandedMeta is null)
+        {
+            return null;
+        }
+        var dir = Path.GetDirectoryName(full)!;
+        var candidates = new List<string>();
+        if (AssetOfUrl(expandedMeta.Url) is { } asset)
+        {
+            candidates.Add(Path.Combine(dir, asset));
+        }
+        candidates.AddRange(new[] { ".xz", ".zst", ".gz", ".tar.gz" }.Select(s => full + s));
+        var present = candidates.Where(c => System.IO.File.Exists(c))
+            .Select(c => (Path: c, Meta: ArtifactMetadata.TryRead(c) is { } m && m.Matches(c) ? m : null)).ToList();
+        var verified = present.FirstOrDefault(c => c.Meta is not null && string.Equals(c.Meta.Sha256, expandedMeta.SourceSha256, StringComparison.OrdinalIgnoreCase));
+        if (verified.Path is not null)
+        {
+            return verified;
+        }
+        if (present.Count > 0)
+        {
+            return present[0];
+        }
+        return candidates.Count > 0 && AssetOfUrl(expandedMeta.Url) is not null ? (candidates[0], null) : null;
+    }
+
+    /// <summary>The last segment of a factory image URL (the asset name), or null.</summary>
+    private static string? AssetOfUrl(string? url)
+    {
+        if (string.IsNullOrEmpty(url) || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            return null;
+        }
+        var last = uri.AbsolutePath.Substring(uri.AbsolutePath.LastIndexOf('/') + 1);
+        return last.Length > 0 && last.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && last != "." && last != ".." ? Uri.UnescapeDataString(last) : null;
+    }
+
+    /// <summary>
+    /// The download an expanded artifact came from, when the download itself did not pass by: its file (the artifact's
+    /// SourcePath, else found beside it) described by its record, with the identity the expansion carries; its
+    /// SHA-256 from the expansion's record when the file is gone.
+    /// </summary>
+    private static TalosArtifact? DownloadFromExpanded(TalosArtifact x, string? sourcePath)
+    {
+        var xMeta = ArtifactMetadata.TryRead(x.Path);
+        var path = sourcePath ?? SourceOf(x.Path, xMeta)?.Path
+            ?? (AssetOfUrl(x.Url) is { } asset && Path.GetDirectoryName(Path.GetFullPath(x.Path)) is { } dir ? Path.Combine(dir, asset) : null);
+        if (path is null)
+        {
+            return null; // nothing says which download it came from: the entry carries the expansion's identity only
+        }
+        var identity = new TalosArtifact
+        {
+            Path = path,
+            Url = x.Url,
+            Sha256 = xMeta?.SourceSha256 ?? "",
+            SchematicId = x.SchematicId,
+            Version = x.Version,
+            Platform = x.Platform,
+            Architecture = x.Architecture,
+            SecureBoot = x.SecureBoot,
+            InstallerImage = x.InstallerImage,
+            Asset = AssetOfUrl(x.Url) ?? Path.GetFileName(path),
+            FromCache = true,
+        };
+        // A file still there is described by its own record (hash, size); a file gone keeps the expansion's word.
+        return ImageExpander.DescribeSource(path, identity);
+    }
+
+    private static string Pick(string? first, string? second) => !string.IsNullOrEmpty(first) ? first! : second ?? "";
+
+    private static ManifestEntry PipelineEntry(PipelineGroup g, DateTimeOffset now)
+    {
+        var d = g.Download;
+        var x = g.Expanded;
+        var failed = g.Pushes.Where(r => r.Status == "Failed").ToList();
+        var name = Pick(d?.Asset, d is null ? x?.Asset : Path.GetFileName(d.Path));
         return new ManifestEntry
         {
-            Name = a.Asset.Length > 0 ? a.Asset : Path.GetFileName(a.Path),
+            Name = name.Length > 0 ? name : Path.GetFileName(x?.Path ?? ""),
             Status = failed.Count > 0 ? "failed" : "ok",
             Error = failed.Count > 0 ? string.Join("; ", failed.Select(f => $"push to {f.Host} failed: {f.Error}")) : null,
             ErrorId = failed.Count > 0 ? "PublishFailed" : null,
-            Platform = a.Platform,
-            Arch = a.Architecture,
-            Version = a.Version,
-            SecureBoot = a.SecureBoot,
-            ImageFormat = download?.Format ?? a.Format,
-            Asset = a.Asset,
-            SchematicId = a.SchematicId,
-            Url = a.Url,
-            InstallerImage = a.InstallerImage,
-            CacheDir = "",
-            Download = download is null ? null : File(download),
-            Decompressed = expanded is null ? null : File(expanded),
-            Pushed = mine.Select(Push).ToList(),
-            DurationSeconds = (download?.DurationSeconds ?? 0) + (expanded?.DurationSeconds ?? 0) + mine.Sum(r => r.Duration),
+            Platform = Pick(d?.Platform, x?.Platform),
+            Arch = Pick(d?.Architecture, x?.Architecture),
+            Version = Pick(d?.Version, x?.Version),
+            SecureBoot = d is not null && (!string.IsNullOrEmpty(d.SchematicId) || !string.IsNullOrEmpty(d.Url)) ? d.SecureBoot : x?.SecureBoot ?? d?.SecureBoot ?? false,
+            ImageFormat = Pick(d?.Format, d is null ? x?.Format : FactoryCatalog.FormatOfFileName(d.Path)),
+            Asset = Pick(d?.Asset, x?.Asset),
+            SchematicId = Pick(d?.SchematicId, x?.SchematicId),
+            Url = Pick(d?.Url, x?.Url),
+            InstallerImage = Pick(d?.InstallerImage, x?.InstallerImage),
+            CacheDir = CachePaths.CacheDirOf(d?.Path is { Length: > 0 } dp ? dp : x?.Path) is { } cache && (g.Known || x is not null) ? cache : "",
+            Download = d is null ? null : File(d) with
+            {
+                FromCache = g.DownloadSeen ? d.FromCache : true,
+                SizeBytes = d.Size > 0 ? d.Size : null,
+                Sha256 = string.IsNullOrEmpty(d.Sha256) ? null : d.Sha256,
+            },
+            Decompressed = x is null ? null : File(x),
+            Pushed = g.Pushes.Select(Push).ToList(),
+            DurationSeconds = (g.DownloadSeen ? d!.DurationSeconds : 0) + (x?.DurationSeconds ?? 0) + g.Pushes.Sum(r => r.Duration),
             TimestampUtc = now,
         };
     }

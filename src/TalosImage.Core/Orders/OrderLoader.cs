@@ -342,7 +342,7 @@ public static class OrderLoader
         }
 
         var formatText = Get(pm, "image_format", n => y.String(n, path + ".image_format")) ?? "iso";
-        var format = FactoryCatalog.NormaliseFormat(formatText);
+        var format = FactoryCatalog.NormaliseOrdersFormat(formatText);
         if (format is null)
         {
             var hint = NearMiss.Suggest(formatText, FactoryCatalog.Formats.Concat(FactoryCatalog.FormatAliases.Keys));

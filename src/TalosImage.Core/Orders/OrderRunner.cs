@@ -40,7 +40,9 @@ public sealed class OrderRunner
             BaseDirectory = _options.BaseDirectory,
         }, _events, cancellationToken).ConfigureAwait(false);
 
-        return _options.DryRun ? DryRun(plan) : await RunPlanAsync(plan, cancellationToken).ConfigureAwait(false);
+        return _options.DryRun
+            ? DryRun(await CheckExtensionsAsync(plan, cancellationToken).ConfigureAwait(false))
+            : await RunPlanAsync(plan, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -197,6 +199,67 @@ public sealed class OrderRunner
             return message;
         }
     }
+
+    /// <summary>
+    /// A dry run's extension check, the same as a real run's schematic stage: each position's extension names against
+    /// the official list of its version (asked once per version). A position a real run would fail (UnknownExtension,
+    /// or the factory does not know the version) is planned with that error. Offline, or when the factory cannot be
+    /// reached, nothing fails: a warning says which versions' names were not checked.
+    /// </summary>
+    private async Task<Plan> CheckExtensionsAsync(Plan plan, CancellationToken ct)
+    {
+        var toCheck = plan.Orders.SelectMany(o => o.Positions).Where(p => p.Error is null && p.Version is not null && p.Schematic is not null && p.Extensions.Count > 0).ToList();
+        if (toCheck.Count == 0)
+        {
+            return plan;
+        }
+        if (_options.Offline)
+        {
+            _events.Warning($"extension names were not checked against the official lists (offline): {Positions(toCheck)}");
+            return plan;
+        }
+        var schematics = new SchematicService(new FactoryClient(plan.Config.FactoryUrl, _options.Http ?? DryRunHttp), _events);
+        var errors = new Dictionary<PlannedPosition, TalosException>();
+        var notChecked = new Dictionary<string, (string Reason, List<PlannedPosition> Positions)>(StringComparer.Ordinal);
+        foreach (var p in toCheck)
+        {
+            try
+            {
+                await schematics.CheckExtensionsAsync(p.Version!, p.Extensions, ct).ConfigureAwait(false);
+            }
+            catch (TalosException e) when (e.ErrorId is "UnknownExtension" or "UnknownVersion")
+            {
+                errors[p] = e;
+                _events.Warning($"{SafeText.ForMessage(p.OrderId, 200)}/{SafeText.ForMessage(p.Name, 200)}: {SafeText.Printable(e.Message)}");
+            }
+            catch (TalosException e) when (!ct.IsCancellationRequested)
+            {
+                if (!notChecked.TryGetValue(p.Version!, out var u))
+                {
+                    notChecked[p.Version!] = u = (e.Message, new List<PlannedPosition>());
+                }
+                u.Positions.Add(p);
+            }
+        }
+        foreach (var (version, (reason, positions)) in notChecked.Select(kv => (kv.Key, kv.Value)))
+        {
+            _events.Warning($"extension names were not checked against Talos {version}'s official list ({reason}): {Positions(positions)}");
+        }
+        if (errors.Count == 0)
+        {
+            return plan;
+        }
+        return plan with
+        {
+            Orders = plan.Orders.Select(o => o with
+            {
+                Positions = o.Positions.Select(p => errors.TryGetValue(p, out var e) ? p with { Error = e.Message, ErrorId = e.ErrorId } : p).ToList(),
+            }).ToList(),
+        };
+    }
+
+    private static string Positions(IEnumerable<PlannedPosition> positions) =>
+        string.Join(", ", positions.Select(p => $"{SafeText.ForMessage(p.OrderId, 200)}/{SafeText.ForMessage(p.Name, 200)}"));
 
     private RunResult DryRun(Plan plan)
     {

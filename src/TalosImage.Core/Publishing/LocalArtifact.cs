@@ -5,15 +5,13 @@ using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using TalosImage.Core.Cache;
+using TalosImage.Core.Factory;
 
 namespace TalosImage.Core.Publishing;
 
 /// <summary>Turns a plain file into a <see cref="TalosArtifact"/> for publishing, and hashes files.</summary>
 public static class LocalArtifact
 {
-    // Longest first.
-    private static readonly string[] Formats = { "raw.tar.gz", "raw.xz", "raw.zst", "raw.gz", "iso.gz", "iso.zst", "qcow2", "raw", "iso" };
-
     /// <summary>
     /// The artifact for <paramref name="path"/>: from its cache metadata (<c>.meta.json</c>) when that still matches the
     /// file (hash included), else from its name (format by suffix; no hash: publishers hash it when they need to).
@@ -35,12 +33,8 @@ public static class LocalArtifact
         return new TalosArtifact { Path = full, Size = info.Length, Format = FormatOf(full), Asset = info.Name, FromCache = true };
     }
 
-    /// <summary>The format a file name says (iso, raw, raw.xz, ...), or "" when it says none.</summary>
-    public static string FormatOf(string fileName)
-    {
-        var name = Path.GetFileName(fileName ?? "").ToLowerInvariant();
-        return Formats.FirstOrDefault(f => name.EndsWith("." + f, StringComparison.Ordinal)) is { } format ? format : "";
-    }
+    /// <summary>The format a file name says (iso, raw, raw.xz, ...), or "" when it says none (<see cref="FactoryCatalog.FormatOfFileName"/>).</summary>
+    public static string FormatOf(string fileName) => FactoryCatalog.FormatOfFileName(fileName) ?? "";
 
     /// <summary>SHA-256 of a file, lowercase hex.</summary>
     public static Task<string> Sha256Async(string path, CancellationToken ct) => FileHash.Sha256Async(path, null, ct);

@@ -126,7 +126,12 @@ public sealed class SchematicService
             $"Talos {v} on {_factory.FactoryUrl} has no official extension {string.Join("; ", parts)}", unknown.Count == 1 ? unknown[0] : string.Join(", ", unknown));
     }
 
-    /// <summary>The official extensions of <paramref name="version"/>, fetched once per version and run.</summary>
+    /// <summary>
+    /// The official extensions of <paramref name="version"/>, fetched once per version and run (or session: one
+    /// service serves a cmdlet's whole pipeline). Verbose messages name the URL asked and where the answer came from:
+    /// the factory, or the list fetched earlier by this service. No on-disk cache is read for it (tab completion's
+    /// <c>versions/extensions-&lt;v&gt;.json</c> is completion's own).
+    /// </summary>
     public Task<IReadOnlyList<FactoryExtension>> GetOfficialExtensionsAsync(string version, CancellationToken ct)
     {
         if (_factory is null)
@@ -134,7 +139,26 @@ public sealed class SchematicService
             throw new TalosException("FactoryUnavailable", TalosErrorKind.InvalidOperation, "the official extension list needs a factory; none is available offline");
         }
         var v = TalosSemVersion.Parse(version).ToString();
-        return _extensions.GetOrAdd(v, key => new Lazy<Task<IReadOnlyList<FactoryExtension>>>(() => _factory.GetOfficialExtensionsAsync(key, ct))).Value;
+        var url = _factory.OfficialExtensionsUrl(v);
+        var created = false;
+        var list = _extensions.GetOrAdd(v, key => new Lazy<Task<IReadOnlyList<FactoryExtension>>>(() =>
+        {
+            created = true;
+            return FetchExtensionsAsync(key, url, ct);
+        })).Value;
+        if (!created)
+        {
+            _events.Verbose($"official extensions of Talos {v}: the list fetched earlier in this session from {url}");
+        }
+        return list;
+    }
+
+    private async Task<IReadOnlyList<FactoryExtension>> FetchExtensionsAsync(string version, string url, CancellationToken ct)
+    {
+        _events.Verbose($"GET {url} (the official extensions of Talos {version})");
+        var list = await _factory!.GetOfficialExtensionsAsync(version, ct).ConfigureAwait(false);
+        _events.Verbose($"{list.Count} official extension(s) of Talos {version} from {url} (asked the factory, not from the on-disk cache)");
+        return list;
     }
 
     /// <summary>

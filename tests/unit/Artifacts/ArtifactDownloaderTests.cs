@@ -285,6 +285,54 @@ public sealed class ArtifactDownloaderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_failed_download_removes_the_folders_it_created()
+    {
+        await using var server = await LoopbackHttpServer.StartAsync(NotFound);
+        Directory.CreateDirectory(_cache);
+        File.WriteAllText(Path.Combine(_cache, ".lock"), ""); // a cache folder as the lock leaves it
+
+        var e = await Assert.ThrowsAsync<TalosException>(() => Downloader().SaveAsync(RequestFor(server), new SaveOptions(), CancellationToken.None));
+
+        Assert.Equal("Http404", e.ErrorId);
+        Assert.False(Directory.Exists(Path.Combine(_cache, "artifacts", Schematic, "v1.11.5")));
+        Assert.False(Directory.Exists(Path.Combine(_cache, "artifacts", Schematic)));
+        Assert.False(Directory.Exists(Path.Combine(_cache, "artifacts")));
+        Assert.True(File.Exists(Path.Combine(_cache, ".lock"))); // the cache folder itself was there before
+    }
+
+    [Fact]
+    public async Task A_failed_download_keeps_folders_that_were_there_or_hold_anything_else()
+    {
+        await using var server = await LoopbackHttpServer.StartAsync(NotFound);
+        var schematicDir = Path.Combine(_cache, "artifacts", Schematic);
+        var other = Path.Combine(schematicDir, "v1.10.7", "nocloud-amd64.iso");
+        Directory.CreateDirectory(Path.GetDirectoryName(other)!);
+        File.WriteAllText(other, "another version");
+        var emptyBefore = Path.Combine(_cache, "artifacts", Schematic, "v1.11.5");
+        var downloader = Downloader();
+
+        // A new version folder is removed; the schematic folder, which holds another version, stays.
+        await Assert.ThrowsAsync<TalosException>(() => downloader.SaveAsync(RequestFor(server), new SaveOptions(), CancellationToken.None));
+        Assert.False(Directory.Exists(emptyBefore));
+        Assert.True(File.Exists(other));
+
+        // A folder that was there before the download, even empty, is not the downloader's to remove.
+        Directory.CreateDirectory(emptyBefore);
+        await Assert.ThrowsAsync<TalosException>(() => downloader.SaveAsync(RequestFor(server), new SaveOptions(), CancellationToken.None));
+        Assert.True(Directory.Exists(emptyBefore));
+
+        // A folder the download created but that holds another file by now stays, with the file.
+        Directory.Delete(emptyBefore);
+        await using var slow = await LoopbackHttpServer.StartAsync(async ctx =>
+        {
+            File.WriteAllText(Path.Combine(emptyBefore, "metal-amd64.iso"), "saved meanwhile");
+            await NotFound(ctx);
+        });
+        await Assert.ThrowsAsync<TalosException>(() => downloader.SaveAsync(RequestFor(slow), new SaveOptions(), CancellationToken.None));
+        Assert.Equal("saved meanwhile", File.ReadAllText(Path.Combine(emptyBefore, "metal-amd64.iso")));
+    }
+
+    [Fact]
     public async Task A_cache_hit_sends_no_request()
     {
         await using var server = await LoopbackHttpServer.StartAsync(ctx => Serve(ctx, Data, ranges: false));
@@ -361,7 +409,7 @@ public sealed class ArtifactDownloaderTests : IDisposable
         var downloader = Downloader();
 
         var a = downloader.SaveAsync(RequestFor(server), new SaveOptions(), CancellationToken.None);
-        var b = downloader.SaveAsync(RequestFor(server) with { Format = "rawxz" }, new SaveOptions(), CancellationToken.None);
+        var b = downloader.SaveAsync(RequestFor(server) with { Format = " RAW.XZ " }, new SaveOptions(), CancellationToken.None);
         gate.SetResult();
         var results = await Task.WhenAll(a, b);
 
@@ -376,6 +424,7 @@ public sealed class ArtifactDownloaderTests : IDisposable
     [InlineData(Schematic, "latest", "nocloud", "iso")]
     [InlineData(Schematic, "v1.11.5", "../x", "iso")]
     [InlineData(Schematic, "v1.11.5", "nocloud", "exe")]
+    [InlineData(Schematic, "v1.11.5", "nocloud", "rawxz")] // talos_order.py's alias is for orders files only
     public async Task Bad_requests_fail_before_any_request(string schematic, string version, string platform, string format)
     {
         await using var server = await LoopbackHttpServer.StartAsync(ctx => Serve(ctx, Data, ranges: false));

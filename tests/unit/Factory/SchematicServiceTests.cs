@@ -74,6 +74,28 @@ public class SchematicServiceTests
     }
 
     [Fact]
+    public async Task The_extension_list_request_is_named_in_a_verbose_message_with_where_the_answer_came_from()
+    {
+        await using var fake = await FakeImageFactory.StartAsync();
+        var events = new RecordingEvents();
+        var service = new SchematicService(new FactoryClient(fake.BaseUrl, FastHttp.Options), events);
+
+        var (first, _) = await service.FindExtensionsAsync("1.11.5", Array.Empty<string>(), CancellationToken.None);
+        var url = $"{fake.BaseUrl.TrimEnd('/')}/version/v1.11.5/extensions/official";
+        Assert.Contains(events.Verbose, v => v.StartsWith($"GET {url}", StringComparison.Ordinal));
+        Assert.Contains(events.Verbose, v => v.Contains($"{first.Count} official extension(s) of Talos v1.11.5 from {url}") && v.Contains("not from the on-disk cache"));
+
+        // The same version again in this session: from memory, and it says so.
+        while (events.Verbose.TryDequeue(out _))
+        {
+        }
+        await service.FindExtensionsAsync("v1.11.5", new[] { "qemu*" }, CancellationToken.None);
+        Assert.Contains(events.Verbose, v => v.Contains("v1.11.5") && v.Contains($"fetched earlier in this session from {url}"));
+        Assert.DoesNotContain(events.Verbose, v => v.StartsWith("GET ", StringComparison.Ordinal));
+        Assert.Equal(1, fake.Count("GET", "/version/v1.11.5/extensions/official"));
+    }
+
+    [Fact]
     public void Wildcards_match_the_whole_name_or_the_part_after_the_slash()
     {
         var all = new[] { new FactoryExtension("siderolabs/qemu-guest-agent", "", "", "", ""), new FactoryExtension("siderolabs/iscsi-tools", "", "", "", "") };

@@ -14,6 +14,9 @@ internal sealed class SshPublishPlan
     /// <summary>Suffix of the temporary remote name a file has until it is verified and renamed.</summary>
     public const string PartSuffix = ".talosimage-part";
 
+    /// <summary>Length of the per-push token in temporary names (lowercase hex).</summary>
+    public const int TokenLength = 16;
+
     private SshPublishPlan(TalosArtifact artifact, SshTarget target)
     {
         Artifact = artifact;
@@ -28,8 +31,24 @@ internal sealed class SshPublishPlan
     public string Format { get; private set; } = "";
     public string Dir { get; private set; } = "";
     public string Final { get; private set; } = "";
-    /// <summary>Remote temporary name of the pushed file (the compressed one when expanding).</summary>
+    /// <summary>
+    /// Remote temporary name of the pushed file (the compressed one when expanding):
+    /// <c>.&lt;final name&gt;[.&lt;xz|zst|gz&gt;].&lt;token&gt;.talosimage-part</c>, unique per push, so two pushes to one
+    /// folder (two host entries on one shared storage) never write the same file.
+    /// </summary>
     public string Temp { get; private set; } = "";
+
+    /// <summary>This push's token: <see cref="TokenLength"/> random lowercase hex digits.</summary>
+    public string Token { get; private set; } = "";
+
+    /// <summary>
+    /// The temporary names of earlier pushes to this destination, of our own naming: <see cref="Temp"/>'s prefix
+    /// (followed by a token and <see cref="PartSuffix"/>) and the name without a token that versions before the token used.
+    /// </summary>
+    public (string Prefix, string Legacy) TempFamily { get; private set; }
+
+    /// <summary>Same as <see cref="TempFamily"/> for the expanded raw's temporary name (expansion only).</summary>
+    public (string Prefix, string Legacy)? RawTempFamily { get; private set; }
 
     /// <summary>
     /// <c>&lt;final&gt;.sha256</c>, sha256sum-compatible, written after a verified transfer: a later skip check trusts it
@@ -90,16 +109,16 @@ internal sealed class SshPublishPlan
         plan.Dir = format.StartsWith("iso", StringComparison.Ordinal) ? isoDir : importDir;
         var name = ProxmoxVolumePlan.StoredName(artifact, extension);
         plan.Final = Join(plan.Dir, name);
+        plan.Token = NewToken();
+        var pushed = "." + name + (plan.Expand ? "." + format.Substring(4) : "");
+        plan.TempFamily = (Join(plan.Dir, pushed + "."), Join(plan.Dir, pushed + PartSuffix));
+        plan.Temp = plan.TempFamily.Prefix + plan.Token + PartSuffix;
         if (plan.Expand)
         {
-            plan.Temp = Join(plan.Dir, "." + name + "." + format.Substring(4) + PartSuffix);
-            plan.RawTemp = Join(plan.Dir, "." + name + PartSuffix);
+            plan.RawTempFamily = (Join(plan.Dir, "." + name + "."), Join(plan.Dir, "." + name + PartSuffix));
+            plan.RawTemp = plan.RawTempFamily.Value.Prefix + plan.Token + PartSuffix;
         }
-        else
-        {
-            plan.Temp = Join(plan.Dir, "." + name + PartSuffix);
-        }
-        foreach (var path in new[] { plan.Final, plan.Temp, plan.RawTemp }.Where(p => p is not null))
+        foreach (var path in new[] { plan.Final, plan.Temp, plan.RawTemp, plan.TempFamily.Legacy, plan.RawTempFamily?.Legacy }.Where(p => p is not null))
         {
             SshSafety.CheckRemoteDir(path, $"remote path for {plan.Host}");
         }
@@ -143,6 +162,16 @@ internal sealed class SshPublishPlan
             return meta.Sha256.ToLowerInvariant();
         }
         return null;
+    }
+
+    private static string NewToken()
+    {
+        var bytes = new byte[TokenLength / 2];
+        using (var random = System.Security.Cryptography.RandomNumberGenerator.Create())
+        {
+            random.GetBytes(bytes);
+        }
+        return string.Concat(bytes.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
     }
 
     private static string Join(string dir, string name) => dir == "/" ? "/" + name : dir + "/" + name;

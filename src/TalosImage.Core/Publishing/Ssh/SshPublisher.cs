@@ -142,7 +142,8 @@ public sealed class SshPublisher
             }
 
             // 1. Folder, existing file, decompressor: one connection.
-            var probe = await RunRemoteAsync(plan, ProbeScript(plan, size, expectedRaw), ct).ConfigureAwait(false);
+            var want = plan.Expand ? expectedRaw : sha;
+            var probe = await RunRemoteAsync(plan, ProbeScript(plan, size, expectedRaw, want, _options.StaleTemporaryAge), ct).ConfigureAwait(false);
             if (probe.ExitCode == 3)
             {
                 return Result("Failed", 0, false, $"mkdir -p {plan.Dir} failed on {plan.Host}: {Trim(probe.StandardError)}", "RemoteMkdirFailed");
@@ -161,7 +162,6 @@ public sealed class SshPublisher
             }
             lines.TryGetValue("talosimage-size", out var remoteSize);
             lines.TryGetValue("talosimage-sha", out var remoteSha);
-            var want = plan.Expand ? expectedRaw : sha;
             if (remoteSha is not null && want is not null && string.Equals(remoteSha, want, StringComparison.OrdinalIgnoreCase) &&
                 (plan.Expand || remoteSize == size.ToString(CultureInfo.InvariantCulture)))
             {
@@ -171,6 +171,10 @@ public sealed class SshPublisher
             if (remoteSize is not null)
             {
                 _events.Verbose($"{plan.Host}: {plan.Final} exists but differs{(want is null ? " or cannot be compared" : "")}; replacing it.");
+            }
+            if (lines.TryGetValue("talosimage-resume", out var resumed))
+            {
+                _events.Verbose($"{plan.Host}: resuming from the temporary file an interrupted push left ({resumed} bytes).");
             }
 
             // 2. Transfer to the temporary name.
@@ -183,8 +187,14 @@ public sealed class SshPublisher
             }
 
             // 3. Verify remotely, expand if asked, rename into place.
-            var finish = await RunRemoteAsync(plan, FinishScript(plan, sha, expectedRaw), ct).ConfigureAwait(false);
+            var finish = await RunRemoteAsync(plan, FinishScript(plan, sha, expectedRaw, size), ct).ConfigureAwait(false);
             var done = Lines(finish.StandardOutput);
+            if (finish.ExitCode == 0 && done.ContainsKey("talosimage-identical"))
+            {
+                // Another push (e.g. another host entry on the same shared folder) put the same file there meanwhile.
+                _events.Verbose($"{plan.Host}: {plan.Final} was put there meanwhile with the same SHA-256 (another push to the same folder); left as it is.");
+                return Result("Skipped", sent, true);
+            }
             switch (finish.ExitCode)
             {
                 case 0 when done.ContainsKey("talosimage-ok"):
@@ -224,14 +234,17 @@ public sealed class SshPublisher
 
     /// <summary>
     /// <c>mkdir -p -- DIR</c>; for an existing final file its size and, when it may match, its SHA-256; for an expansion
-    /// whether the decompressor exists. Exit 3: mkdir failed.
+    /// whether the decompressor exists. Exit 3: mkdir failed. Then the temporary files of our own naming for this
+    /// destination that no push has touched for <paramref name="staleAge"/> (see <see cref="StaleTemporaries"/>): unless
+    /// the final file is already <paramref name="want"/>, the largest is taken over as this push's temporary file, so
+    /// rsync resumes an interrupted transfer; the others are removed.
     /// </summary>
-    internal static string ProbeScript(SshPublishPlan plan, long localSize, string? expectedRaw)
+    internal static string ProbeScript(SshPublishPlan plan, long localSize, string? expectedRaw, string? want = null, TimeSpan? staleAge = null)
     {
         var d = SshSafety.Quote(plan.Dir);
         var f = SshSafety.Quote(plan.Final);
         var sb = new StringBuilder();
-        sb.Append("mkdir -p -- ").Append(d).Append(" || exit 3; ");
+        sb.Append("mkdir -p -- ").Append(d).Append(" || exit 3; h=; ");
         sb.Append("if [ -f ").Append(f).Append(" ]; then s=$(stat -c %s -- ").Append(f).Append(") || exit 4; echo \"talosimage-size $s\"; ");
         // The pushed sidecar's hash while the file is not newer than it; else hash the file and record it.
         var sc = SshSafety.Quote(plan.Sidecar);
@@ -251,24 +264,89 @@ public sealed class SshPublisher
         {
             sb.Append("if command -v ").Append(plan.Decompressor).Append(" >/dev/null 2>&1; then echo talosimage-have; fi; ");
         }
+        var age = (long)Math.Max(0, Math.Ceiling((staleAge ?? new SshPublishOptions().StaleTemporaryAge).TotalSeconds));
+        sb.Append("now=$(date +%s) || now=0; ");
+        // Nothing is taken over when the final file is already what would be pushed (the push is skipped).
+        var adopt = want is null ? "true" : "[ \"$h\" != '" + want + "' ]";
+        sb.Append(StaleTemporaries(plan.TempFamily, age, adoptAs: plan.Temp, adoptWhen: adopt));
+        if (plan.RawTempFamily is { } raw)
+        {
+            sb.Append(StaleTemporaries(raw, age, adoptAs: null, adoptWhen: null));
+        }
         sb.Append("exit 0");
         return sb.ToString();
     }
 
     /// <summary>
-    /// Verify the pushed temporary file (exit 5 on a mismatch, removing it); expand it (exit 7) and verify the raw
-    /// (exit 8) when asked; rename into place (exit 6); remove the compressed temporary file.
+    /// Shell code for the temporary files of one family: <c>&lt;prefix&gt;&lt;16 hex&gt;.talosimage-part</c> and the legacy
+    /// name without a token, and nothing else. One whose status changed less than <paramref name="age"/> seconds ago may
+    /// belong to a running push and is not touched. Of the stale ones the largest is renamed to
+    /// <paramref name="adoptAs"/> (prints <c>talosimage-resume SIZE</c>) when <paramref name="adoptWhen"/> holds, the rest
+    /// removed. A rename is atomic: of two pushes that see one stale file, one gets it and the other starts afresh; a
+    /// file taken over has a new status time, so no other push removes it.
     /// </summary>
-    internal static string FinishScript(SshPublishPlan plan, string sha, string? expectedRaw)
+    private static string StaleTemporaries((string Prefix, string Legacy) family, long age, string? adoptAs, string? adoptWhen)
+    {
+        var prefix = SshSafety.Quote(family.Prefix);
+        var legacy = SshSafety.Quote(family.Legacy);
+        var sb = new StringBuilder();
+        sb.Append("b=; bs=-1; for t in ").Append(prefix).Append("*'").Append(SshPublishPlan.PartSuffix).Append("' ").Append(legacy).Append("; do ");
+        sb.Append("[ -f \"$t\" ] || continue; ");
+        sb.Append("if [ \"$t\" != ").Append(legacy).Append(" ]; then m=${t#").Append(prefix).Append("}; m=${m%'").Append(SshPublishPlan.PartSuffix).Append("'}; ");
+        sb.Append("case \"$m\" in *[!0-9a-f]*) continue;; esac; [ ${#m} -eq ").Append(SshPublishPlan.TokenLength.ToString(CultureInfo.InvariantCulture)).Append(" ] || continue; fi; ");
+        sb.Append("c=$(stat -c %Z -- \"$t\" 2>/dev/null) || continue; [ $((now - c)) -ge ").Append(age.ToString(CultureInfo.InvariantCulture)).Append(" ] || continue; ");
+        if (adoptAs is null)
+        {
+            sb.Append("rm -f -- \"$t\"; done; ");
+            return sb.ToString();
+        }
+        sb.Append("z=$(stat -c %s -- \"$t\" 2>/dev/null) || continue; ");
+        sb.Append("if [ \"$z\" -gt \"$bs\" ]; then [ -z \"$b\" ] || rm -f -- \"$b\"; b=$t; bs=$z; else rm -f -- \"$t\"; fi; done; ");
+        sb.Append("if [ -n \"$b\" ]; then if ").Append(adoptWhen ?? "true").Append("; then mv -- \"$b\" ").Append(SshSafety.Quote(adoptAs))
+            .Append(" 2>/dev/null && echo \"talosimage-resume $bs\"; else rm -f -- \"$b\"; fi; fi; ");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Verify the pushed temporary file (exit 5 on a mismatch, removing it); expand it (exit 7) and verify the raw
+    /// (exit 8) when asked; rename into place (exit 6); remove the compressed temporary file. When the final file
+    /// turns out to be what this push would put there (another push, e.g. another host entry on the same shared folder,
+    /// just put it there), this push's temporary files are removed and it prints <c>talosimage-identical</c> (exit 0)
+    /// instead of replacing it or failing: before the rename when the final file's sidecar says so, and when this
+    /// push's temporary file cannot be read or renamed (the final file is hashed then).
+    /// </summary>
+    internal static string FinishScript(SshPublishPlan plan, string sha, string? expectedRaw, long size)
     {
         var t = SshSafety.Quote(plan.Temp);
         var f = SshSafety.Quote(plan.Final);
+        var sc = SshSafety.Quote(plan.Sidecar);
+        var want = plan.Expand ? expectedRaw : sha;
+        var temps = t + (plan.Expand ? " " + SshSafety.Quote(plan.RawTemp!) : "");
         var sb = new StringBuilder();
-        sb.Append("h=$(sha256sum < ").Append(t).Append(") || exit 4; h=${h%% *}; ");
+        // identical [full]: the final file is already the wanted content (trusting its sidecar while the file is not
+        // newer than it; "full" hashes the file otherwise); then this push's temporaries go and it ends here.
+        if (want is not null)
+        {
+            sb.Append("identical() { [ -f ").Append(f).Append(" ] || return 1; ");
+            if (!plan.Expand)
+            {
+                sb.Append("[ \"$(stat -c %s -- ").Append(f).Append(" 2>/dev/null)\" = '").Append(size.ToString(CultureInfo.InvariantCulture)).Append("' ] || return 1; ");
+            }
+            sb.Append("g=; if [ -f ").Append(sc).Append(" ] && [ ! ").Append(f).Append(" -nt ").Append(sc).Append(" ]; then read -r g _ < ").Append(sc).Append(" || g=; fi; ");
+            sb.Append("if [ ${#g} -ne 64 ]; then [ \"$1\" = full ] || return 1; g=$(sha256sum < ").Append(f).Append(") || return 1; g=${g%% *}; ");
+            sb.Append("[ \"$g\" = '").Append(want).Append("' ] || return 1; ").Append(Record("'" + want + "'", plan)).Append("fi; ");
+            sb.Append("[ \"$g\" = '").Append(want).Append("' ] || return 1; rm -f -- ").Append(temps).Append("; echo talosimage-identical; exit 0; }; ");
+        }
+        else
+        {
+            sb.Append("identical() { return 1; }; ");
+        }
+        sb.Append("h=$(sha256sum < ").Append(t).Append(") || { identical full; exit 4; }; h=${h%% *}; ");
         sb.Append("if [ \"$h\" != '").Append(sha).Append("' ]; then rm -f -- ").Append(t).Append("; echo \"talosimage-sha $h\"; exit 5; fi; ");
         if (!plan.Expand)
         {
-            sb.Append("mv -f -- ").Append(t).Append(' ').Append(f).Append(" || exit 6; ").Append(Record("'" + sha + "'", plan)).Append("echo talosimage-ok");
+            sb.Append("identical; mv -f -- ").Append(t).Append(' ').Append(f).Append(" || { identical full; exit 6; }; ")
+                .Append(Record("'" + sha + "'", plan)).Append("echo talosimage-ok");
             return sb.ToString();
         }
         var r = SshSafety.Quote(plan.RawTemp!);
@@ -278,13 +356,14 @@ public sealed class SshPublisher
             "zstd" => "zstd -dcq -- ",
             _ => "gzip -dc -- ",
         };
-        sb.Append(expand).Append(t).Append(" > ").Append(r).Append(" || { rm -f -- ").Append(r).Append("; exit 7; }; ");
-        sb.Append("h=$(sha256sum < ").Append(r).Append(") || exit 4; h=${h%% *}; echo \"talosimage-raw $h\"; ");
+        sb.Append("identical; ");
+        sb.Append(expand).Append(t).Append(" > ").Append(r).Append(" || { rm -f -- ").Append(r).Append("; identical full; exit 7; }; ");
+        sb.Append("h=$(sha256sum < ").Append(r).Append(") || { identical full; exit 4; }; h=${h%% *}; echo \"talosimage-raw $h\"; ");
         if (expectedRaw is not null)
         {
             sb.Append("if [ \"$h\" != '").Append(expectedRaw).Append("' ]; then rm -f -- ").Append(r).Append("; exit 8; fi; ");
         }
-        sb.Append("mv -f -- ").Append(r).Append(' ').Append(f).Append(" || exit 6; rm -f -- ").Append(t).Append("; ")
+        sb.Append("identical; mv -f -- ").Append(r).Append(' ').Append(f).Append(" || { identical full; exit 6; }; rm -f -- ").Append(t).Append("; ")
             .Append(Record("\"$h\"", plan)).Append("echo talosimage-ok");
         return sb.ToString();
     }

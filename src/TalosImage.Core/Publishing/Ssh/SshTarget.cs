@@ -44,4 +44,10 @@ public sealed record SshPublishOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
     /// <summary>Hosts published at once by <see cref="SshPublisher.PublishManyAsync"/>.</summary>
     public int MaxParallelHosts { get; init; } = 4;
+    /// <summary>
+    /// A temporary file of our naming for the same destination whose status has not changed for this long belongs to
+    /// a push that died: the next push takes it over (rsync resumes it) and removes the others. Younger ones may
+    /// belong to a push still running (another host entry on the same shared folder) and are left alone.
+    /// </summary>
+    public TimeSpan StaleTemporaryAge { get; init; } = TimeSpan.FromMinutes(15);
 }

@@ -201,12 +201,15 @@ public sealed class SshPublisherTests : IDisposable
         File.WriteAllBytes(temp, content.AsSpan(0, content.Length / 2).ToArray().Concat(RandomBytes(1000)).ToArray());
 
         Assert.False(File.Exists(destination));
-        var result = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+        // Taken over once no push has touched it for StaleTemporaryAge (15 minutes; here at once).
+        var publisher = new SshPublisher(NullEngineEvents.Instance, new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), StaleTemporaryAge = TimeSpan.Zero });
+        var result = await publisher.PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
 
         Assert.True(result.Status == "Published", result.Error);
         Assert.True(result.Verified);
         Assert.Equal(artifact.Sha256, ShaOfFile(destination));
         Assert.False(File.Exists(temp));
+        Assert.Empty(DotFiles(target.ImportDir));
         // --inplace on the temporary name: the first half was already there, so far less than the image was sent.
         Assert.True(result.BytesSent < content.Length, $"sent {result.BytesSent} of {content.Length}");
     }
@@ -448,6 +451,147 @@ public sealed class SshPublisherTests : IDisposable
         cts.Cancel();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Publisher().PublishAsync(artifact, Target(), SshPublishMode.AsIs, cts.Token));
+    }
+
+    /// <summary>Every dot-file (temporary name) left in a remote folder.</summary>
+    private static string[] DotFiles(string dir) =>
+        Directory.Exists(dir) ? Directory.GetFiles(dir).Where(f => Path.GetFileName(f).StartsWith('.')).ToArray() : Array.Empty<string>();
+
+    [SkippableTheory]
+    [InlineData(SshPublishMode.AsIs)]
+    [InlineData(SshPublishMode.RemoteExpand)]
+    public async Task Two_hosts_that_share_one_folder_publish_in_parallel_without_racing(SshPublishMode mode)
+    {
+        SkipWithoutSshd();
+        // Two host entries that reach the same sshd and the same folder (shared storage mounted on both nodes).
+        var shared = Target();
+        var targets = new[] { shared, shared with { Host = "127.0.0.1" } };
+        var publisher = new SshPublisher(NullEngineEvents.Instance, new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), MaxParallelHosts = 2 });
+        var raw = Path.Combine(_local, "raw-source");
+
+        for (var round = 0; round < 4; round++)
+        {
+            // A new image each round, so the one already there differs; every other round the folder starts empty.
+            var content = RawImage(4 << 20, seed: 100 + round);
+            TalosArtifact artifact;
+            string expected;
+            if (mode == SshPublishMode.RemoteExpand)
+            {
+                File.WriteAllBytes(raw, content);
+                artifact = Artifact("nocloud-amd64.raw.zst", "raw.zst", Compress("zstd", raw), expandedSha: Sha(content));
+                expected = Sha(content);
+            }
+            else
+            {
+                artifact = Artifact("nocloud-amd64.raw", "raw", content);
+                expected = artifact.Sha256;
+            }
+            if (round % 2 == 1 && Directory.Exists(shared.ImportDir))
+            {
+                Directory.Delete(shared.ImportDir, recursive: true);
+            }
+
+            var results = await publisher.PublishManyAsync(artifact, targets, mode, CancellationToken.None);
+
+            Assert.All(results, r => Assert.True(r.Status is "Published" or "Skipped", $"round {round}, {r.Host}: {r.Status} {r.ErrorId} {r.Error}"));
+            Assert.All(results, r => Assert.True(r.Verified, $"round {round}, {r.Host}: not verified"));
+            Assert.Contains(results, r => r.Status == "Published");
+            var destination = results[0].Destination;
+            Assert.Equal(destination, results[1].Destination);
+            Assert.Equal(expected, ShaOfFile(destination));
+            Assert.Equal($"{expected}  {Path.GetFileName(destination)}\n", File.ReadAllText(destination + ".sha256"));
+            Assert.Empty(DotFiles(shared.ImportDir));
+        }
+    }
+
+    [SkippableFact]
+    public async Task Stale_temporary_files_of_our_own_naming_are_adopted_or_removed_and_nothing_else_is_touched()
+    {
+        SkipWithoutSshd();
+        var content = RawImage(2 << 20);
+        var artifact = Artifact("metal-amd64.raw", "raw", content);
+        var target = Target();
+        var destination = SshPublisher.DestinationFor(artifact, target, SshPublishMode.AsIs);
+        var name = Path.GetFileName(destination);
+        Directory.CreateDirectory(target.ImportDir);
+        // Two interrupted pushes of ours: one with most of the image (adopted and resumed), one small (removed).
+        var big = Path.Combine(target.ImportDir, $".{name}.0123456789abcdef{SshPublishPlan.PartSuffix}");
+        var small = Path.Combine(target.ImportDir, $".{name}.fedcba9876543210{SshPublishPlan.PartSuffix}");
+        File.WriteAllBytes(big, content.AsSpan(0, content.Length * 3 / 4).ToArray());
+        File.WriteAllBytes(small, RandomBytes(1000));
+        // Not ours: another destination's temporary file, a token that is not ours, someone else's dot-file.
+        var others = new[]
+        {
+            Path.Combine(target.ImportDir, $".talos-other-v1.11.5-metal-amd64.raw.0123456789abcdef{SshPublishPlan.PartSuffix}"),
+            Path.Combine(target.ImportDir, $".{name}.not-a-token{SshPublishPlan.PartSuffix}"),
+            Path.Combine(target.ImportDir, $".{name}.swp"),
+        };
+        foreach (var other in others)
+        {
+            File.WriteAllText(other, "keep me");
+        }
+        var publisher = new SshPublisher(NullEngineEvents.Instance, new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), StaleTemporaryAge = TimeSpan.Zero });
+
+        var result = await publisher.PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.True(result.Status == "Published", result.Error);
+        Assert.Equal(artifact.Sha256, ShaOfFile(destination));
+        Assert.False(File.Exists(big));
+        Assert.False(File.Exists(small));
+        Assert.All(others, o => Assert.Equal("keep me", File.ReadAllText(o)));
+        Assert.True(result.BytesSent < content.Length / 2, $"sent {result.BytesSent} of {content.Length}: the adopted part was not resumed");
+    }
+
+    [SkippableFact]
+    public async Task A_temporary_file_that_may_belong_to_a_running_push_is_left_alone()
+    {
+        SkipWithoutSshd();
+        var artifact = Artifact("metal-amd64.raw", "raw", RawImage(512 * 1024));
+        var target = Target();
+        var name = Path.GetFileName(SshPublisher.DestinationFor(artifact, target, SshPublishMode.AsIs));
+        Directory.CreateDirectory(target.ImportDir);
+        var running = Path.Combine(target.ImportDir, $".{name}.0123456789abcdef{SshPublishPlan.PartSuffix}");
+        File.WriteAllText(running, "being written by another push right now");
+
+        var result = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.True(result.Status == "Published", result.Error);
+        Assert.Equal("being written by another push right now", File.ReadAllText(running));
+    }
+
+    [SkippableFact]
+    public async Task A_final_file_that_another_push_just_put_there_identical_is_reported_as_skipped()
+    {
+        SkipWithoutSshd();
+        var content = RawImage(1 << 20, seed: 7);
+        var artifact = Artifact("metal-amd64.raw", "raw", content);
+        var target = Target();
+        var destination = SshPublisher.DestinationFor(artifact, target, SshPublishMode.AsIs);
+        Directory.CreateDirectory(target.ImportDir);
+        // The probe saw no file; by the time this push finishes, the other host has put the identical file there
+        // (and its sidecar after it).
+        var plan = SshPublishPlan.For(artifact, target, SshPublishMode.AsIs, needFile: true);
+        File.WriteAllBytes(plan.Temp, content);
+        File.WriteAllBytes(destination, content);
+        File.WriteAllText(destination + ".sha256", $"{artifact.Sha256}  {Path.GetFileName(destination)}\n");
+        var finish = SshPublisher.FinishScript(plan, artifact.Sha256, null, content.Length);
+        var run = Process.Start(new ProcessStartInfo("sh", new[] { "-c", finish }) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var stdout = await run.StandardOutput.ReadToEndAsync();
+        await run.WaitForExitAsync();
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("talosimage-identical", stdout);
+        Assert.False(File.Exists(plan.Temp));
+        Assert.Equal(artifact.Sha256, ShaOfFile(destination));
+        Assert.Equal($"{artifact.Sha256}  {Path.GetFileName(destination)}\n", File.ReadAllText(destination + ".sha256"));
+
+        // And when this push's temporary file is gone (the other push took the same name): identical is not a failure.
+        File.Delete(destination + ".sha256");
+        var gone = Process.Start(new ProcessStartInfo("sh", new[] { "-c", finish }) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var goneOut = await gone.StandardOutput.ReadToEndAsync();
+        await gone.WaitForExitAsync();
+        Assert.Equal(0, gone.ExitCode);
+        Assert.Contains("talosimage-identical", goneOut);
     }
 
     private static byte[] Compress(string tool, string path)

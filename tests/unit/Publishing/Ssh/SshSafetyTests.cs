@@ -109,17 +109,26 @@ public sealed class SshSafetyTests
         var sha = new string('a', 64);
 
         var probe = SshPublisher.ProbeScript(plan, 10, sha);
-        var finish = SshPublisher.FinishScript(plan, sha, new string('b', 64));
+        var finish = SshPublisher.FinishScript(plan, sha, new string('b', 64), 10);
+        var token = plan.Token;
 
+        Assert.Matches("^[0-9a-f]{16}$", token);
         Assert.Equal("/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw", plan.Final);
+        Assert.Equal($"/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.xz.{token}.talosimage-part", plan.Temp);
+        Assert.Equal($"/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.{token}.talosimage-part", plan.RawTemp);
         Assert.StartsWith("mkdir -p -- '/var/lib/vz/import' || exit 3;", probe);
         Assert.Contains("command -v xz", probe);
-        Assert.Contains("xz -dc -T0 -- '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.xz.talosimage-part' > '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.talosimage-part'", finish);
-        Assert.Contains("mv -f -- '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.talosimage-part' '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw'", finish);
+        Assert.Contains($"xz -dc -T0 -- '{plan.Temp}' > '{plan.RawTemp}'", finish);
+        Assert.Contains($"mv -f -- '{plan.RawTemp}' '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw'", finish);
         // The sidecar is read only while the final file is not newer than it, and written after the rename.
         Assert.Contains("[ ! '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw' -nt '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw.sha256' ]", probe);
-        Assert.True(finish.IndexOf("> '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw.sha256'", StringComparison.Ordinal)
-            > finish.IndexOf("mv -f -- '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.talosimage-part'", StringComparison.Ordinal));
+        Assert.True(finish.LastIndexOf("> '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw.sha256'", StringComparison.Ordinal)
+            > finish.IndexOf($"mv -f -- '{plan.RawTemp}'", StringComparison.Ordinal));
+        // Stale temporary files are looked for by this destination's own prefix and the legacy name only.
+        Assert.Contains("for t in '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.xz.'*'.talosimage-part' '/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.xz.talosimage-part'; do", probe);
+
+        // Each push has a token of its own.
+        Assert.NotEqual(token, SshPublishPlan.For(artifact, new SshTarget { Host = "pve1", ImportDir = "/var/lib/vz/import/" }, SshPublishMode.RemoteExpand, needFile: false).Token);
     }
 
     [Theory]
