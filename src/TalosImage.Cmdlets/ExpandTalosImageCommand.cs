@@ -9,13 +9,15 @@ namespace TalosImage.Cmdlets;
 /// and verified, and emits a TalosArtifact for the expanded file. Skips the work when a verified expansion of the
 /// same source is already there (-Force redoes it).
 /// </summary>
-[Cmdlet(VerbsData.Expand, "TalosImage", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsData.Expand, "TalosImage", SupportsShouldProcess = true, DefaultParameterSetName = ArtifactSet, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(TalosArtifact))]
 public sealed class ExpandTalosImageCommand : TalosCmdlet
 {
     private const string PathSet = "Path";
     private const string ArtifactSet = "Artifact";
 
+    // The default set, so that a piped TalosArtifact binds here as itself (with its identity) rather than by its
+    // Path property into the Path set; a file (Get-ChildItem, Get-TalosCache, a string) still binds to -Path.
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ArtifactSet)]
     [Alias("TalosArtifact")]
     public TalosArtifact? InputObject { get; set; }
