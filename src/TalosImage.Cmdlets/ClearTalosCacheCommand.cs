@@ -18,6 +18,7 @@ public sealed class ClearTalosCacheCommand : TalosCmdlet
     private const string AllSet = "All";
 
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string? CacheDirectory { get; set; }
 
     [Parameter(ParameterSetName = KeepSet)]

@@ -16,6 +16,7 @@ public sealed class GetTalosCacheCommand : TalosCmdlet
     public string[] Family { get; set; } = System.Array.Empty<string>();
 
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string? CacheDirectory { get; set; }
 
     protected override void EndProcessing()

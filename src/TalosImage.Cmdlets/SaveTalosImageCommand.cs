@@ -44,6 +44,7 @@ public sealed class SaveTalosImageCommand : TalosCmdlet
 
     /// <summary>Default: $XDG_CACHE_HOME/talosimage or ~/.cache/talosimage; %LOCALAPPDATA%\TalosImage on Windows.</summary>
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string? CacheDirectory { get; set; }
 
     /// <summary>Default: the FactoryUrl of a piped TalosSchematic, else TALOS_FACTORY_URL, else https://factory.talos.dev.
