@@ -338,7 +338,7 @@ public sealed class ArtifactDownloader
                     resumable = false;
                     continue;
                 }
-                await HttpPipeline.EnsureSuccessAsync(response, ct).ConfigureAwait(false);
+                await HttpPipeline.EnsureSuccessAsync(response, _http, ct).ConfigureAwait(false);
 
                 long offset;
                 long? total;

@@ -116,7 +116,7 @@ public sealed class FactoryClient
         {
             throw new TalosException("UnknownVersion", TalosErrorKind.ObjectNotFound, $"{request.Method} {url} answered 404: {notFound}", url);
         }
-        await HttpPipeline.EnsureSuccessAsync(response, ct).ConfigureAwait(false);
+        await HttpPipeline.EnsureSuccessAsync(response, _http, ct).ConfigureAwait(false);
         var text = await HttpText.ReadAsync(response, _http, ct).ConfigureAwait(false);
         return (HttpText.ParseJson(text, url), url);
     }

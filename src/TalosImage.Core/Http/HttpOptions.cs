@@ -14,6 +14,14 @@ public sealed record HttpOptions
     public TimeSpan HeadersTimeout { get; init; } = TimeSpan.FromMinutes(25);
     /// <summary>Longest silence while reading a response body.</summary>
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Longest time to receive the whole body of an API answer (JSON, YAML) or of an error answer, once its
+    /// headers are in: a server that trickles a byte now and then is abandoned after this. Image bodies have no such
+    /// deadline (only <see cref="ReadTimeout"/>): they may take hours on a slow line.</summary>
+    public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>Largest API answer read (JSON lists, YAML); a bigger one is not what was asked for.</summary>
+    public int MaxAnswerBytes { get; init; } = HttpText.MaxBytes;
+    /// <summary>Bytes of an error answer's body read for the message (the rest is never read).</summary>
+    public int MaxErrorBodyBytes { get; init; } = 4 * 1024;
     /// <summary>Attempts in all, the first included.</summary>
     public int MaxAttempts { get; init; } = 5;
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromSeconds(1);

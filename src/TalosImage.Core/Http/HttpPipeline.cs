@@ -101,23 +101,24 @@ public static class HttpPipeline
     }
 
     /// <summary>Throws a <see cref="TalosException"/> naming the URL, the status and the server's message unless the response succeeded.</summary>
-    public static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    public static Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        EnsureSuccessAsync(response, HttpOptions.Default, cancellationToken);
+
+    /// <summary>
+    /// Throws a <see cref="TalosException"/> naming the URL, the status and the server's message unless the response
+    /// succeeded. The message's body text is read through <see cref="HttpBody.ReadErrorTextAsync"/>: at most
+    /// <see cref="HttpOptions.MaxErrorBodyBytes"/>, within the read timeout and the answer deadline of
+    /// <paramref name="options"/>, and the caller's cancellation stops it at once.
+    /// </summary>
+    public static async Task EnsureSuccessAsync(HttpResponseMessage response, HttpOptions options, CancellationToken cancellationToken)
     {
         if (response.IsSuccessStatusCode)
         {
             return;
         }
-        string body = "";
-        try
-        {
-            if (response.Content is not null)
-            {
-                body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is HttpRequestException or System.IO.IOException)
-        {
-        }
+        var code = (int)response.StatusCode;
+        // A redirect's body is not part of its message.
+        var body = code >= 300 && code < 400 ? "" : await HttpBody.ReadErrorTextAsync(response, options, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         body = body.Trim();
         if (body.Length > 500)
@@ -125,7 +126,6 @@ public static class HttpPipeline
             body = body.Substring(0, 500) + "...";
         }
         var url = Redact(response.RequestMessage?.RequestUri);
-        var code = (int)response.StatusCode;
         var kind = code switch
         {
             401 or 403 => TalosErrorKind.PermissionDenied,

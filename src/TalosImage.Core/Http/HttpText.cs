@@ -11,43 +11,16 @@ namespace TalosImage.Core.Http;
 /// <summary>Small API answers (JSON lists, YAML) read with the pipeline's read timeout and a size limit.</summary>
 public static class HttpText
 {
-    /// <summary>API answers are small; a bigger body is not what was asked for.</summary>
+    /// <summary>API answers are small; a bigger body is not what was asked for (the default of <see cref="HttpOptions.MaxAnswerBytes"/>).</summary>
     public const int MaxBytes = 16 * 1024 * 1024;
 
-    /// <summary>The body of <paramref name="response"/> as UTF-8 text; a stall longer than the read timeout is a TalosException HttpTimeout.</summary>
-    public static async Task<string> ReadAsync(HttpResponseMessage response, HttpOptions options, CancellationToken cancellationToken)
-    {
-        var url = HttpPipeline.Redact(response.RequestMessage?.RequestUri);
-        if (response.Content is null)
-        {
-            return "";
-        }
-        try
-        {
-            using var stream = new ReadTimeoutStream(await response.Content.ReadAsStreamAsync().ConfigureAwait(false), options.ReadTimeout);
-            using var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int n;
-            while ((n = await stream.ReadAsync(chunk, 0, chunk.Length, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                if (buffer.Length + n > MaxBytes)
-                {
-                    throw new TalosException("HttpResponseTooLarge", TalosErrorKind.ProtocolError,
-                        $"{url}: the answer is larger than {Units.Bytes(MaxBytes)}; this is not an API answer", url);
-                }
-                buffer.Write(chunk, 0, n);
-            }
-            return new UTF8Encoding(false).GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-        }
-        catch (TimeoutException e)
-        {
-            throw new TalosException("HttpTimeout", TalosErrorKind.OperationTimeout, $"{url}: {e.Message}", url, e);
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException)
-        {
-            throw new TalosException("HttpConnectionFailed", TalosErrorKind.ConnectionError, $"{url}: {HttpPipeline.Describe(e)}", url, e);
-        }
-    }
+    /// <summary>
+    /// The body of <paramref name="response"/> as UTF-8 text, through <see cref="HttpBody"/>: a stall longer than the
+    /// read timeout or an answer not complete within <see cref="HttpOptions.AnswerTimeout"/> is a TalosException
+    /// HttpTimeout, one larger than <see cref="HttpOptions.MaxAnswerBytes"/> HttpResponseTooLarge.
+    /// </summary>
+    public static Task<string> ReadAsync(HttpResponseMessage response, HttpOptions options, CancellationToken cancellationToken) =>
+        HttpBody.ReadAnswerAsync(response, options, cancellationToken);
 
     /// <summary>Parses <paramref name="text"/> as JSON (whatever the Content-Type said), or throws a ProtocolError naming the URL.</summary>
     public static JToken ParseJson(string text, string url)

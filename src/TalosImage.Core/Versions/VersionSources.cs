@@ -259,7 +259,7 @@ internal sealed class GitHubVersionSource : IVersionListSource
                 events.Verbose($"{Url}: not modified since {VersionResolver.Time(cached!.FetchedAt)} (ETag {cached.ETag})");
                 return cached with { FetchedAt = DateTimeOffset.UtcNow };
             }
-            await HttpPipeline.EnsureSuccessAsync(response, ct).ConfigureAwait(false);
+            await HttpPipeline.EnsureSuccessAsync(response, _http, ct).ConfigureAwait(false);
             if (page == 1)
             {
                 etag = response.Headers.TryGetValues("ETag", out var tags) ? tags.FirstOrDefault() : null;

@@ -138,7 +138,6 @@ internal sealed class ProxmoxApiClient : IDisposable
         }
         using (response)
         {
-            var body = response.Content is null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
             var code = (int)response.StatusCode;
             if (code == 401)
             {
@@ -155,10 +154,14 @@ internal sealed class ProxmoxApiClient : IDisposable
             }
             if (!response.IsSuccessStatusCode)
             {
+                // The start of the body only (HttpOptions.MaxErrorBodyBytes), within the read timeout and answer deadline.
+                var error = await HttpBody.ReadErrorTextAsync(response, sendOptions, ct).ConfigureAwait(false);
                 throw new TalosException("ProxmoxApiError", code is >= 400 and < 500 ? TalosErrorKind.InvalidArgument : TalosErrorKind.ResourceUnavailable,
                     $"{call.What} on node {call.Node}, storage {call.Storage}: {request.Method} {Endpoint}/api2/json/{PathOnly(request)} answered " +
-                    $"{code} {Scrub(response.ReasonPhrase ?? "")}{Scrub(ErrorDetails(body))}", Endpoint);
+                    $"{code} {Scrub(response.ReasonPhrase ?? "")}{Scrub(ErrorDetails(error))}", Endpoint);
             }
+            // The answer through the shared bounded reader: idle timeout, answer deadline, cancellation, size cap.
+            var body = await HttpBody.ReadAnswerAsync(response, sendOptions, ct).ConfigureAwait(false);
             try
             {
                 return JToken.Parse(body.Length == 0 ? "{}" : body)["data"];
