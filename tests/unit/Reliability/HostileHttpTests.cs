@@ -332,6 +332,7 @@ public sealed class HostileHttpTests : IDisposable
         Assert.Equal("Http404", failure.ErrorId);
         Assert.Contains("answered 404 Not Found: not here: xxx", failure.Message);
         Assert.DoesNotContain("TAIL", failure.Message);
+        Assert.EndsWith("...", failure.Message);
         Assert.True(failure.Message.Count(c => c == 'x') <= 100, failure.Message);
     }
 
