@@ -96,7 +96,7 @@ public sealed class OrderRunner
         }
 
         var factory = _options.Offline ? null : new FactoryClient(config.FactoryUrl, _options.Http);
-        var schematics = new SchematicService(factory, _events);
+        var schematics = new SchematicService(factory, _events, config.Concurrency);
         var positions = plan.Orders.Sum(o => o.Positions.Count);
         var done = 0;
         using var pipeline = new PositionPipeline(config, _options, _events, log, schematics, checkExtensions: factory is not null);
@@ -126,6 +126,7 @@ public sealed class OrderRunner
             return (order, outcomes, seconds: orderWatch.Elapsed.TotalSeconds, manifestError);
         }).ToList();
         var finished = await Task.WhenAll(orders).ConfigureAwait(false);
+        RetryManifests(plan, finished, log);
 
         if (config.CachePolicy.Enabled)
         {
@@ -178,6 +179,29 @@ public sealed class OrderRunner
         };
     }
 
+    /// <summary>
+    /// A manifest that could not be written while other positions were running (too many open files under a cron job's
+    /// limit, a passing I/O error) is written once more when every position is done and their files are closed.
+    /// </summary>
+    private void RetryManifests(Plan plan, (PlannedOrder order, PositionOutcome[] outcomes, double seconds, string? manifestError)[] finished, RunLog log)
+    {
+        for (var i = 0; i < finished.Length; i++)
+        {
+            var f = finished[i];
+            if (f.manifestError is null)
+            {
+                continue;
+            }
+            var error = WriteManifest(plan, f.order, f.outcomes, f.seconds);
+            if (error is null)
+            {
+                _events.Warning($"{f.order.Order.OrderId}: the manifest {f.order.ManifestPath} was written on a second attempt, after all positions were done");
+            }
+            log.Write(f.order.Order.OrderId, null, null, "manifest", error is null ? "ok" : "failed", error ?? f.order.ManifestPath);
+            finished[i] = f with { manifestError = error };
+        }
+    }
+
     /// <summary>True when <paramref name="path"/> is in the cache as recorded (size, time, hash), reading no artifact bytes.</summary>
     private static bool IsCached(string path) => ArtifactMetadata.TryRead(path)?.Matches(path) == true;
 
@@ -218,7 +242,7 @@ public sealed class OrderRunner
             _events.Warning($"extension names were not checked against the official lists (offline): {Positions(toCheck)}");
             return plan;
         }
-        var schematics = new SchematicService(new FactoryClient(plan.Config.FactoryUrl, _options.Http ?? DryRunHttp), _events);
+        var schematics = new SchematicService(new FactoryClient(plan.Config.FactoryUrl, _options.Http ?? DryRunHttp), _events, plan.Config.Concurrency);
         var errors = new Dictionary<PlannedPosition, TalosException>();
         var notChecked = new Dictionary<string, (string Reason, List<PlannedPosition> Positions)>(StringComparer.Ordinal);
         foreach (var p in toCheck)
