@@ -85,7 +85,7 @@ public sealed class OrderRunner
         var config = plan.Config;
         var cacheDir = Path.GetFullPath(config.CacheDir);
         var watch = Stopwatch.StartNew();
-        using var log = new RunLog(_options.LogPath);
+        using var log = new RunLog(_options.LogPath, _events);
         using var cacheLock = await CacheLock.AcquireAsync(cacheDir, config.LockTimeout, _events, ct).ConfigureAwait(false);
 
         var removed = new List<TalosCacheEntry>();
@@ -167,6 +167,10 @@ public sealed class OrderRunner
                 BytesPushed = outcomes.Sum(o => o.BytesPushed),
                 Duration = Math.Round(seconds, 3),
             });
+        }
+        if (log.Failure is { } logFailure)
+        {
+            failures.Add(new PositionFailure("-", "(log)", "LogWriteFailed", logFailure, TalosErrorKind.WriteError));
         }
         _events.Verbose($"run finished in {Units.Duration(watch.Elapsed)}");
         return new RunResult
