@@ -46,7 +46,14 @@ public sealed class CacheLock : IDisposable
     {
         events ??= NullEngineEvents.Instance;
         var dir = System.IO.Path.GetFullPath(cacheDir);
-        Directory.CreateDirectory(dir);
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Unusable(dir, e);
+        }
         var path = System.IO.Path.Combine(dir, LockFileName);
         var ownerPath = System.IO.Path.Combine(dir, OwnerFileName);
         var clock = Stopwatch.StartNew();
@@ -59,13 +66,18 @@ public sealed class CacheLock : IDisposable
             {
                 stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
             }
-            catch (IOException) when (File.Exists(path))
+            catch (IOException e) when (File.Exists(path) && UnusablePath.IsHeldByAnother(e))
             {
                 // Held by another process (sharing violation / flock): wait.
             }
             catch (UnauthorizedAccessException e)
             {
                 throw new TalosException("CacheLockDenied", TalosErrorKind.PermissionDenied, $"Cannot open the cache lock {path}: {e.Message}", path, e);
+            }
+            catch (IOException e)
+            {
+                // Not another holder: a read-only file system, a folder named .lock, an I/O error. Waiting would not help.
+                throw Unusable(dir, e, path);
             }
 
             if (stream is not null)
@@ -104,6 +116,14 @@ public sealed class CacheLock : IDisposable
             await Task.Delay(left < PollInterval ? (left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1)) : PollInterval, ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The cache folder cannot be used at all (bad configuration: cache_dir, -CacheDirectory): exit 2 in talos-order.</summary>
+    private static TalosException Unusable(string dir, Exception e, string? lockPath = null) =>
+        new("CacheDirectoryUnusable", TalosErrorKind.InvalidArgument,
+            lockPath is null
+                ? $"The cache folder {dir} cannot be used: {UnusablePath.Reason(dir, e, wantFolder: true)}."
+                : $"The cache folder {dir} cannot be used: its lock {lockPath} cannot be opened: {UnusablePath.Reason(lockPath, e, wantFolder: false)}.",
+            dir, e);
 
     /// <summary>Releases the lock: the lock file is emptied (never deleted, so two processes cannot lock two different files).</summary>
     public void Dispose()

@@ -85,7 +85,7 @@ public sealed class OrderRunner
         var config = plan.Config;
         var cacheDir = Path.GetFullPath(config.CacheDir);
         var watch = Stopwatch.StartNew();
-        using var log = new RunLog(_options.LogPath);
+        using var log = new RunLog(_options.LogPath, _events);
         using var cacheLock = await CacheLock.AcquireAsync(cacheDir, config.LockTimeout, _events, ct).ConfigureAwait(false);
 
         var removed = new List<TalosCacheEntry>();
@@ -96,7 +96,7 @@ public sealed class OrderRunner
         }
 
         var factory = _options.Offline ? null : new FactoryClient(config.FactoryUrl, _options.Http);
-        var schematics = new SchematicService(factory, _events);
+        var schematics = new SchematicService(factory, _events, config.Concurrency);
         var positions = plan.Orders.Sum(o => o.Positions.Count);
         var done = 0;
         using var pipeline = new PositionPipeline(config, _options, _events, log, schematics, checkExtensions: factory is not null);
@@ -126,6 +126,7 @@ public sealed class OrderRunner
             return (order, outcomes, seconds: orderWatch.Elapsed.TotalSeconds, manifestError);
         }).ToList();
         var finished = await Task.WhenAll(orders).ConfigureAwait(false);
+        RetryManifests(plan, finished, log);
 
         if (config.CachePolicy.Enabled)
         {
@@ -167,6 +168,10 @@ public sealed class OrderRunner
                 Duration = Math.Round(seconds, 3),
             });
         }
+        if (log.Failure is { } logFailure)
+        {
+            failures.Add(new PositionFailure("-", "(log)", "LogWriteFailed", logFailure, TalosErrorKind.WriteError));
+        }
         _events.Verbose($"run finished in {Units.Duration(watch.Elapsed)}");
         return new RunResult
         {
@@ -176,6 +181,29 @@ public sealed class OrderRunner
             Failures = failures,
             ExitCode = failures.Count > 0 ? ExitCodes.Failed : ExitCodes.Success,
         };
+    }
+
+    /// <summary>
+    /// A manifest that could not be written while other positions were running (too many open files under a cron job's
+    /// limit, a passing I/O error) is written once more when every position is done and their files are closed.
+    /// </summary>
+    private void RetryManifests(Plan plan, (PlannedOrder order, PositionOutcome[] outcomes, double seconds, string? manifestError)[] finished, RunLog log)
+    {
+        for (var i = 0; i < finished.Length; i++)
+        {
+            var f = finished[i];
+            if (f.manifestError is null)
+            {
+                continue;
+            }
+            var error = WriteManifest(plan, f.order, f.outcomes, f.seconds);
+            if (error is null)
+            {
+                _events.Warning($"{f.order.Order.OrderId}: the manifest {f.order.ManifestPath} was written on a second attempt, after all positions were done");
+            }
+            log.Write(f.order.Order.OrderId, null, null, "manifest", error is null ? "ok" : "failed", error ?? f.order.ManifestPath);
+            finished[i] = f with { manifestError = error };
+        }
     }
 
     /// <summary>True when <paramref name="path"/> is in the cache as recorded (size, time, hash), reading no artifact bytes.</summary>
@@ -218,7 +246,7 @@ public sealed class OrderRunner
             _events.Warning($"extension names were not checked against the official lists (offline): {Positions(toCheck)}");
             return plan;
         }
-        var schematics = new SchematicService(new FactoryClient(plan.Config.FactoryUrl, _options.Http ?? DryRunHttp), _events);
+        var schematics = new SchematicService(new FactoryClient(plan.Config.FactoryUrl, _options.Http ?? DryRunHttp), _events, plan.Config.Concurrency);
         var errors = new Dictionary<PlannedPosition, TalosException>();
         var notChecked = new Dictionary<string, (string Reason, List<PlannedPosition> Positions)>(StringComparer.Ordinal);
         foreach (var p in toCheck)

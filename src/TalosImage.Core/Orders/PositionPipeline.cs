@@ -15,8 +15,8 @@ namespace TalosImage.Core.Orders;
 
 /// <summary>
 /// Runs positions through the stages schematic -> download -> expand -> publish. Every position runs at once; each
-/// stage has its own bound (downloads and pushes: defaults.concurrency; expansions: at most two, since each one uses
-/// every core), so the downloads, expansions and pushes of different positions overlap. Work that several positions
+/// stage has its own bound (schematic POSTs and extension lists: defaults.concurrency, in SchematicService; downloads
+/// and pushes: defaults.concurrency; expansions: at most two, since each one uses every core), so the downloads, expansions and pushes of different positions overlap. Work that several positions
 /// share is done once: a schematic (SchematicService), an artifact (ArtifactDownloader), an expansion and a push
 /// (memoised here by destination).
 /// </summary>

@@ -14,16 +14,36 @@ public sealed class RunLog : IDisposable
 {
     private readonly StreamWriter? _writer;
     private readonly object _lock = new();
+    private readonly IEngineEvents _events;
+    private readonly string? _path;
 
     public RunLog(string? path)
+        : this(path, null)
     {
+    }
+
+    /// <param name="path">The log file (appended to); none when null or blank.</param>
+    /// <param name="events">Where the one warning goes when a line cannot be written (a full disk): the run goes on without the log.</param>
+    public RunLog(string? path, IEngineEvents? events)
+    {
+        _events = events ?? NullEngineEvents.Instance;
         if (string.IsNullOrWhiteSpace(path))
         {
             return;
         }
         var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        _writer = new StreamWriter(new FileStream(full, FileMode.Append, FileAccess.Write, FileShare.ReadWrite), new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
+        _path = full;
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            _writer = new StreamWriter(new FileStream(full, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1), new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Before anything is done: a log that cannot be written is a bad --log / -LogPath (exit 2).
+            throw new TalosException("LogFileUnusable", TalosErrorKind.InvalidArgument,
+                $"Cannot write the log {full}: {UnusablePath.Reason(full, e, wantFolder: false)}.", full, e);
+        }
     }
 
     public void Write(string orderId, int? position, string? name, string stage, string outcome, string? detail = null)
@@ -50,9 +70,25 @@ public sealed class RunLog : IDisposable
         }
         lock (_lock)
         {
-            _writer.WriteLine(sb.ToString());
+            if (Failure is not null)
+            {
+                return;
+            }
+            try
+            {
+                _writer.WriteLine(sb.ToString());
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A failure while running (the log's disk filled): said once, the run goes on, and its exit code is 1.
+                Failure = $"Cannot write the log {_path}: {UnusablePath.Reason(_path!, e, wantFolder: false)}; the lines after this are missing.";
+                _events.Warning(Failure);
+            }
         }
     }
+
+    /// <summary>Why the log stopped being written during the run; null while every line was written.</summary>
+    public string? Failure { get; private set; }
 
     /// <summary>A logfmt value: bare when it has no space, quote or '=', else double-quoted with escapes; one line always.</summary>
     internal static string Value(string s)
@@ -64,5 +100,15 @@ public sealed class RunLog : IDisposable
         return "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\r", "\\r").Replace("\t", "\\t") + "\"";
     }
 
-    public void Dispose() => _writer?.Dispose();
+    public void Dispose()
+    {
+        try
+        {
+            _writer?.Dispose();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Every line was written unbuffered; nothing is lost here.
+        }
+    }
 }

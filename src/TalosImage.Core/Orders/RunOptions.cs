@@ -35,9 +35,9 @@ public static class ExitCodes
     public const int Failed = 1;
     public const int BadInput = 2;
 
-    /// <summary>Bad input or usage gives 2; anything else that stops a run gives 1.</summary>
+    /// <summary>Bad input or usage gives 2 (also a cache_dir or --log path that cannot be used at all); anything else that stops a run gives 1.</summary>
     public static int For(Exception e) =>
-        e is TalosValidationException || (e is TalosException t && t.Kind == TalosErrorKind.InvalidArgument && t.ErrorId is "Usage" or "UnknownOrderId" or "InvalidOrderFile")
+        e is TalosValidationException || (e is TalosException t && t.Kind == TalosErrorKind.InvalidArgument && t.ErrorId is "Usage" or "UnknownOrderId" or "InvalidOrderFile" or "CacheDirectoryUnusable" or "LogFileUnusable")
             ? BadInput
             : Failed;
 }

@@ -13,7 +13,9 @@ namespace TalosImage.Core.Schematics;
 /// <summary>
 /// Schematics and extension checks for one run, memoised: one POST per distinct schematic however many positions
 /// (or concurrent callers) share it, one extension list per Talos version. Without a factory (offline, dry runs)
-/// IDs are computed locally.
+/// IDs are computed locally. At most <c>maxConcurrentRequests</c> requests to the factory are in flight at once (a run
+/// passes defaults.concurrency), however many distinct schematics are asked for: each request holds a socket, and a run
+/// with 1,500 distinct customizations must not hold 1,500 of them (a cron job's open-file limit is often 1,024).
 /// </summary>
 public sealed class SchematicService
 {
@@ -21,12 +23,34 @@ public sealed class SchematicService
     private readonly IEngineEvents _events;
     private readonly ConcurrentDictionary<string, Lazy<Task<TalosSchematic>>> _schematics = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<FactoryExtension>>>> _extensions = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _requests;
+
+    /// <summary>The bound on requests in flight when none is given: the default of defaults.concurrency.</summary>
+    public const int DefaultMaxConcurrentRequests = 4;
 
     /// <param name="factory">The factory to create schematics on; null computes IDs locally (offline).</param>
-    public SchematicService(FactoryClient? factory, IEngineEvents events)
+    /// <param name="events">Where warnings and verbose messages go.</param>
+    /// <param name="maxConcurrentRequests">The most requests (schematic POSTs, extension lists) in flight at once.</param>
+    public SchematicService(FactoryClient? factory, IEngineEvents events, int maxConcurrentRequests = DefaultMaxConcurrentRequests)
     {
         _factory = factory;
         _events = events;
+        // No wait handle is ever asked of it, so it holds no OS handle and needs no Dispose.
+        _requests = new SemaphoreSlim(Math.Max(1, maxConcurrentRequests));
+    }
+
+    /// <summary>Runs one factory request once a slot of the bound is free.</summary>
+    private async Task<T> BoundedAsync<T>(Func<Task<T>> request, CancellationToken ct)
+    {
+        await _requests.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await request().ConfigureAwait(false);
+        }
+        finally
+        {
+            _requests.Release();
+        }
     }
 
     /// <summary>
@@ -46,7 +70,8 @@ public sealed class SchematicService
         {
             return Describe(schematic, localId, yaml, "Local", "");
         }
-        var created = await _factory.CreateSchematicAsync(schematic, ct).ConfigureAwait(false);
+        var factory = _factory;
+        var created = await BoundedAsync(() => factory.CreateSchematicAsync(schematic, ct), ct).ConfigureAwait(false);
         if (!string.Equals(created.SchematicId, localId, StringComparison.Ordinal))
         {
             _events.Warning($"the factory at {_factory.FactoryUrl} gave schematic ID {created.SchematicId}, the local computation gives {localId}; using the factory's");
@@ -156,7 +181,8 @@ public sealed class SchematicService
     private async Task<IReadOnlyList<FactoryExtension>> FetchExtensionsAsync(string version, string url, CancellationToken ct)
     {
         _events.Verbose($"GET {url} (the official extensions of Talos {version})");
-        var list = await _factory!.GetOfficialExtensionsAsync(version, ct).ConfigureAwait(false);
+        var factory = _factory!;
+        var list = await BoundedAsync(() => factory.GetOfficialExtensionsAsync(version, ct), ct).ConfigureAwait(false);
         _events.Verbose($"{list.Count} official extension(s) of Talos {version} from {url} (asked the factory, not from the on-disk cache)");
         return list;
     }

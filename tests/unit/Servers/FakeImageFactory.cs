@@ -82,6 +82,17 @@ public sealed class FakeImageFactory : IAsyncDisposable
 
     public int SchematicPosts => Volatile.Read(ref _schematicPosts);
 
+    private int _schematicPostsInFlight;
+    private int _maxSchematicPostsInFlight;
+
+    /// <summary>The most POST /schematics requests this server was answering at one time (since the last reset).</summary>
+    public int MaxSchematicPostsInFlight => Volatile.Read(ref _maxSchematicPostsInFlight);
+
+    public void ResetSchematicPostsInFlight() => Interlocked.Exchange(ref _maxSchematicPostsInFlight, 0);
+
+    /// <summary>How long each POST /schematics takes to answer (so that concurrent POSTs overlap and can be counted).</summary>
+    public TimeSpan SchematicDelay { get; set; }
+
     /// <summary>
     /// The bytes of an image, by (schematic, version, asset), for GET and HEAD /image/...; null answers 404. As the factory
     /// does, an image is only served for a schematic created here, a listed version, and official extensions (an
@@ -178,6 +189,34 @@ public sealed class FakeImageFactory : IAsyncDisposable
     private async Task CreateSchematicAsync(HttpContext ctx)
     {
         Interlocked.Increment(ref _schematicPosts);
+        var inFlight = Interlocked.Increment(ref _schematicPostsInFlight);
+        try
+        {
+            int max;
+            while (inFlight > (max = Volatile.Read(ref _maxSchematicPostsInFlight)) && Interlocked.CompareExchange(ref _maxSchematicPostsInFlight, inFlight, max) != max)
+            {
+            }
+            if (SchematicDelay > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(SchematicDelay, ctx.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            await AnswerSchematicAsync(ctx);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _schematicPostsInFlight);
+        }
+    }
+
+    private async Task AnswerSchematicAsync(HttpContext ctx)
+    {
         using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync();
         Schematic schematic;
