@@ -20,7 +20,8 @@ namespace TalosImage.Core.Artifacts;
 /// Downloads factory assets into the verified cache (<c>&lt;cache&gt;/artifacts/&lt;schematic&gt;/&lt;version&gt;/&lt;asset&gt;</c>).
 /// The body is streamed to <c>&lt;file&gt;.part</c> and hashed in the same pass; the file gets its final name only
 /// when every announced byte arrived and its metadata is written (metadata first, so a final name always has a record). A broken transfer is retried (resumed with
-/// Range where the answering server, e.g. a CDN behind a redirect, accepts ranges; restarted otherwise).
+/// Range and If-Range where the answering server, e.g. a CDN behind a redirect, accepts ranges and gave a strong validator; restarted otherwise).
+/// Nothing planted in the cache (a link, a FIFO) is followed: see <see cref="CacheFiles"/>.
 /// Concurrent requests for one artifact in this process share one download. Callers that share a cache across
 /// processes hold a <see cref="CacheLock"/>.
 /// </summary>
@@ -66,7 +67,14 @@ public sealed class ArtifactDownloader
     /// <see cref="SaveOptions.Verify"/> re-hashed first), downloaded otherwise. Concurrent calls for the same artifact
     /// share one task (and so the first caller's options and cancellation).
     /// </summary>
-    public Task<TalosArtifact> SaveAsync(ArtifactRequest request, SaveOptions options, CancellationToken ct)
+    public Task<TalosArtifact> SaveAsync(ArtifactRequest request, SaveOptions options, CancellationToken ct) => SaveAsync(request, options, ct, out _);
+
+    /// <summary>
+    /// <see cref="SaveAsync(ArtifactRequest, SaveOptions, CancellationToken)"/>; <paramref name="joined"/> is true when
+    /// this call joined a save of the same artifact already under way (its result is that save's: a caller that counts
+    /// bytes downloaded counts them for the call that started the transfer only).
+    /// </summary>
+    public Task<TalosArtifact> SaveAsync(ArtifactRequest request, SaveOptions options, CancellationToken ct, out bool joined)
     {
         if (request is null)
         {
@@ -78,7 +86,9 @@ public sealed class ArtifactDownloader
         var key = Path.DirectorySeparatorChar == '\\' ? path.ToLowerInvariant() : path;
         Lazy<Task<TalosArtifact>>? mine = null;
         mine = new Lazy<Task<TalosArtifact>>(() => RunAndForgetAsync(key, mine!, r, options, path, ct));
-        return _inflight.GetOrAdd(key, mine).Value;
+        var entry = _inflight.GetOrAdd(key, mine);
+        joined = !ReferenceEquals(entry, mine);
+        return entry.Value;
     }
 
     private async Task<TalosArtifact> RunAndForgetAsync(string key, Lazy<Task<TalosArtifact>> entry, ArtifactRequest r, SaveOptions options, string path, CancellationToken ct)
@@ -100,6 +110,7 @@ public sealed class ArtifactDownloader
         var url = r.Url;
         var shown = HttpPipeline.Redact(new Uri(url));
         var progress = new TransferProgress(_events, Interlocked.Increment(ref _nextActivityId), $"Save-TalosImage {r.Version} {r.Asset}");
+        RefusePlanted(path);
 
         if (!options.Force)
         {
@@ -117,7 +128,8 @@ public sealed class ArtifactDownloader
                 if (string.Equals(actual, cached.Sha256, StringComparison.OrdinalIgnoreCase))
                 {
                     _events.Verbose($"{path}: verified (sha256 {actual}).");
-                    return Result(r, path, url, cached.Sha256, cached.Size, fromCache: true, clock);
+                    RestoreSideFiles(r, path, cached, actual);
+                    return Result(r, path, url, actual, cached.Size, fromCache: true, clock);
                 }
                 _events.Warning($"{path} is corrupt: sha256 {actual}, recorded {cached.Sha256}. Deleting it and downloading again.");
                 Discard(path);
@@ -146,21 +158,7 @@ public sealed class ArtifactDownloader
             RemoveEmptyFolders(created);
             throw;
         }
-        var meta = new ArtifactMetadata
-        {
-            Url = url,
-            Sha256 = sha,
-            SchematicId = r.SchematicId,
-            Version = r.Version,
-            Asset = r.Asset,
-            Platform = r.Platform,
-            Architecture = r.Architecture,
-            Format = r.Format,
-            SecureBoot = r.SecureBoot,
-            InstallerImage = FactoryCatalog.InstallerImage(r.FactoryUrl, r.Platform, r.SchematicId, r.Version, r.SecureBoot),
-            Kind = "Downloaded",
-            DownloadedAt = DateTimeOffset.UtcNow,
-        };
+        var meta = Metadata(r, url, sha, DateTimeOffset.UtcNow);
         try
         {
             Record(meta, path);
@@ -174,6 +172,62 @@ public sealed class ArtifactDownloader
         return Result(r, path, url, sha, size, fromCache: false, clock);
     }
 
+    private static ArtifactMetadata Metadata(ArtifactRequest r, string url, string sha, DateTimeOffset downloadedAt) => new()
+    {
+        Url = url,
+        Sha256 = sha,
+        SchematicId = r.SchematicId,
+        Version = r.Version,
+        Asset = r.Asset,
+        Platform = r.Platform,
+        Architecture = r.Architecture,
+        Format = r.Format,
+        SecureBoot = r.SecureBoot,
+        InstallerImage = FactoryCatalog.InstallerImage(r.FactoryUrl, r.Platform, r.SchematicId, r.Version, r.SecureBoot),
+        Kind = "Downloaded",
+        DownloadedAt = downloadedAt,
+    };
+
+    /// <summary>
+    /// Refuses anything in the artifact's part of the cache that the cache did not write: a link or a non-folder on the
+    /// way from the cache folder to it, a link or a non-regular file at its final name, its side files or its
+    /// <c>.part</c> (<see cref="CacheFiles"/>). Nothing is read, written or removed through them.
+    /// </summary>
+    private void RefusePlanted(string path)
+    {
+        CacheFiles.RefuseUnlessFolders(_cacheDir, Path.GetDirectoryName(path)!);
+        foreach (var file in new[] { path, ArtifactMetadata.MetaPath(path), ArtifactMetadata.ShaPath(path), path + CachePaths.PartSuffix })
+        {
+            CacheFiles.RefuseUnlessFileOrAbsent(file);
+        }
+    }
+
+    /// <summary>
+    /// After -Verify found the file's hash to be the recorded one: rewrites a missing or wrong <c>.sha256</c> and a
+    /// <c>.meta.json</c> that lost what it says about the file, from the verified hash and the request (the path's
+    /// identity), so that <c>sha256sum -c</c> over the cache agrees with the tool. Sound side files are left as they are.
+    /// </summary>
+    private void RestoreSideFiles(ArtifactRequest r, string path, ArtifactMetadata cached, string verified)
+    {
+        var meta = Metadata(r, cached.Url.Length > 0 ? cached.Url : r.Url, verified, cached.DownloadedAt == default ? DateTimeOffset.UtcNow : cached.DownloadedAt);
+        if (cached.InstallerImage is { Length: > 0 } image)
+        {
+            meta.InstallerImage = image;
+        }
+        try
+        {
+            var restored = meta.RestoreFor(path);
+            if (restored.Count > 0)
+            {
+                _events.Warning($"{path}: verified (sha256 {verified}); restored {string.Join(" and ", restored.Select(Path.GetFileName))}, which did not say so.");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TalosException("CacheWriteFailed", TalosErrorKind.WriteError, $"Cannot record {path} in the cache: {e.Message}", path, e);
+        }
+    }
+
     /// <summary>
     /// Records the complete <c>.part</c> (metadata first) and renames it to <paramref name="path"/>; when the record
     /// cannot be written (a full disk), the part, the side files and any older file of that name are removed, so no
@@ -182,6 +236,8 @@ public sealed class ArtifactDownloader
     private static void Record(ArtifactMetadata meta, string path)
     {
         var part = path + CachePaths.PartSuffix;
+        CacheFiles.RefuseUnlessFileOrAbsent(part);
+        CacheFiles.RefuseUnlessFileOrAbsent(path);
         try
         {
             meta.WriteFor(path, part);
@@ -254,16 +310,16 @@ public sealed class ArtifactDownloader
         }
     }
 
-    /// <summary>Opens the <c>.part</c> (its folder made again if a failed download in this process removed it meanwhile).</summary>
-    private static FileStream OpenPart(string part, bool resume)
+    /// <summary>
+    /// Creates the <c>.part</c> exclusively (its folder made again if a failed download in this process removed it
+    /// meanwhile): a stale regular <c>.part</c> is replaced, anything else at that name is refused, never followed.
+    /// </summary>
+    private static FileStream OpenPart(string part)
     {
         lock (FolderGate)
         {
-            if (!resume)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(part)!);
-            }
-            return new FileStream(part, resume ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            Directory.CreateDirectory(Path.GetDirectoryName(part)!);
+            return CacheFiles.CreateNew(part);
         }
     }
 
@@ -296,9 +352,13 @@ public sealed class ArtifactDownloader
     /// <summary>
     /// Downloads <paramref name="url"/> to <c>path.part</c> (complete and flushed; the caller records it and gives it
     /// its final name); returns the SHA-256 and size.
-    /// Up to <see cref="HttpOptions.MaxAttempts"/> transfers; a retry resumes with Range only when the server that
-    /// answered the previous attempt advertised <c>Accept-Ranges: bytes</c> and answers 206 with the expected
-    /// Content-Range, and restarts from zero otherwise.
+    /// Up to <see cref="HttpOptions.MaxAttempts"/> transfers into one <c>.part</c>, created exclusively and held open
+    /// across them (so a name planted meanwhile is never written through). A retry resumes with Range only when the
+    /// answer that began the file had a strong validator (a strong ETag, else a strong Last-Modified), a length and
+    /// <c>Accept-Ranges: bytes</c>; it asks with If-Range, and appends only a 206 with the same validator and a
+    /// Content-Range from the kept length to the same total. Anything else starts again from byte 0: a server that now
+    /// serves other bytes never yields a spliced file. The body must be framed (Content-Length or chunked) and sent as
+    /// is (no Content-Encoding), else its bytes are not the file and nothing is stored.
     /// </summary>
     private async Task<(string Sha256, long Size)> DownloadAsync(string url, string path, TransferProgress progress, CancellationToken ct)
     {
@@ -306,8 +366,8 @@ public sealed class ArtifactDownloader
         var client = HttpPipeline.For(new Uri(url).GetLeftPart(UriPartial.Authority), _http);
         var shown = HttpPipeline.Redact(new Uri(url));
         var maxAttempts = Math.Max(1, _http.MaxAttempts);
-        var resumable = false;          // the last answering server accepts byte ranges
-        EntityTagHeaderValue? etag = null;
+        Validator? validator = null;    // of the answer that began the bytes in the part; null: not resumable
+        FileStream? file = null;
         Exception? last = null;
         progress.Start("Connecting");
         try
@@ -319,15 +379,13 @@ public sealed class ArtifactDownloader
                     await Task.Delay(RetryHandler.Backoff(_http, attempt - 1), ct).ConfigureAwait(false);
                 }
                 // A .part from an earlier run is never trusted: only this run's own attempts are resumed.
-                long have = attempt > 1 && resumable && File.Exists(part) ? new FileInfo(part).Length : 0;
+                long have = validator is not null && file is not null ? file.Length : 0;
                 using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
                 if (have > 0)
                 {
                     request.Headers.Range = new RangeHeaderValue(have, null);
-                    if (etag is { IsWeak: false })
-                    {
-                        request.Headers.IfRange = new RangeConditionHeaderValue(etag);
-                    }
+                    request.Headers.IfRange = validator!.Condition;
                 }
                 using var response = await HttpPipeline.SendAsync(client, request, _http, ct).ConfigureAwait(false);
                 var answered = HttpPipeline.Redact(response.RequestMessage?.RequestUri ?? new Uri(url));
@@ -335,149 +393,225 @@ public sealed class ArtifactDownloader
                 {
                     last = new IOException($"{answered} refused the range bytes={have}-");
                     _events.Verbose($"GET {answered}: 416 for bytes={have}-; restarting from zero.");
-                    resumable = false;
+                    validator = null;
                     continue;
                 }
                 await HttpPipeline.EnsureSuccessAsync(response, _http, ct).ConfigureAwait(false);
+                RefuseContentCoding(response, answered);
 
                 long offset;
                 long? total;
                 if (response.StatusCode == HttpStatusCode.PartialContent)
                 {
                     var range = response.Content.Headers.ContentRange;
-                    if (have == 0 || range is null || !string.Equals(range.Unit, "bytes", StringComparison.OrdinalIgnoreCase) ||
-                        range.From != have || range.Length is null || (range.To is { } to && to != range.Length - 1) ||
-                        (response.Content.Headers.ContentLength is { } partLength && partLength != range.Length - have))
+                    var why = have == 0 || validator is null ? "no range was asked for"
+                        : range is null || !string.Equals(range.Unit, "bytes", StringComparison.OrdinalIgnoreCase) || range.From != have || range.Length is null ||
+                          (range.To is { } to && to != range.Length - 1) ||
+                          (response.Content.Headers.ContentLength is { } partLength && partLength != range.Length - have) ? $"Content-Range '{range}' to bytes={have}-"
+                        : range.Length != validator.Total ? $"Content-Range '{range}': the file was {validator.Total} bytes"
+                        : validator.Differs(response);
+                    if (why is not null)
                     {
-                        last = new IOException($"{answered} answered 206 with Content-Range '{range}' to bytes={have}-");
-                        _events.Warning($"GET {answered}: unexpected partial answer (Content-Range '{range}'); restarting from zero.");
-                        resumable = false;
+                        last = new IOException($"{answered} answered 206 that does not continue the file ({why})");
+                        _events.Warning($"GET {answered}: a partial answer that does not continue the file ({why}); restarting from zero.");
+                        validator = null;
                         continue;
                     }
                     offset = have;
-                    total = range.Length;
-                    _events.Verbose($"GET {answered}: resuming at {Units.Bytes(have)} of {Units.Bytes(total.Value)}.");
+                    total = range!.Length;
+                    _events.Verbose($"GET {answered}: resuming at {Units.Bytes(have)} of {Units.Bytes(total!.Value)} ({validator!.Describe()} unchanged).");
                 }
                 else if (response.StatusCode == HttpStatusCode.OK)
                 {
                     if (have > 0)
                     {
-                        _events.Verbose($"GET {answered}: range not honoured; restarting from zero.");
+                        _events.Verbose($"GET {answered}: range not honoured (the file changed, or no ranges); restarting from zero.");
                     }
                     offset = 0;
                     total = response.Content.Headers.ContentLength;
+                    if (total is null && response.Headers.TransferEncodingChunked != true && response.Version.Major < 2)
+                    {
+                        throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
+                            $"GET {answered} answered without a Content-Length or chunked framing: the end of its body cannot be told from a cut connection, so it is not stored.", answered);
+                    }
+                    validator = Validator.From(response, total);
                 }
                 else
                 {
                     throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
                         $"GET {answered} answered {(int)response.StatusCode} {response.ReasonPhrase}, not 200 with the file.", answered);
                 }
-                resumable = response.StatusCode == HttpStatusCode.PartialContent ||
-                    response.Headers.AcceptRanges.Contains("bytes", StringComparer.OrdinalIgnoreCase);
-                etag = response.Headers.ETag;
 
                 try
                 {
-                    return await ReceiveAsync(response, part, path, offset, total, progress, ct).ConfigureAwait(false);
+                    file ??= OpenPart(part);
+                    return await ReceiveAsync(response, file, part, offset, total, progress, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (IsTransferFailure(e, ct))
                 {
                     last = e;
                     if (e is LengthMismatchException)
                     {
-                        resumable = false; // the server's framing cannot be trusted: next attempt from zero
+                        validator = null; // the server's framing cannot be trusted: next attempt from zero
                     }
-                    var done = File.Exists(part) ? new FileInfo(part).Length : 0;
-                    var next = attempt < maxAttempts ? (resumable ? $"resuming (attempt {attempt + 1} of {maxAttempts})" : $"restarting (attempt {attempt + 1} of {maxAttempts})") : "giving up";
+                    var done = file?.Length ?? 0;
+                    var next = attempt < maxAttempts ? (validator is not null ? $"resuming (attempt {attempt + 1} of {maxAttempts})" : $"restarting (attempt {attempt + 1} of {maxAttempts})") : "giving up";
                     _events.Warning($"GET {answered}: transfer broke after {Units.Bytes(done)}: {HttpPipeline.Describe(e)}; {next}.");
                 }
             }
         }
         finally
         {
+            file?.Dispose();
             progress.Complete();
         }
         throw new TalosException("DownloadFailed", TalosErrorKind.ConnectionError,
             $"GET {shown}: download failed after {maxAttempts} attempt(s): {(last is null ? "no answer" : HttpPipeline.Describe(last))}", shown, last);
     }
 
+    /// <summary>
+    /// Only identity was asked for (Accept-Encoding: identity): a body in a content coding (gzip, br ...) is not the
+    /// file's bytes, and hashing and storing it would record the wrong file under the right name.
+    /// </summary>
+    private static void RefuseContentCoding(HttpResponseMessage response, string answered)
+    {
+        var codings = response.Content.Headers.ContentEncoding.Where(c => !string.Equals(c, "identity", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (codings.Count > 0)
+        {
+            throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
+                $"GET {answered} sent the file with Content-Encoding '{SafeText.ForMessage(string.Join(", ", codings), 100)}' though only identity was asked for: " +
+                "those bytes are not the file, so it is not stored.", answered);
+        }
+    }
+
+    /// <summary>
+    /// What proves that a later range of the URL belongs to the same file as the bytes already kept: the first answer's
+    /// strong ETag, else its Last-Modified when strong (at least a second before its Date), and its length.
+    /// </summary>
+    private sealed class Validator
+    {
+        private readonly EntityTagHeaderValue? _etag;
+        private readonly DateTimeOffset? _lastModified;
+
+        private Validator(EntityTagHeaderValue? etag, DateTimeOffset? lastModified, long total)
+        {
+            _etag = etag;
+            _lastModified = lastModified;
+            Total = total;
+        }
+
+        public long Total { get; }
+
+        /// <summary>The validator of a 200, or null when it cannot be resumed safely.</summary>
+        public static Validator? From(HttpResponseMessage response, long? total)
+        {
+            if (total is not { } length || length <= 0 || !response.Headers.AcceptRanges.Contains("bytes", StringComparer.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+            if (response.Headers.ETag is { IsWeak: false } etag)
+            {
+                return new Validator(etag, null, length);
+            }
+            if (response.Content.Headers.LastModified is { } modified && response.Headers.Date is { } date && date - modified >= TimeSpan.FromSeconds(1))
+            {
+                return new Validator(null, modified, length);
+            }
+            return null;
+        }
+
+        public RangeConditionHeaderValue Condition => _etag is not null ? new RangeConditionHeaderValue(_etag) : new RangeConditionHeaderValue(_lastModified!.Value);
+
+        /// <summary>Null when the 206 carries the same validator; else why not.</summary>
+        public string? Differs(HttpResponseMessage response)
+        {
+            if (_etag is not null)
+            {
+                var etag = response.Headers.ETag;
+                return etag is { IsWeak: false } && string.Equals(etag.Tag, _etag.Tag, StringComparison.Ordinal) ? null : $"ETag {etag?.ToString() ?? "missing"}, the file had {_etag}";
+            }
+            var modified = response.Content.Headers.LastModified;
+            return modified == _lastModified ? null : $"Last-Modified {modified?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "missing"}, the file had {Describe()}";
+        }
+
+        public string Describe() => _etag is not null ? $"ETag {_etag}" : $"Last-Modified {_lastModified!.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}";
+    }
+
     private static bool IsTransferFailure(Exception e, CancellationToken ct) =>
         e is IOException or HttpRequestException or TimeoutException || (e is OperationCanceledException && !ct.IsCancellationRequested);
 
     /// <summary>
-    /// Writes the body to <paramref name="part"/> from <paramref name="offset"/> (re-hashing the kept prefix first),
+    /// Writes the body to the held <c>.part</c> from <paramref name="offset"/> (re-hashing the kept prefix first),
     /// hashing while writing, checks the length and flushes to disk (the caller records and renames it).
     /// </summary>
-    private async Task<(string, long)> ReceiveAsync(HttpResponseMessage response, string part, string path, long offset, long? total, TransferProgress progress, CancellationToken ct)
+    private async Task<(string, long)> ReceiveAsync(HttpResponseMessage response, FileStream file, string part, long offset, long? total, TransferProgress progress, CancellationToken ct)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long written;
-        using (var file = OpenPart(part, resume: offset > 0))
+        file.Position = 0;
+        if (offset > 0)
         {
-            if (offset > 0)
+            progress.Status("Checking the partial download");
+            var kept = await FileHash.AppendAsync(hash, file, offset, null, ct).ConfigureAwait(false);
+            if (kept != offset)
             {
-                progress.Status("Checking the partial download");
-                var kept = await FileHash.AppendAsync(hash, file, offset, null, ct).ConfigureAwait(false);
-                if (kept != offset)
-                {
-                    throw new LengthMismatchException($"{part} is shorter than {offset} bytes");
-                }
-                file.SetLength(offset);
-                file.Position = offset;
+                throw new LengthMismatchException($"{part} is shorter than {offset} bytes");
             }
-            else
-            {
-                file.SetLength(0);
-            }
-            written = offset;
-            progress.Status("Downloading");
-            progress.Report(written, total);
-
-            using var body = new ReadTimeoutStream(await response.Content.ReadAsStreamAsync().ConfigureAwait(false), _http.ReadTimeout);
-            // Three buffers in rotation: the next block is received (on another thread) while the current one is
-            // hashed, and written while the block after it is received.
-            var buffers = new[] { new byte[FileHash.BufferSize], new byte[FileHash.BufferSize], new byte[FileHash.BufferSize] };
-            Task<int> pendingRead = Task.Run(() => FillAsync(body, buffers[0], ct), ct);
-            Task pendingWrite = Task.CompletedTask;
-            try
-            {
-                for (var k = 0; ; k++)
-                {
-                    var n = await pendingRead.ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-                    if (total is { } t && written + n > t)
-                    {
-                        throw new LengthMismatchException($"the body is longer than the announced {t} bytes");
-                    }
-                    var current = buffers[k % 3];
-                    // buffers[(k + 1) % 3] was last used by write k-2, which ended before write k-1 started.
-                    var next = buffers[(k + 1) % 3];
-                    pendingRead = Task.Run(() => FillAsync(body, next, ct), ct);
-                    hash.AppendData(current, 0, n);
-                    await pendingWrite.ConfigureAwait(false);
-                    pendingWrite = WriteAsync(file, current, n, written, ct);
-                    written += n;
-                    Interlocked.Add(ref _bytesDownloaded, n);
-                    progress.Report(written, total);
-                }
-            }
-            catch
-            {
-                // Never close the body or the file under a running read or write; the first failure is the one reported.
-                await Quietly(pendingRead).ConfigureAwait(false);
-                await Quietly(pendingWrite).ConfigureAwait(false);
-                throw;
-            }
-            await pendingWrite.ConfigureAwait(false);
-            if (total is { } expected && written != expected)
-            {
-                throw new LengthMismatchException($"received {written} of {expected} bytes");
-            }
-            file.Flush(flushToDisk: true);
+            file.SetLength(offset);
+            file.Position = offset;
         }
+        else
+        {
+            file.SetLength(0);
+        }
+        written = offset;
+        progress.Status("Downloading");
+        progress.Report(written, total);
+
+        using var body = new ReadTimeoutStream(await response.Content.ReadAsStreamAsync().ConfigureAwait(false), _http.ReadTimeout);
+        // Three buffers in rotation: the next block is received (on another thread) while the current one is
+        // hashed, and written while the block after it is received.
+        var buffers = new[] { new byte[FileHash.BufferSize], new byte[FileHash.BufferSize], new byte[FileHash.BufferSize] };
+        Task<int> pendingRead = Task.Run(() => FillAsync(body, buffers[0], ct), ct);
+        Task pendingWrite = Task.CompletedTask;
+        try
+        {
+            for (var k = 0; ; k++)
+            {
+                var n = await pendingRead.ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+                if (total is { } t && written + n > t)
+                {
+                    throw new LengthMismatchException($"the body is longer than the announced {t} bytes");
+                }
+                var current = buffers[k % 3];
+                // buffers[(k + 1) % 3] was last used by write k-2, which ended before write k-1 started.
+                var next = buffers[(k + 1) % 3];
+                pendingRead = Task.Run(() => FillAsync(body, next, ct), ct);
+                hash.AppendData(current, 0, n);
+                await pendingWrite.ConfigureAwait(false);
+                pendingWrite = WriteAsync(file, current, n, written, ct);
+                written += n;
+                Interlocked.Add(ref _bytesDownloaded, n);
+                progress.Report(written, total);
+            }
+        }
+        catch
+        {
+            // Never close the body or the file under a running read or write; the first failure is the one reported.
+            await Quietly(pendingRead).ConfigureAwait(false);
+            await Quietly(pendingWrite).ConfigureAwait(false);
+            throw;
+        }
+        await pendingWrite.ConfigureAwait(false);
+        if (total is { } expected && written != expected)
+        {
+            throw new LengthMismatchException($"received {written} of {expected} bytes");
+        }
+        file.Flush(flushToDisk: true);
         return (FileHash.Hex(hash.GetHashAndReset()), written);
     }
 

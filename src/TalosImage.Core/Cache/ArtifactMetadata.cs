@@ -38,13 +38,19 @@ public sealed class ArtifactMetadata
 
     public static string ShaPath(string artifactPath) => artifactPath + ShaSuffix;
 
-    /// <summary>Reads the metadata beside <paramref name="artifactPath"/>, or null when it is missing or unreadable.</summary>
+    /// <summary>The most a side file may hold; a bigger one is not ours and is not read.</summary>
+    private const long MaxSideFileBytes = 1 << 20;
+
+    /// <summary>
+    /// Reads the metadata beside <paramref name="artifactPath"/>, or null when it is missing, unreadable, or not a
+    /// regular file of a side file's size (a link, a FIFO, a device is never opened: <see cref="CacheFiles"/>).
+    /// </summary>
     public static ArtifactMetadata? TryRead(string artifactPath)
     {
         var path = MetaPath(artifactPath);
         try
         {
-            return File.Exists(path) ? JsonConvert.DeserializeObject<ArtifactMetadata>(File.ReadAllText(path)) : null;
+            return ReadSideFile(path) is { } text ? JsonConvert.DeserializeObject<ArtifactMetadata>(text) : null;
         }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
         {
@@ -59,7 +65,58 @@ public sealed class ArtifactMetadata
     public bool Matches(string artifactPath)
     {
         var info = new FileInfo(artifactPath);
-        return info.Exists && info.Length == Size && info.LastWriteTimeUtc.Ticks == MtimeTicks && Sha256.Length == 64;
+        return info.Exists && info.Length == Size && info.LastWriteTimeUtc.Ticks == MtimeTicks && Sha256.Length == 64 &&
+            CacheFiles.Problem(artifactPath, expectDirectory: false) is null;
+    }
+
+    /// <summary>The text of a side file when it is a regular file of at most 1 MiB, else null (never follows a link).</summary>
+    private static string? ReadSideFile(string path)
+    {
+        if (CacheFiles.Problem(path, expectDirectory: false) is not null)
+        {
+            return null;
+        }
+        var info = new FileInfo(path);
+        return info.Exists && info.Length <= MaxSideFileBytes ? File.ReadAllText(path) : null;
+    }
+
+    private string ShaText(string artifactPath) => string.Format(CultureInfo.InvariantCulture, "{0}  {1}\n", Sha256, Path.GetFileName(artifactPath));
+
+    private string MetaText() => JsonConvert.SerializeObject(this, Formatting.Indented) + "\n";
+
+    /// <summary>
+    /// Records the file's current size and mtime and rewrites whichever of <c>.sha256</c> and <c>.meta.json</c> does
+    /// not already say exactly that (missing, another hash or name, lost fields); returns the paths rewritten.
+    /// </summary>
+    public System.Collections.Generic.IReadOnlyList<string> RestoreFor(string artifactPath)
+    {
+        var info = new FileInfo(artifactPath);
+        Size = info.Length;
+        MtimeTicks = info.LastWriteTimeUtc.Ticks;
+        var rewritten = new System.Collections.Generic.List<string>();
+        foreach (var (path, text) in new[] { (ShaPath(artifactPath), ShaText(artifactPath)), (MetaPath(artifactPath), MetaText()) })
+        {
+            string? current;
+            try
+            {
+                current = ReadSideFile(path);
+                if (current is not null && path.EndsWith(MetaSuffix, StringComparison.Ordinal))
+                {
+                    // Compared as read back (dates go through the same parse), not byte for byte.
+                    current = JsonConvert.DeserializeObject<ArtifactMetadata>(current)?.MetaText();
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+            {
+                current = null;
+            }
+            if (!string.Equals(current, text, StringComparison.Ordinal))
+            {
+                AtomicFile.WriteAllText(path, text);
+                rewritten.Add(path);
+            }
+        }
+        return rewritten;
     }
 
     /// <summary>Records the file's current size and mtime and writes <c>.meta.json</c> and <c>.sha256</c> atomically.</summary>
@@ -75,8 +132,8 @@ public sealed class ArtifactMetadata
         var info = new FileInfo(contentPath);
         Size = info.Length;
         MtimeTicks = info.LastWriteTimeUtc.Ticks;
-        AtomicFile.WriteAllText(ShaPath(artifactPath), string.Format(CultureInfo.InvariantCulture, "{0}  {1}\n", Sha256, Path.GetFileName(artifactPath)));
-        AtomicFile.WriteAllText(MetaPath(artifactPath), JsonConvert.SerializeObject(this, Formatting.Indented) + "\n");
+        AtomicFile.WriteAllText(ShaPath(artifactPath), ShaText(artifactPath));
+        AtomicFile.WriteAllText(MetaPath(artifactPath), MetaText());
     }
 
     /// <summary>

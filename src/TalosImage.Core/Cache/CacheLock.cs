@@ -13,7 +13,8 @@ namespace TalosImage.Core.Cache;
 /// FileShare.None (an OS lock: a killed process releases it); the holder writes its pid, host and start time into it
 /// and into <c>.lock.owner</c>, which waiting processes can read (the locked file itself cannot be opened by them).
 /// A lock file that still names a holder when it is acquired was left by a process that ended without releasing it:
-/// it is taken over with a warning. Disposing releases the lock.
+/// it is taken over with a warning. Disposing releases the lock. A link or a non-regular file at either name is
+/// refused (ErrorId CachePathRefused), never written through.
 /// </summary>
 public sealed class CacheLock : IDisposable
 {
@@ -61,6 +62,9 @@ public sealed class CacheLock : IDisposable
         while (true)
         {
             ct.ThrowIfCancellationRequested();
+            // A link planted at either name would have the holder write (and, on release, empty) whatever it points to.
+            CacheFiles.RefuseUnlessFileOrAbsent(path);
+            CacheFiles.RefuseUnlessFileOrAbsent(ownerPath);
             FileStream? stream = null;
             try
             {
@@ -82,6 +86,11 @@ public sealed class CacheLock : IDisposable
 
             if (stream is not null)
             {
+                if (CacheFiles.Problem(path, expectDirectory: false) is not null)
+                {
+                    stream.Dispose(); // planted between the check and the open: nothing was written
+                    CacheFiles.RefuseUnlessFileOrAbsent(path);
+                }
                 var previous = ReadAll(stream).Trim();
                 if (previous.Length > 0)
                 {
@@ -178,7 +187,9 @@ public sealed class CacheLock : IDisposable
     {
         try
         {
-            return File.Exists(ownerPath) ? Describe(File.ReadAllText(ownerPath)) : "another process";
+            return File.Exists(ownerPath) && CacheFiles.Problem(ownerPath, expectDirectory: false) is null && new FileInfo(ownerPath).Length <= 64 * 1024
+                ? Describe(File.ReadAllText(ownerPath))
+                : "another process";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -248,6 +248,7 @@ public sealed class ImageExpander
         }
         _events.Verbose($"Expanding {sourcePath} -> {destination} with {decoder.Description}.");
         var part = destination + PartSuffix;
+        CacheFiles.RefuseUnlessFileOrAbsent(part); // a planted link is refused, not followed nor removed
         string sha;
         long size;
         var recording = false;
@@ -442,7 +443,7 @@ public sealed class ImageExpander
         string sha;
         long length;
         using var hashQueue = new BlockingCollection<Chunk>();
-        using (var file = new FileStream(part, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        using (var file = CacheFiles.CreateNew(part))
         {
             var writer = new SparseWriter(file);
             var decode = Task.Factory.StartNew(() =>

@@ -25,8 +25,11 @@ public sealed record PositionOutcome
 
     public bool Failed => Status == "failed";
 
-    /// <summary>Bytes fetched from the factory for this position (0 on a cache hit).</summary>
-    public long BytesDownloaded => Download is { FromCache: false } d ? d.Size : 0;
+    /// <summary>
+    /// Bytes fetched from the factory for this position: the file's size when this position's save started the
+    /// transfer; 0 on a cache hit and for positions that shared another position's transfer (counted once).
+    /// </summary>
+    public long BytesDownloaded { get; init; }
 
     public long BytesPushed => Pushes.Sum(p => p.BytesSent);
 

@@ -97,10 +97,11 @@ internal sealed class PositionPipeline : IDisposable
             stage = "download";
             var stageWatch = Stopwatch.StartNew();
             TalosArtifact download;
+            bool joined;
             await _downloads.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                download = await _downloader.SaveAsync(new ArtifactRequest
+                var saving = _downloader.SaveAsync(new ArtifactRequest
                 {
                     SchematicId = p.SchematicId,
                     Version = p.Version!,
@@ -109,13 +110,20 @@ internal sealed class PositionPipeline : IDisposable
                     Format = p.Format,
                     SecureBoot = p.SecureBoot,
                     FactoryUrl = _config.FactoryUrl,
-                }, new SaveOptions { Verify = _options.Verify }, ct).ConfigureAwait(false);
+                }, new SaveOptions { Verify = _options.Verify }, ct, out joined);
+                download = await saving.ConfigureAwait(false);
             }
             finally
             {
                 _downloads.Release();
             }
-            outcome = outcome with { Download = download, DownloadSeconds = stageWatch.Elapsed.TotalSeconds };
+            // A transfer that several positions share is counted once, for the position that started it.
+            outcome = outcome with
+            {
+                Download = download,
+                DownloadSeconds = stageWatch.Elapsed.TotalSeconds,
+                BytesDownloaded = download.FromCache || joined ? 0 : download.Size,
+            };
             _log.Write(p.OrderId, p.Index, p.Name, stage, download.FromCache ? "cached" : "ok", download.Path);
 
             if (p.ExpandedPath is not null)

@@ -61,13 +61,17 @@ public sealed class ArtifactDownloaderTests : IDisposable
 
     private string ExpectedPath => Path.Combine(_cache, "artifacts", Schematic, "v1.11.5", "nocloud-amd64.raw.xz");
 
-    /// <summary>Serves <paramref name="data"/> (or its tail for a Range request when <paramref name="ranges"/>).</summary>
+    /// <summary>
+    /// Serves <paramref name="data"/> (or its tail for a Range request when <paramref name="ranges"/>, with a strong
+    /// ETag: without one a transfer is never resumed).
+    /// </summary>
     private static async Task Serve(HttpContext ctx, byte[] data, bool ranges, int? dropAfter = null)
     {
         long start = 0;
         if (ranges)
         {
             ctx.Response.Headers.AcceptRanges = "bytes";
+            ctx.Response.Headers.ETag = "\"v1\"";
             var range = ctx.Request.Headers.Range.ToString();
             if (range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-'))
             {
@@ -227,6 +231,7 @@ public sealed class ArtifactDownloaderTests : IDisposable
             var start = int.Parse(range["bytes=".Length..^1]);
             ctx.Response.StatusCode = 206;
             ctx.Response.Headers.AcceptRanges = "bytes";
+            ctx.Response.Headers.ETag = "\"v1\"";
             ctx.Response.Headers.ContentRange = $"bytes {start}-{Data.Length - 1}/{Data.Length}";
             await ctx.Response.Body.WriteAsync(Data.AsMemory(start));
             await ctx.Response.Body.WriteAsync(new byte[4096]);
