@@ -119,11 +119,8 @@ public static class HttpPipeline
         {
         }
         cancellationToken.ThrowIfCancellationRequested();
-        body = body.Trim();
-        if (body.Length > 500)
-        {
-            body = body.Substring(0, 500) + "...";
-        }
+        // Redacted (known tokens, and fragments at the edges of what was read) before it is cut, never after.
+        body = SafeText.Excerpt(body, 500);
         var url = Redact(response.RequestMessage?.RequestUri);
         var code = (int)response.StatusCode;
         var kind = code switch
