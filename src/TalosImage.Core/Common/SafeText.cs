@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace TalosImage.Core;
 
@@ -26,6 +27,9 @@ public static class SafeText
 
     private static readonly object SecretsLock = new();
     private static string[] _secrets = Array.Empty<string>();
+
+    private static readonly Regex UrlUserInfo = new(@"(?<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?<userinfo>[^/?#@\s'""<>]*)@",
+        RegexOptions.CultureInvariant | RegexOptions.Compiled);
 
     /// <summary>
     /// Remembers <paramref name="secret"/> (a token the process has read) for <see cref="Redact"/>, for the process'
@@ -57,7 +61,7 @@ public static class SafeText
     /// <summary>
     /// <paramref name="s"/> with every known secret (and <paramref name="extra"/>) masked wherever it appears whole,
     /// any fragment of 8+ characters of one masked at the start and at the end (the text may be a piece cut from a
-    /// longer one). No escaping, no cut: see <see cref="Printable"/>,
+    /// longer one), and the user info of every URL masked. No escaping, no cut: see <see cref="Printable"/>,
     /// <see cref="ForMessage"/>, <see cref="Excerpt"/>.
     /// </summary>
     public static string Redact(string? s, params string?[] extra)
@@ -82,7 +86,12 @@ public static class SafeText
                 text = text.Replace(secret, Mask);
             }
         }
-        return MaskEdges(text, secrets, extra);
+        text = MaskEdges(text, secrets, extra);
+        if (text.IndexOf("://", StringComparison.Ordinal) >= 0)
+        {
+            text = UrlUserInfo.Replace(text, m => m.Groups["userinfo"].Length == 0 ? m.Value : m.Groups["scheme"].Value + Mask + "@");
+        }
+        return text;
     }
 
     /// <summary>

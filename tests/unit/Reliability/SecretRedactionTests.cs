@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Newtonsoft.Json;
 using TalosImage.Core;
 using TalosImage.Core.Orders;
+using TalosImage.Core.Versions;
 using TalosImage.Tests.Cli;
 using TalosImage.Tests.Publishing.Proxmox;
 using TalosImage.Tests.Servers;
@@ -12,8 +13,8 @@ using Xunit.Abstractions;
 namespace TalosImage.Tests.Reliability;
 
 /// <summary>
-/// Issue 14, item 5: secrets are redacted before anything is cut (servers that echo the Authorization header at offsets
-/// around every cut, through the engine and through talos-order).
+/// Issue 14, items 5 and 6: secrets are redacted before anything is cut (servers that echo the Authorization header at
+/// offsets around every cut, through the engine and through talos-order), and URLs never show their user info.
 /// </summary>
 public sealed class SecretRedactionTests : IAsyncLifetime, IDisposable
 {
@@ -281,5 +282,76 @@ public sealed class SecretRedactionTests : IAsyncLifetime, IDisposable
             }
         }
         _output.WriteLine($"{checks} texts checked");
+    }
+
+    // ---- item 6: URLs never show their user info ----
+
+    [Fact]
+    public void A_refused_url_with_a_password_never_shows_it_and_the_environment_message_says_what_is_wrong()
+    {
+        const string factoryPassword = "fAct0ryPassw0rd";
+        const string githubPassword = "gitHubPassw0rd";
+        const string envPassword = "envVariablePassw0rd";
+        var c = _dir.Write("urls/config.yaml", $"""
+            defaults:
+              factory_url: http://alice:{factoryPassword}@127.0.0.1:1
+              github_api_url: https://bob:{githubPassword}@127.0.0.1:2/api
+            """);
+        var o = _dir.Write("urls/orders.yaml", "- orderid: A\n");
+
+        var e = Assert.Throws<TalosValidationException>(() => OrderLoader.Load(c, o, n => n == OrderLoader.FactoryUrlVariable ? $"http://carol:{envPassword}@127.0.0.1:3" : null));
+
+        _output.WriteLine(e.Message);
+        Assert.Equal(3, e.Problems.Count);
+        foreach (var password in new[] { factoryPassword, githubPassword, envPassword })
+        {
+            Assert.DoesNotContain(password, e.Message);
+            Assert.DoesNotContain(password, e.ToString());
+            Assert.All(e.Problems, p => Assert.DoesNotContain(password, p.ToString()));
+        }
+        var env = Assert.Single(e.Problems, p => p.Key == OrderLoader.FactoryUrlVariable);
+        Assert.DoesNotContain("must be an http(s) URL", env.Message); // it is one: the password is what is wrong
+        Assert.Contains("user name or password", env.Message);
+        Assert.Contains("http://***@127.0.0.1:3", env.Message);
+        Assert.Contains(e.Problems, p => p.Key == "defaults.factory_url" && p.Message.Contains("http://***@127.0.0.1:1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_github_api_url_with_a_password_given_to_the_engine_never_shows_it()
+    {
+        const string password = "resolverPassw0rd";
+        var e = await Assert.ThrowsAnyAsync<TalosException>(() => new VersionResolver(new VersionSourceOptions
+        {
+            Source = "github",
+            FactoryUrl = _factory.BaseUrl,
+            GitHubApiUrl = $"ftp://dave:{password}@127.0.0.1:4/api",
+            Environment = _ => null,
+            Http = FastHttp.Options,
+        }, NullEngineEvents.Instance).ResolveAsync(VersionRequest.Latest, CancellationToken.None));
+
+        _output.WriteLine(e.Message);
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            Assert.DoesNotContain(password, x.Message);
+            Assert.DoesNotContain(password, (x as TalosException)?.Target?.ToString() ?? "");
+        }
+        Assert.DoesNotContain(password, e.ToString());
+    }
+
+    [Fact]
+    public async Task Talos_order_with_a_password_in_TALOS_FACTORY_URL_exits_2_without_showing_it()
+    {
+        const string password = "cronPassw0rd";
+        var c = _dir.Write("cron/config.yaml", $"defaults:\n  cache_dir: {_dir.File("cron/cache")}\n");
+        var o = _dir.Write("cron/orders.yaml", "- orderid: A\n  positions:\n    - {name: a, product: talos, version: v1.11.5, customization: {}}\n");
+
+        var r = await TalosOrderProcess.RunAsync(_dir.File("cron"), new Dictionary<string, string> { ["TALOS_FACTORY_URL"] = $"https://ops:{password}@127.0.0.1:5" },
+            "--config", c, "--orders", o);
+
+        Assert.True(r.ExitCode == 2, r.Stderr);
+        Assert.DoesNotContain(password, r.Stdout + r.Stderr);
+        Assert.Contains("TALOS_FACTORY_URL", r.Stderr);
+        Assert.Contains("user name or password", r.Stderr);
+        _output.WriteLine(r.Stderr);
     }
 }
