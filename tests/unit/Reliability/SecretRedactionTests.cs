@@ -13,12 +13,16 @@ using Xunit.Abstractions;
 namespace TalosImage.Tests.Reliability;
 
 /// <summary>
-/// Issue 14, items 5 and 6: secrets are redacted before anything is cut (servers that echo the Authorization header at
-/// offsets around every cut, through the engine and through talos-order), and URLs never show their user info.
+/// Issue 14, items 5, 6 and 13: secrets are redacted before anything is cut (servers that echo the Authorization header
+/// at offsets around every cut, through the engine and through talos-order), URLs never show their user info, and
+/// every output (log, console, JSON, manifests, error texts) escapes control and line-separator characters alike.
 /// </summary>
 public sealed class SecretRedactionTests : IAsyncLifetime, IDisposable
 {
     private static readonly byte[] Iso = Enumerable.Range(0, 20_000).Select(i => (byte)(i * 7 + 3)).ToArray();
+
+    /// <summary>Characters a terminal or a log reader acts on: ESC, BEL, NUL, U+2028 (line separator), NEL.</summary>
+    private static readonly char[] Hostile = { '\u001b', '\u0007', '\0', '\u2028', '\u0085' };
 
     private readonly ITestOutputHelper _output;
     private readonly TempDir _dir = new();
@@ -353,5 +357,51 @@ public sealed class SecretRedactionTests : IAsyncLifetime, IDisposable
         Assert.Contains("TALOS_FACTORY_URL", r.Stderr);
         Assert.Contains("user name or password", r.Stderr);
         _output.WriteLine(r.Stderr);
+    }
+
+    // ---- item 13: one escaping rule for every output ----
+
+    [Fact]
+    public async Task Control_and_line_separator_characters_from_names_and_server_bodies_reach_no_output_raw()
+    {
+        // The name holds ESC, BEL, NUL, U+2028 and NEL (YAML escapes), and so does the GitHub API's error body.
+        const string name = "\"pos\\e[31m\\a\\0\\L\\N-end\"";
+        _githubAnswer = _ => (401, "denied \u001b[2J\u0007 nul\0 ls\u2028 nel\u0085 forged-line");
+        var env = new Dictionary<string, string> { ["TALOS_FACTORY_URL"] = _factory.BaseUrl };
+
+        // Through the engine (the log, the failures, the manifests) ...
+        var events = new RecordingEvents();
+        var result = await RunEngineAsync(Config("esc-engine", "github"), Orders("esc-engine", "latest", push: false, name), _dir.File("esc-engine/logs/run.log"), env, events);
+        Assert.Equal(ExitCodes.Failed, result.ExitCode);
+        var failure = Assert.Single(result.Failures);
+        _output.WriteLine(failure.Message);
+        Assert.Contains("forged-line", failure.Message);
+
+        // ... and through talos-order (--log, --json, stdout, stderr).
+        var root = _dir.File("esc-cli");
+        var config = Config("esc-cli", "github");
+        var orders = Orders("esc-cli", "latest", push: false, name);
+        var log = Path.Combine(root, "logs", "run.log");
+        var json = await TalosOrderProcess.RunAsync(root, env, "--config", config, "--orders", orders, "--log", log, "--json", "--verbose");
+        var text = await TalosOrderProcess.RunAsync(root, env, "--config", config, "--orders", orders, "--log", log, "--verbose");
+        Assert.True(json.ExitCode == 1, json.Stderr);
+        Assert.Equal(1, text.ExitCode);
+
+        var logs = new[] { _dir.File("esc-engine/logs/run.log"), log }.Select(f => (f, File.ReadAllText(f))).ToList();
+        Assert.All(logs, l => Assert.Contains("forged-line", l.Item2)); // the server's text is in the log ...
+        Assert.All(logs, l => Assert.Contains("-end", l.Item2)); // ... and so is the name
+        var sources = new List<(string Name, string Text)>(logs)
+        {
+            ("failure message", failure.Message), ("warnings", string.Join("\n", events.Warnings)),
+            ("stdout --json", json.Stdout), ("stderr --json", json.Stderr), ("stdout", text.Stdout), ("stderr", text.Stderr),
+        };
+        sources.AddRange(Directory.GetFiles(_dir.Path, "manifest-*.yaml", SearchOption.AllDirectories).Select(f => (f, File.ReadAllText(f))));
+        var raw = sources.SelectMany(s => Hostile.Where(c => s.Text.Contains(c)).Select(c => $"{s.Name} holds U+{(int)c:X4} raw")).ToList();
+        Assert.True(raw.Count == 0, string.Join("\n", raw));
+        // One record per line, and the same escapes as on the console.
+        Assert.All(logs, l => Assert.All(File.ReadAllLines(l.Item1), line => Assert.StartsWith("time=", line)));
+        Assert.Contains(@"\x1b[31m", File.ReadAllText(log).Replace(@"\\", @"\"));
+        Assert.Contains(@"\u2028", File.ReadAllText(log).Replace(@"\\", @"\"));
+        _output.WriteLine(File.ReadAllLines(log).First(l => l.Contains("outcome=failed", StringComparison.Ordinal)));
     }
 }
