@@ -3,7 +3,10 @@ using TalosImage.Core;
 
 namespace TalosImage.Cli;
 
-/// <summary>Engine events on stderr: warnings always, verbose with --verbose, a progress line only on a terminal.</summary>
+/// <summary>
+/// Engine events on stderr: warnings always, verbose with --verbose, a progress line only on a terminal. Every line
+/// goes through <see cref="SafeText.PrintableLines"/> (secrets redacted, terminal controls escaped).
+/// </summary>
 internal sealed class ConsoleEvents : IEngineEvents
 {
     private readonly bool _verbose;
@@ -25,7 +28,7 @@ internal sealed class ConsoleEvents : IEngineEvents
         }
         lock (_lock)
         {
-            var text = p.Completed ? "" : $"{p.Activity}: {p.Status}";
+            var text = p.Completed ? "" : SafeText.Printable($"{p.Activity}: {p.Status}");
             if (text.Length > 118)
             {
                 text = text.Substring(0, 118);
@@ -56,7 +59,7 @@ internal sealed class ConsoleEvents : IEngineEvents
                 Console.Error.Write("\r" + new string(' ', _lastLength) + "\r");
                 _lastLength = 0;
             }
-            Console.Error.WriteLine(message);
+            Console.Error.WriteLine(SafeText.PrintableLines(message));
         }
     }
 }

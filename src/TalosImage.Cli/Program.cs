@@ -20,7 +20,7 @@ public static class Program
         }
         catch (TalosException e)
         {
-            Console.Error.WriteLine("error: " + e.Message);
+            Console.Error.WriteLine(SafeText.PrintableLines("error: " + e.Message));
             Console.Error.Write(CliArguments.Usage);
             return ExitCodes.BadInput;
         }
@@ -71,7 +71,7 @@ public static class Program
             events.Error(e.Message);
             if (arguments.Verbose)
             {
-                Console.Error.WriteLine(e);
+                Console.Error.WriteLine(SafeText.PrintableLines(e.ToString()));
             }
             return ExitCodes.For(e);
         }
@@ -86,24 +86,25 @@ public static class Program
     {
         if (json)
         {
-            Console.Out.WriteLine(JsonConvert.SerializeObject(new
+            // JSON escapes control characters itself; the secrets rule applies to it as to every output.
+            Console.Out.WriteLine(SafeText.Redact(JsonConvert.SerializeObject(new
             {
                 orders = result.Orders,
                 plan = result.DryRun ? RunReport.PlanRows(result.Plan) : null,
                 manifests = result.DryRun ? result.Manifests : null,
                 removed = result.Removed.Select(r => r.Path).ToList(),
                 exit_code = result.ExitCode,
-            }, Formatting.Indented));
+            }, Formatting.Indented)));
             return;
         }
         if (result.DryRun)
         {
-            Console.Out.Write(PlanReport.Format(result.Plan));
+            Console.Out.Write(SafeText.Redact(PlanReport.Format(result.Plan)));
             foreach (var m in result.Manifests)
             {
                 Console.Out.WriteLine();
                 Console.Out.WriteLine($"# manifest that would be written to {m.Path}");
-                Console.Out.Write(m.Yaml);
+                Console.Out.Write(SafeText.Redact(m.Yaml));
             }
             if (result.Removed.Count > 0)
             {
@@ -116,6 +117,6 @@ public static class Program
             }
             return;
         }
-        Console.Out.Write(RunReport.Summary(result));
+        Console.Out.Write(SafeText.Redact(RunReport.Summary(result)));
     }
 }

@@ -185,8 +185,8 @@ public abstract class TalosCmdlet : PSCmdlet, IDisposable
             _cmdlet.WriteProgress(record);
         });
 
-        public void Verbose(string message) => _cmdlet.OnPipeline(() => _cmdlet.WriteVerbose(message));
+        public void Verbose(string message) => _cmdlet.OnPipeline(() => _cmdlet.WriteVerbose(SafeText.PrintableLines(message)));
 
-        public void Warning(string message) => _cmdlet.OnPipeline(() => _cmdlet.WriteWarning(message));
+        public void Warning(string message) => _cmdlet.OnPipeline(() => _cmdlet.WriteWarning(SafeText.PrintableLines(message)));
     }
 }

@@ -22,16 +22,17 @@ public enum TalosErrorKind
 
 /// <summary>
 /// An engine failure with a stable <see cref="ErrorId"/> (used as the ErrorRecord's FullyQualifiedErrorId),
-/// a kind and, where there is one, the object it concerns. Messages never carry secrets.
+/// a kind and, where there is one, the object it concerns. Messages never carry secrets: the message and a target
+/// text go through <see cref="SafeText.Redact"/> (known tokens, fragments of them at the edges, URL user info).
 /// </summary>
 public class TalosException : Exception
 {
     public TalosException(string errorId, TalosErrorKind kind, string message, object? target = null, Exception? inner = null)
-        : base(message, inner)
+        : base(SafeText.Redact(message), inner)
     {
         ErrorId = errorId;
         Kind = kind;
-        Target = target;
+        Target = target is string text ? SafeText.Redact(text) : target;
     }
 
     public string ErrorId { get; }

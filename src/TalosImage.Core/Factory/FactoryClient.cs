@@ -121,5 +121,5 @@ public sealed class FactoryClient
         return (HttpText.ParseJson(text, url), url);
     }
 
-    private static string Shorten(string s) => s.Length > 200 ? s.Substring(0, 200) + "..." : s;
+    private static string Shorten(string s) => SafeText.Excerpt(s, 200);
 }

@@ -129,7 +129,9 @@ public static class HttpBody
         }
         var length = buffer.Truncated ? CompleteUtf8Prefix(buffer.Bytes, buffer.Length) : buffer.Length;
         var text = new UTF8Encoding(false).GetString(buffer.Bytes, 0, length);
-        return buffer.Truncated ? text + "..." : text;
+        // Cut here, the text's end is a cut edge: a known secret split by it is masked now, before the marker moves
+        // the edge (SafeText masks fragments only at a text's edges).
+        return buffer.Truncated ? SafeText.Redact(text) + "..." : text;
     }
 
     /// <summary>The length of the longest prefix of <paramref name="bytes"/> that does not end inside a UTF-8 sequence.</summary>

@@ -120,11 +120,8 @@ public static class HttpPipeline
         // A redirect's body is not part of its message.
         var body = code >= 300 && code < 400 ? "" : await HttpBody.ReadErrorTextAsync(response, options, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        body = body.Trim();
-        if (body.Length > 500)
-        {
-            body = body.Substring(0, 500) + "...";
-        }
+        // Redacted (known tokens, and fragments at the edges of what was read) before it is cut, never after.
+        body = SafeText.Excerpt(body, 500);
         var url = Redact(response.RequestMessage?.RequestUri);
         var kind = code switch
         {

@@ -40,8 +40,7 @@ public static class HttpText
         }
         catch (Newtonsoft.Json.JsonException e)
         {
-            var start = text.Length > 200 ? text.Substring(0, 200) + "..." : text;
-            throw new TalosException("InvalidServerAnswer", TalosErrorKind.ProtocolError, $"{url}: expected JSON, got: {start.Trim()} ({e.Message})", url, e);
+            throw new TalosException("InvalidServerAnswer", TalosErrorKind.ProtocolError, $"{url}: expected JSON, got: {SafeText.Excerpt(text, 200)} ({e.Message})", url, e);
         }
     }
 }

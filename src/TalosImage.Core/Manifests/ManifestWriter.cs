@@ -129,6 +129,7 @@ public static class ManifestWriter
         {
             return Null();
         }
+        s = SafeText.Redact(s); // no token reaches a manifest, whatever a message or a server carried
         // Plain unless it would read back as another type; the emitter itself quotes what cannot be plain.
         var plain = s.Length > 0 && !SchematicYaml.ReadsAsNonString(s) && s.IndexOfAny(new[] { '\n', '\r' }) < 0;
         return new YamlScalarNode(s) { Style = plain ? ScalarStyle.Plain : ScalarStyle.DoubleQuoted };

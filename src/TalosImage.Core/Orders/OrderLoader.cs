@@ -158,7 +158,8 @@ public static class OrderLoader
         }
         if (!IsHttpUrl(url!))
         {
-            y.Add(0, 0, FactoryUrlVariable, $"environment variable must be an http(s) URL; got '{url}'");
+            // Say what is wrong: an http URL with a password is an http URL. The value shown has its user info masked.
+            y.Add(0, 0, FactoryUrlVariable, $"environment variable {UrlProblem(url!)}; got '{Printable(url!)}'");
             return config;
         }
         return config with { FactoryUrl = url!.TrimEnd('/') };
@@ -633,6 +634,12 @@ public static class OrderLoader
         }
         return value.TrimEnd('/');
     }
+
+    /// <summary>Why <see cref="IsHttpUrl"/> refuses <paramref name="value"/>, as the rest of a sentence.</summary>
+    private static string UrlProblem(string value) =>
+        !Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https") ? "must be an absolute http(s) URL"
+        : !string.IsNullOrEmpty(uri.UserInfo) ? "holds a user name or password, which a factory URL must not have"
+        : "has a query (?...), which a factory URL must not have";
 
     private static bool IsHttpUrl(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == "http" || uri.Scheme == "https") && string.IsNullOrEmpty(uri.UserInfo) && string.IsNullOrEmpty(uri.Query);

@@ -7,8 +7,9 @@ namespace TalosImage.Core.Orders;
 
 /// <summary>
 /// Structured lines for scheduled runs (--log / -LogPath), appended in logfmt:
-/// <c>time=... order=... position=... name=... stage=... outcome=... detail=...</c>. Messages written here are the
-/// engine's own, which never contain secrets.
+/// <c>time=... order=... position=... name=... stage=... outcome=... detail=...</c>. Every value goes through
+/// <see cref="SafeText.Printable"/> first, the rule the console and messages use: secrets redacted, control, line
+/// separator and format characters (ESC, BEL, NUL, NEL, U+2028 ...) as \xNN / \uXXXX; then logfmt quoting.
 /// </summary>
 public sealed class RunLog : IDisposable
 {
@@ -90,9 +91,13 @@ public sealed class RunLog : IDisposable
     /// <summary>Why the log stopped being written during the run; null while every line was written.</summary>
     public string? Failure { get; private set; }
 
-    /// <summary>A logfmt value: bare when it has no space, quote or '=', else double-quoted with escapes; one line always.</summary>
+    /// <summary>
+    /// A logfmt value: <see cref="SafeText.Printable"/>, then bare when it has no space, quote, '=' or backslash, else
+    /// double-quoted with '"' and '\' escaped; one line always.
+    /// </summary>
     internal static string Value(string s)
     {
+        s = SafeText.Printable(s);
         if (s.Length > 0 && s.IndexOfAny(new[] { ' ', '"', '=', '\\', '\n', '\r', '\t' }) < 0)
         {
             return s;

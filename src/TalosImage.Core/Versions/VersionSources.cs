@@ -207,6 +207,7 @@ internal sealed class GitHubVersionSource : IVersionListSource
         }
         _api = api;
         _token = token;
+        SafeText.AddSecret(token);
         _http = http;
         _client = HttpPipeline.For(api.ToString(), http);
         Url = HttpPipeline.Redact(new Uri(api, $"repos/{Repository}/releases"));
@@ -226,7 +227,7 @@ internal sealed class GitHubVersionSource : IVersionListSource
         catch (TalosException e) when (_token is not null && (e.Message.Contains(_token) || (e.Target as string)?.Contains(_token) == true))
         {
             // Belt and braces: a server that echoes the token must not put it into an error.
-            throw new TalosException(e.ErrorId, e.Kind, e.Message.Replace(_token, "***"), (e.Target as string)?.Replace(_token, "***"));
+            throw new TalosException(e.ErrorId, e.Kind, SafeText.Redact(e.Message, _token), SafeText.Redact(e.Target as string, _token));
         }
     }
 

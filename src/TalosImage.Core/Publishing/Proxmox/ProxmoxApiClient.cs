@@ -158,7 +158,7 @@ internal sealed class ProxmoxApiClient : IDisposable
                 var error = await HttpBody.ReadErrorTextAsync(response, sendOptions, ct).ConfigureAwait(false);
                 throw new TalosException("ProxmoxApiError", code is >= 400 and < 500 ? TalosErrorKind.InvalidArgument : TalosErrorKind.ResourceUnavailable,
                     $"{call.What} on node {call.Node}, storage {call.Storage}: {request.Method} {Endpoint}/api2/json/{PathOnly(request)} answered " +
-                    $"{code} {Scrub(response.ReasonPhrase ?? "")}{Scrub(ErrorDetails(error))}", Endpoint);
+                    $"{code} {Scrub(response.ReasonPhrase ?? "")}{ErrorDetails(Scrub(error))}", Endpoint);
             }
             // The answer through the shared bounded reader: idle timeout, answer deadline, cancellation, size cap.
             var body = await HttpBody.ReadAnswerAsync(response, sendOptions, ct).ConfigureAwait(false);
@@ -214,7 +214,8 @@ internal sealed class ProxmoxApiClient : IDisposable
         catch (JsonException)
         {
             var text = body.Trim();
-            return text.Length == 0 ? "." : ": " + (text.Length > 300 ? text.Substring(0, 300) + "..." : text);
+            // Redacted before it is cut (SafeText.Excerpt), so a cut never leaves part of a secret.
+            return text.Length == 0 ? "." : ": " + SafeText.Excerpt(text, 300);
         }
     }
 

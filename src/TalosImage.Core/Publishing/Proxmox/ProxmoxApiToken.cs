@@ -24,6 +24,7 @@ public sealed class ProxmoxApiToken
     {
         TokenId = tokenId;
         _secret = secret;
+        SafeText.AddSecret(secret);
     }
 
     /// <summary>The token's id, <c>USER@REALM!TOKENID</c> (not secret).</summary>
@@ -118,7 +119,7 @@ public sealed class ProxmoxApiToken
     internal string AuthorizationHeaderValue => HeaderPrefix + TokenId + "=" + _secret;
 
     /// <summary><paramref name="text"/> with the secret, should it appear (a server echoing a header), replaced by ***.</summary>
-    internal string Scrub(string text) => text.Replace(_secret, "***");
+    internal string Scrub(string text) => SafeText.Redact(text, _secret);
 
     /// <summary><c>USER@REALM!TOKENID=***</c>.</summary>
     public override string ToString() => TokenId + "=***";

@@ -500,6 +500,6 @@ public sealed class SshPublisher
         {
             return "(no message)";
         }
-        return text.Length > 1500 ? "..." + text.Substring(text.Length - 1500) : text;
+        return text.Length > 1500 ? "..." + SafeText.Redact(text.Substring(text.Length - 1500)) : text;
     }
 }

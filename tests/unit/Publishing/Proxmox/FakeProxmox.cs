@@ -65,6 +65,9 @@ public sealed class FakeProxmox : IAsyncDisposable
     /// <summary>A careless server: a refused Authorization header is echoed in the status line and the body.</summary>
     public bool EchoAuthorization { get; set; }
 
+    /// <summary>When set, sees every request first; returning true means it answered (a hostile server for one test).</summary>
+    public Func<HttpContext, Task<bool>>? Intercept { get; set; }
+
     public int Uploads;
     public int DownloadUrls;
     public int Requests;
@@ -111,6 +114,10 @@ public sealed class FakeProxmox : IAsyncDisposable
         Interlocked.Increment(ref Requests);
         var path = ctx.Request.Path.Value ?? "";
         Log.Enqueue($"{ctx.Request.Method} {path}");
+        if (Intercept is { } intercept && await intercept(ctx))
+        {
+            return;
+        }
         var auth = ctx.Request.Headers.Authorization.ToString();
         if (auth != "PVEAPIToken=" + Token && auth != "PVEAPIToken=" + ReadOnlyToken)
         {
