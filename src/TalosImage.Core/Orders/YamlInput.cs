@@ -119,6 +119,8 @@ internal sealed class YamlInput
         public byte Value { get; }
     }
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>
     /// UTF-8 (with or without a byte order mark; UTF-16 with its mark as YAML allows). Every byte that does not start a
     /// well-formed UTF-8 sequence becomes U+FFFD and is recorded: the caller reports it with its line and column.
@@ -131,6 +133,14 @@ internal sealed class YamlInput
             return new UnicodeEncoding(bigEndian: bytes[0] == 0xFE, byteOrderMark: true).GetString(bytes, 2, bytes.Length - 2);
         }
         var i = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
+        try
+        {
+            return StrictUtf8.GetString(bytes, i, bytes.Length - i); // the usual case, and fast
+        }
+        catch (DecoderFallbackException)
+        {
+            // Not UTF-8: decoded below byte by byte to know where.
+        }
         var sb = new StringBuilder(bytes.Length);
         while (i < bytes.Length)
         {

@@ -66,18 +66,30 @@ public sealed class InputFileTests : IDisposable
         var small = _dir.Write("small.yaml", "orders: 1\n");
         var orders = _dir.Write("orders.yaml", StringBomb());
 
-        // The process's own start-up (the dotnet host, JIT) is measured on a small bad file and not counted.
-        var baseline = Stopwatch.StartNew();
-        var b = await TalosOrderProcess.RunAsync(_dir.Path, null, "--config", config, "--orders", small, "--dry-run");
-        baseline.Stop();
-        Assert.Equal(2, b.ExitCode);
+        // The process's own start-up (the dotnet host, JIT) is measured on a small bad file just before and not
+        // counted. Two shared cores under a parallel test run are noisy: the best of up to 3 attempts counts (the
+        // code before the fix took 15-105 s on every attempt).
+        TalosOrderProcess.Result r = null!;
+        var times = new List<string>();
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var baseline = Stopwatch.StartNew();
+            var b = await TalosOrderProcess.RunAsync(_dir.Path, null, "--config", config, "--orders", small, "--dry-run");
+            baseline.Stop();
+            Assert.Equal(2, b.ExitCode);
 
-        var watch = Stopwatch.StartNew();
-        var r = await TalosOrderProcess.RunAsync(_dir.Path, null, "--config", config, "--orders", orders, "--dry-run");
-        watch.Stop();
+            var watch = Stopwatch.StartNew();
+            r = await TalosOrderProcess.RunAsync(_dir.Path, null, "--config", config, "--orders", orders, "--dry-run");
+            watch.Stop();
+            times.Add($"{watch.Elapsed.TotalSeconds:0.00} s (a small bad file {baseline.Elapsed.TotalSeconds:0.00} s)");
+            Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.Stderr[..Math.Min(500, r.Stderr.Length)]}");
+            if (watch.Elapsed - baseline.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                break;
+            }
+            Assert.True(attempt < 2, "took " + string.Join("; ", times));
+        }
 
-        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.Stderr[..Math.Min(500, r.Stderr.Length)]}");
-        Assert.True(watch.Elapsed - baseline.Elapsed < TimeSpan.FromSeconds(2), $"took {watch.Elapsed} (a small bad file took {baseline.Elapsed})");
         Assert.Single(r.Stderr.Split('\n'), l => l.StartsWith("error: ", StringComparison.Ordinal));
         Assert.Contains(orders + ":", r.Stderr);
         Assert.Contains(Units.Bytes(YamlInput.MaxExpandedChars), r.Stderr);
