@@ -90,7 +90,7 @@ public static class OrderLoader
         {
             config = config with
             {
-                CacheDir = Dir(y, d, "cache_dir", "defaults", absolute: false) ?? config.CacheDir,
+                CacheDir = Dir(y, d, "cache_dir", "defaults", absolute: false, home: environment) ?? config.CacheDir,
                 ProxmoxDefaultIsoDir = RemoteDir(y, d, "proxmox_default_iso_dir", "defaults") ?? config.ProxmoxDefaultIsoDir,
                 ProxmoxDefaultImportDir = RemoteDir(y, d, "proxmox_default_import_dir", "defaults") ?? config.ProxmoxDefaultImportDir,
                 Arch = Arch(y, d, "defaults") ?? config.Arch,
@@ -135,9 +135,9 @@ public static class OrderLoader
             {
                 Manifest = new ManifestSettings
                 {
-                    PathTemplate = Dir(y, m, "path_template", "manifest", absolute: false, emptyIsUnset: true),
-                    Dir = Dir(y, m, "dir", "manifest", absolute: false, emptyIsUnset: true),
-                    Path = Dir(y, m, "path", "manifest", absolute: false, emptyIsUnset: true),
+                    PathTemplate = Dir(y, m, "path_template", "manifest", absolute: false, emptyIsUnset: true, home: environment),
+                    Dir = Dir(y, m, "dir", "manifest", absolute: false, emptyIsUnset: true, home: environment),
+                    Path = Dir(y, m, "path", "manifest", absolute: false, emptyIsUnset: true, home: environment),
                 },
             };
         }
@@ -582,7 +582,7 @@ public static class OrderLoader
     }
 
     private static string? Dir(YamlInput y, Dictionary<string, (YamlScalarNode Key, YamlNode Value)> map, string key, string path, bool absolute,
-        bool emptyIsUnset = false)
+        bool emptyIsUnset = false, Func<string, string?>? home = null)
     {
         var value = Get(map, key, n => y.String(n, YamlInput.Join(path, key)));
         if (emptyIsUnset && string.IsNullOrWhiteSpace(value))
@@ -594,12 +594,39 @@ public static class OrderLoader
             y.Add(map[key].Value, YamlInput.Join(path, key), $"'{Printable(value)}' is not a usable path (empty, or a character no file name may hold)");
             return null;
         }
+        if (value is not null && home is not null && value.StartsWith("~", StringComparison.Ordinal))
+        {
+            value = ExpandHome(y, map[key].Value, YamlInput.Join(path, key), value, home);
+        }
         if (value is not null && absolute && !Path.IsPathRooted(value))
         {
             y.Add(map[key].Value, YamlInput.Join(path, key), $"expected an absolute path; got '{value}'");
             return null;
         }
         return value;
+    }
+
+    /// <summary>
+    /// <c>~</c> and <c>~/...</c> as a shell expands them: the home folder (HOME; on Windows USERPROFILE, then HOME).
+    /// <c>~name</c> (another user's home) is refused rather than taken as a folder named "~name".
+    /// </summary>
+    private static string? ExpandHome(YamlInput y, YamlNode node, string path, string value, Func<string, string?> environment)
+    {
+        var rest = value.Substring(1);
+        if (rest.Length > 0 && rest[0] != '/' && rest[0] != Path.DirectorySeparatorChar)
+        {
+            var user = rest.Split('/', Path.DirectorySeparatorChar)[0];
+            y.Add(node, path, $"'~{Printable(user)}' (another user's home folder) is not expanded; write the full path, or ~/... for your own home folder");
+            return null;
+        }
+        var variables = Path.DirectorySeparatorChar == '\\' ? new[] { "USERPROFILE", "HOME" } : new[] { "HOME" };
+        var home = variables.Select(environment).FirstOrDefault(h => !string.IsNullOrEmpty(h));
+        if (home is null)
+        {
+            y.Add(node, path, $"'~' means the home folder, but {string.Join(" and ", variables)} {(variables.Length > 1 ? "are" : "is")} not set; write the full path");
+            return null;
+        }
+        return rest.TrimStart('/', Path.DirectorySeparatorChar).Length == 0 ? home : Path.Combine(home!, rest.TrimStart('/', Path.DirectorySeparatorChar));
     }
 
     private static string? Arch(YamlInput y, Dictionary<string, (YamlScalarNode Key, YamlNode Value)> map, string path) =>

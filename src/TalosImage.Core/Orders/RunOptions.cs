@@ -19,7 +19,7 @@ public sealed record RunOptions
     public bool Offline { get; init; }
     public string? LogPath { get; init; }
     public string? GitHubToken { get; init; }
-    /// <summary>Environment lookup (TALOS_FACTORY_URL, GITHUB_TOKEN, Proxmox token variables); tests pass their own.</summary>
+    /// <summary>Environment lookup (TALOS_FACTORY_URL, GITHUB_TOKEN, Proxmox token variables, HOME/USERPROFILE for a leading ~ in cache_dir and manifest paths); tests pass their own.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
     public HttpOptions? Http { get; init; }
     /// <summary>The folder relative paths of the config (cache_dir, manifest paths) are taken from; null: the process's current folder.</summary>
