@@ -53,26 +53,7 @@ public sealed class EnvironmentTests : IClassFixture<ResourceFactory>, IDisposab
         _dir.Dispose();
     }
 
-    private static (int Code, string Stderr) Run(string program, params string[] args)
-    {
-        try
-        {
-            var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var a in args)
-            {
-                start.ArgumentList.Add(a);
-            }
-            using var p = Process.Start(start)!;
-            var err = p.StandardError.ReadToEnd();
-            p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, err);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return (-1, e.Message);
-        }
-    }
+    private static (int Code, string Stderr) Run(string program, params string[] args) => MountTool.Run(program, args);
 
     private string Config(string cacheDir) => _dir.Write("config.yaml", $"""
         defaults:

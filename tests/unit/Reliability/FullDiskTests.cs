@@ -42,26 +42,7 @@ public sealed class FullDiskTests : IClassFixture<FaultFactory>, IDisposable
 
     private static (int, string) Mount(params string[] args) => Run("mount", args);
 
-    private static (int Code, string Stderr) Run(string program, params string[] args)
-    {
-        try
-        {
-            var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var a in args)
-            {
-                start.ArgumentList.Add(a);
-            }
-            using var p = Process.Start(start)!;
-            var err = p.StandardError.ReadToEnd();
-            p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, err);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return (-1, e.Message);
-        }
-    }
+    private static (int Code, string Stderr) Run(string program, params string[] args) => MountTool.Run(program, args);
 
     private Task<RunResult> RunAsync(string orders) =>
         new OrderRunner(new RunOptions
