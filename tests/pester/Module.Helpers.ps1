@@ -245,12 +245,6 @@ function Invoke-TalosInRunspace {
     }
 }
 
-# The test host's control endpoint.
-function Invoke-TalosControl {
-    param([Parameter(Mandatory)] $TestHost, [Parameter(Mandatory)] [string] $Method, [Parameter(Mandatory)] [string] $Path)
-    Invoke-RestMethod -Method $Method -Uri ($TestHost.controlUrl + $Path) -TimeoutSec 10
-}
-
 # Waits until the fake factory's log shows $Count image GETs (polls every 100 ms); false after $TimeoutSeconds.
 function Wait-TalosImageGet {
     param([Parameter(Mandatory)] $TestHost, [int] $Count = 1, [int] $TimeoutSeconds = 20)

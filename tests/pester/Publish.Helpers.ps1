@@ -1,24 +1,6 @@
 # Helpers of the later-stage tests (Expand, Publish, Export-TalosManifest, Invoke-TalosOrder, Pipeline): dot-source it
-# in BeforeAll after importing TestHelpers.psm1.
-
-# The test host's control endpoint (GET /factory/log, POST /factory/reset, GET /proxmox/files ...). A JSON array
-# comes out as its elements (Invoke-RestMethod writes it as one object), so @(...) counts them.
-function Invoke-TalosControl {
-    param([Parameter(Mandatory)] $TestHost, [Parameter(Mandatory)] [string] $Method, [Parameter(Mandatory)] [string] $Path)
-    Invoke-RestMethod -Method $Method -Uri ($TestHost.controlUrl + $Path) -TimeoutSec 10 | ForEach-Object { $_ }
-}
-
-function Get-TalosTestSha256([string] $Path) {
-    (Get-FileHash -Algorithm SHA256 -LiteralPath $Path).Hash.ToLowerInvariant()
-}
-
-# What the test host's factory serves for one asset (size, sha256, rawSize, rawSha256).
-function Get-TalosFactoryImage {
-    param([Parameter(Mandatory)] $TestHost, [Parameter(Mandatory)] [string] $Asset)
-    $image = $TestHost.factoryImages | Where-Object asset -EQ $Asset
-    if (-not $image) { throw "the test host serves no $Asset" }
-    $image
-}
+# in BeforeAll after importing TestHelpers.psm1 (Invoke-TalosControl, Get-TalosFactoryImage and Get-TalosTestSha256
+# are there).
 
 # Runs $Command with a transcript (kept in $Folder) and returns its output, the error records it wrote to its output
 # (redirect them with 2>&1 inside $Command: an -ErrorVariable set there would belong to the script block's own scope)

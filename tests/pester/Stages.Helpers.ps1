@@ -4,17 +4,17 @@
 
 # The fake factory's control log: requests (method, path, query), imageGets, schematicPosts.
 function Get-FactoryLog {
-    Invoke-RestMethod -Method Get -Uri "$($script:TestHost.controlUrl)/factory/log" -TimeoutSec 10
+    Invoke-TalosControl $script:TestHost GET /factory/log
 }
 
 # Clears the log, the delay and pending failures (created schematics stay).
 function Reset-Factory {
-    Invoke-RestMethod -Method Post -Uri "$($script:TestHost.controlUrl)/factory/reset" -TimeoutSec 10 | Out-Null
+    Invoke-TalosControl $script:TestHost POST /factory/reset | Out-Null
 }
 
 # The next $Count image GETs answer $Status.
 function Set-FactoryFailure([int] $Status, [int] $Count = 1) {
-    Invoke-RestMethod -Method Post -Uri "$($script:TestHost.controlUrl)/factory/fail?status=$Status&count=$Count" -TimeoutSec 10 | Out-Null
+    Invoke-TalosControl $script:TestHost POST "/factory/fail?status=$Status&count=$Count" | Out-Null
 }
 
 # The requests of the log whose path is $Path (GET unless -Method).
@@ -24,9 +24,7 @@ function Get-FactoryRequest([string] $Path, [string] $Method = 'GET') {
 
 # What the test host says about an asset it serves: asset, size, sha256, rawSize, rawSha256.
 function Get-FactoryImage([string] $Asset) {
-    $image = $script:TestHost.factoryImages | Where-Object asset -EQ $Asset
-    if (-not $image) { throw "the test host serves no $Asset" }
-    $image
+    Get-TalosFactoryImage $script:TestHost $Asset
 }
 
 # The test host's versions in SemVer order, newest first, computed here with PowerShell's own [semver] (an oracle
@@ -39,7 +37,7 @@ function Get-FactoryVersionOrder([switch] $IncludePrerelease) {
 
 # The SHA-256 of a file, lower case, as the cache records it.
 function Get-Sha256([string] $Path) {
-    (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash.ToLowerInvariant()
+    Get-TalosTestSha256 $Path
 }
 
 # The messages of the verbose records in $Records (a mixed stream from 4>&1).

@@ -96,10 +96,30 @@ function Stop-TalosTestHost {
     }
 }
 
+# The test host's control endpoint (GET /factory/log, POST /factory/reset, GET /proxmox/files ...). A JSON array
+# comes out as its elements (Invoke-RestMethod writes it as one object), so @(...) counts them.
+function Invoke-TalosControl {
+    param([Parameter(Mandatory)] $TestHost, [Parameter(Mandatory)] [string] $Method, [Parameter(Mandatory)] [string] $Path)
+    Invoke-RestMethod -Method $Method -Uri ($TestHost.controlUrl + $Path) -TimeoutSec 10 | ForEach-Object { $_ }
+}
+
+# What the test host's factory serves for one asset (asset, size, sha256, rawSize, rawSha256).
+function Get-TalosFactoryImage {
+    param([Parameter(Mandatory)] $TestHost, [Parameter(Mandatory)] [string] $Asset)
+    $image = $TestHost.factoryImages | Where-Object asset -EQ $Asset
+    if (-not $image) { throw "the test host serves no $Asset" }
+    $image
+}
+
+# The SHA-256 of a file, lower case, as the cache records it.
+function Get-TalosTestSha256([string] $Path) {
+    (Get-FileHash -Algorithm SHA256 -LiteralPath $Path).Hash.ToLowerInvariant()
+}
+
 # This pwsh as a command line for a child session ('dotnet .../pwsh.dll' for the .NET tool).
 function Get-PwshCommand {
     $process = [Environment]::ProcessPath
     if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { @($process, (Join-Path $PSHOME 'pwsh.dll')) } else { @($process) }
 }
 
-Export-ModuleMember -Function Get-TalosImageUnderTestPath, Import-TalosImageUnderTest, New-TalosTestFolder, Start-TalosTestHost, Stop-TalosTestHost, Get-PwshCommand
+Export-ModuleMember -Function Get-TalosImageUnderTestPath, Import-TalosImageUnderTest, New-TalosTestFolder, Start-TalosTestHost, Stop-TalosTestHost, Invoke-TalosControl, Get-TalosFactoryImage, Get-TalosTestSha256, Get-PwshCommand

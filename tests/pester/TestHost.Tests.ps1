@@ -4,10 +4,6 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
     $script:TestHost = Start-TalosTestHost
 
-    function Invoke-Control([string] $Method, [string] $Path) {
-        Invoke-RestMethod -Method $Method -Uri ($script:TestHost.controlUrl + $Path) -TimeoutSec 10
-    }
-
     function Test-Listening([string] $Url) {
         $uri = [Uri] $Url
         $client = [System.Net.Sockets.TcpClient]::new()
@@ -42,14 +38,14 @@ Describe 'talosimage-testhost' {
     }
 
     It 'serves an image from the fake factory and counts it in the control log' {
-        Invoke-Control POST /factory/reset | Out-Null
+        Invoke-TalosControl $TestHost POST /factory/reset | Out-Null
         $image = $TestHost.factoryImages | Where-Object asset -EQ 'nocloud-amd64.raw.xz'
         $file = Join-Path (New-TalosTestFolder) $image.asset
         try {
             Invoke-WebRequest "$($TestHost.factoryUrl)/image/$($TestHost.factorySchematicId)/v1.11.5/$($image.asset)" -OutFile $file -TimeoutSec 30
             (Get-Item $file).Length | Should -Be $image.size
             (Get-FileHash $file -Algorithm SHA256).Hash.ToLowerInvariant() | Should -Be $image.sha256
-            $log = Invoke-Control GET /factory/log
+            $log = Invoke-TalosControl $TestHost GET /factory/log
             $log.imageGets | Should -Be 1
             $log.requests[0].path | Should -Be "/image/$($TestHost.factorySchematicId)/v1.11.5/$($image.asset)"
         } finally {
@@ -59,18 +55,18 @@ Describe 'talosimage-testhost' {
 
     It 'fails and delays image answers on request, until reset' {
         $url = "$($TestHost.factoryUrl)/image/$($TestHost.factorySchematicId)/v1.11.5/metal-amd64.iso"
-        Invoke-Control POST '/factory/fail?status=404&count=1' | Out-Null
+        Invoke-TalosControl $TestHost POST '/factory/fail?status=404&count=1' | Out-Null
         { Invoke-WebRequest $url -TimeoutSec 10 } | Should -Throw '*404*'
         (Invoke-WebRequest $url -TimeoutSec 10).StatusCode | Should -Be 200
 
-        Invoke-Control POST '/factory/delay?ms=30000' | Out-Null
+        Invoke-TalosControl $TestHost POST '/factory/delay?ms=30000' | Out-Null
         { Invoke-WebRequest $url -TimeoutSec 1 } | Should -Throw
-        Invoke-Control POST /factory/reset | Out-Null
+        Invoke-TalosControl $TestHost POST /factory/reset | Out-Null
         (Invoke-WebRequest $url -TimeoutSec 10).StatusCode | Should -Be 200
     }
 
     It 'lists the Proxmox nodes with the token, and records uploads' {
-        Invoke-Control POST /proxmox/reset | Out-Null
+        Invoke-TalosControl $TestHost POST /proxmox/reset | Out-Null
         # The token's '=' and '!' are not what .NET's header validation expects of an Authorization value.
         $headers = @{ Authorization = "PVEAPIToken=$($TestHost.proxmoxToken)" }
         $nodes = Invoke-RestMethod "$($TestHost.proxmoxUri)api2/json/nodes" -Headers $headers -SkipHeaderValidation -SkipCertificateCheck -TimeoutSec 10
@@ -95,14 +91,13 @@ Describe 'talosimage-testhost' {
         } finally {
             Remove-Item -Recurse -Force $dir
         }
-        # Invoke-RestMethod writes a JSON array as one object: enumerate it to count its elements.
-        $files = @(Invoke-Control GET /proxmox/files | ForEach-Object { $_ })
+        $files = @(Invoke-TalosControl $TestHost GET /proxmox/files)
         $files.Count | Should -Be 1
         $files[0].node | Should -Be $node
         $files[0].volid | Should -Be "$($TestHost.proxmoxStorage):iso/talos-test.iso"
         $files[0].size | Should -Be 200
         $files[0].sha256 | Should -Be $sha
-        $log = Invoke-Control GET /proxmox/log
+        $log = Invoke-TalosControl $TestHost GET /proxmox/log
         $log.uploads | Should -Be 1
         $log.requests | Should -Contain 'GET /api2/json/nodes'
     }
