@@ -45,20 +45,10 @@ public sealed class ClearTalosCacheCommand : TalosCmdlet
         }
         RunEngine(async (events, token) =>
         {
-            System.IDisposable? cacheLock = dryRun ? null : await CacheLock.AcquireAsync(cacheDir, CacheLock.DefaultTimeout, events, token).ConfigureAwait(false);
-            try
+            var clearing = new CacheClearing { All = All, KeepVersions = KeepVersions, DryRun = dryRun };
+            foreach (var entry in await CacheCleaner.ClearAsync(cacheDir, clearing, CacheAccess.PerCall(), events, token).ConfigureAwait(false))
             {
-                var entries = All
-                    ? CacheRetention.Purge(cacheDir, dryRun, events)
-                    : CacheRetention.Apply(cacheDir, KeepVersions, System.Array.Empty<string>(), dryRun, events);
-                foreach (var entry in entries)
-                {
-                    Emit(entry);
-                }
-            }
-            finally
-            {
-                cacheLock?.Dispose();
+                Emit(entry);
             }
         }, target: root, terminating: true);
     }

@@ -1,5 +1,6 @@
 using System.IO;
 using System.Management.Automation;
+using TalosImage.Core.Cache;
 using TalosImage.Core.Expansion;
 
 namespace TalosImage.Cmdlets;
@@ -44,24 +45,18 @@ public sealed class ExpandTalosImageCommand : TalosCmdlet
             ? InputObject
             : ImageExpander.ArtifactFor(GetUnresolvedProviderPathFromPSPath(Path));
         var destination = Destination is null ? null : GetUnresolvedProviderPathFromPSPath(Destination);
-        var format = string.IsNullOrEmpty(source.Format) ? ImageExpander.FormatOf(source.Path) : source.Format;
-        var target = destination ?? (format is null ? source.Path + " (expanded)" : ImageExpander.DefaultDestination(source.Path, format));
         var options = new ExpandOptions { Force = Force, Threads = Threads };
         RunEngine(async (events, token) =>
         {
             // A verified expansion of this very source is what a run would return: passed on without asking, as
             // Save-TalosImage passes on a cached file, so that Save | Expand -WhatIf | Publish -WhatIf reaches Publish.
-            if (!options.Force && ImageExpander.FindExpanded(source, destination, token) is { } existing)
-            {
-                events.Verbose($"{existing.Path}: already expanded from {existing.SourcePath} (SHA-256 {existing.Sha256}).");
-                Emit(existing);
-                return;
-            }
-            if (!ShouldProcessFromEngine(target, $"Expand {System.IO.Path.GetFileName(source.Path)}"))
+            var stage = new ExpandStage(events, options, CacheAccess.PerCall());
+            var step = stage.Plan(source, destination, token);
+            if (step.Existing is null && !ShouldProcessFromEngine(step.Target, step.Action))
             {
                 return;
             }
-            Emit(await new ImageExpander(events, options).ExpandAsync(source, destination, token).ConfigureAwait(false));
+            Emit(await stage.RunAsync(step, token).ConfigureAwait(false));
         }, target: source.Path);
     }
 }

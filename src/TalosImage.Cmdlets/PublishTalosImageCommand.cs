@@ -86,7 +86,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
     public ProxmoxMethod Method { get; set; } = ProxmoxMethod.Upload;
 
     /// <summary>The environment variable read when neither -ApiToken nor -Credential is given.</summary>
-    public const string TokenVariable = "PROXMOX_API_TOKEN";
+    public const string TokenVariable = ProxmoxApiToken.DefaultVariable;
 
     protected override void ProcessRecord()
     {
@@ -199,7 +199,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
 
     private void Report(TalosPublishResult result)
     {
-        if (result.Status == "Failed")
+        if (result.Is(PublishStatus.Failed))
         {
             var id = result.ErrorId ?? "PublishFailed";
             EmitError(new TalosException(id, PublishErrors.KindOf(id), $"{result.Host}: {result.Error}", result), result);

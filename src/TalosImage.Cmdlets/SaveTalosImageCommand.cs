@@ -76,21 +76,15 @@ public sealed class SaveTalosImageCommand : TalosCmdlet
         var options = new SaveOptions { Verify = Verify, Force = Force };
         RunEngine(async (events, token) =>
         {
-            request = request.Normalise();
-            var downloader = new ArtifactDownloader(cacheDir, events);
-            if (!options.Force && !options.Verify && downloader.TryGetCached(request) is { } cached)
-            {
-                Emit(cached);
-                return;
-            }
-            var path = ArtifactDownloader.PathFor(cacheDir, request.SchematicId, request.Version, request.Asset);
-            var action = options.Force ? $"Download {request.Url} again" : options.Verify ? $"Verify, and download {request.Url} if missing or corrupt" : $"Download {request.Url}";
-            if (!ShouldProcessFromEngine(path, action))
+            var stage = new SaveStage(cacheDir, events, access: CacheAccess.PerCall());
+            var step = stage.Plan(request, options);
+            // A cache hit is passed on without asking (-WhatIf too), so that Save | Expand -WhatIf | Publish -WhatIf
+            // reaches the last stage with the real artifact.
+            if (step.Cached is null && !ShouldProcessFromEngine(step.Path, step.Action))
             {
                 return;
             }
-            using var cacheLock = await CacheLock.AcquireAsync(cacheDir, CacheLock.DefaultTimeout, events, token).ConfigureAwait(false);
-            Emit(await downloader.SaveAsync(request, options, token).ConfigureAwait(false));
+            Emit((await stage.RunAsync(step, token).ConfigureAwait(false)).Artifact);
         }, target: $"{SchematicId}/{Version}/{Platform}-{Architecture}.{Format}");
     }
 }

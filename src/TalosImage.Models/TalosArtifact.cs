@@ -4,8 +4,43 @@ namespace TalosImage;
 /// A file in the verified cache: a downloaded factory asset (Save-TalosImage) or an expanded disk image
 /// (Expand-TalosImage). Its properties bind by name to Expand-TalosImage and Publish-TalosImage.
 /// </summary>
-public sealed class TalosArtifact
+public sealed record TalosArtifact
 {
+    /// <summary>An empty artifact (for <c>[TalosImage.TalosArtifact]@{ ... }</c> and object initialisers).</summary>
+    public TalosArtifact()
+    {
+    }
+
+    /// <summary>An artifact with the identity fields of <paramref name="identity"/>.</summary>
+    public TalosArtifact(ArtifactIdentity identity)
+    {
+        SchematicId = identity.SchematicId;
+        Version = identity.Version;
+        Platform = identity.Platform;
+        Architecture = identity.Architecture;
+        Format = identity.Format;
+        SecureBoot = identity.SecureBoot;
+        Asset = identity.Asset;
+        Url = identity.Url;
+        Sha256 = identity.Sha256;
+        Size = identity.Size;
+    }
+
+    /// <summary>The artifact's identity (what it is, not where it lies).</summary>
+    public ArtifactIdentity GetIdentity() => new()
+    {
+        SchematicId = SchematicId,
+        Version = Version,
+        Platform = Platform,
+        Architecture = Architecture,
+        Format = Format,
+        SecureBoot = SecureBoot,
+        Asset = Asset,
+        Url = Url,
+        Sha256 = Sha256,
+        Size = Size,
+    };
+
     public string Path { get; init; } = "";
     /// <summary>The factory URL the artifact came from (for an expanded image: the compressed one's URL).</summary>
     public string Url { get; init; } = "";
@@ -23,8 +58,8 @@ public sealed class TalosArtifact
     public string InstallerImage { get; init; } = "";
     /// <summary>True when nothing was downloaded or expanded because a verified file was already there.</summary>
     public bool FromCache { get; init; }
-    /// <summary>Downloaded or Expanded.</summary>
-    public string Kind { get; init; } = "Downloaded";
+    /// <summary>Downloaded or Expanded (<see cref="ArtifactKind"/>).</summary>
+    public string Kind { get; init; } = nameof(ArtifactKind.Downloaded);
     /// <summary>For an expanded image: the compressed artifact it came from.</summary>
     public string? SourcePath { get; init; }
     public double DurationSeconds { get; init; }

@@ -59,7 +59,7 @@ public sealed class ArtifactDownloader
         var r = request.Normalise();
         var path = PathFor(_cacheDir, r.SchematicId, r.Version, r.Asset);
         var meta = ArtifactMetadata.TryRead(path);
-        return meta is not null && meta.Matches(path) ? Result(r, path, r.Url, meta.Sha256, meta.Size, fromCache: true, Stopwatch.StartNew()) : null;
+        return meta is not null && meta.Matches(path) ? Result(r, path, meta.Sha256, meta.Size, fromCache: true, Stopwatch.StartNew()) : null;
     }
 
     /// <summary>
@@ -120,7 +120,7 @@ public sealed class ArtifactDownloader
                 if (!options.Verify)
                 {
                     _events.Verbose($"{path}: in the cache (size and mtime as recorded, sha256 {cached.Sha256}).");
-                    return Result(r, path, url, cached.Sha256, cached.Size, fromCache: true, clock);
+                    return Result(r, path, cached.Sha256, cached.Size, fromCache: true, clock);
                 }
                 progress.Start("Verifying");
                 var actual = await FileHash.Sha256Async(path, done => progress.Report(done, cached.Size), ct).ConfigureAwait(false);
@@ -129,7 +129,7 @@ public sealed class ArtifactDownloader
                 {
                     _events.Verbose($"{path}: verified (sha256 {actual}).");
                     RestoreSideFiles(r, path, cached, actual);
-                    return Result(r, path, url, actual, cached.Size, fromCache: true, clock);
+                    return Result(r, path, actual, cached.Size, fromCache: true, clock);
                 }
                 _events.Warning($"{path} is corrupt: sha256 {actual}, recorded {cached.Sha256}. Deleting it and downloading again.");
                 Discard(path);
@@ -169,24 +169,11 @@ public sealed class ArtifactDownloader
             throw;
         }
         _events.Verbose($"{path}: {Units.Bytes(size)} in {Units.Duration(clock.Elapsed)}, sha256 {sha}.");
-        return Result(r, path, url, sha, size, fromCache: false, clock);
+        return Result(r, path, sha, size, fromCache: false, clock);
     }
 
-    private static ArtifactMetadata Metadata(ArtifactRequest r, string url, string sha, DateTimeOffset downloadedAt) => new()
-    {
-        Url = url,
-        Sha256 = sha,
-        SchematicId = r.SchematicId,
-        Version = r.Version,
-        Asset = r.Asset,
-        Platform = r.Platform,
-        Architecture = r.Architecture,
-        Format = r.Format,
-        SecureBoot = r.SecureBoot,
-        InstallerImage = FactoryCatalog.InstallerImage(r.FactoryUrl, r.Platform, r.SchematicId, r.Version, r.SecureBoot),
-        Kind = "Downloaded",
-        DownloadedAt = downloadedAt,
-    };
+    private static ArtifactMetadata Metadata(ArtifactRequest r, string url, string sha, DateTimeOffset downloadedAt) =>
+        ArtifactMetadata.For(r.Identity(sha) with { Url = url }, ArtifactKind.Downloaded, r.InstallerImage, downloadedAt);
 
     /// <summary>
     /// Refuses anything in the artifact's part of the cache that the cache did not write: a link or a non-folder on the
@@ -330,22 +317,12 @@ public sealed class ArtifactDownloader
         File.Delete(path);
     }
 
-    private static TalosArtifact Result(ArtifactRequest r, string path, string url, string sha, long size, bool fromCache, Stopwatch clock) => new()
+    private static TalosArtifact Result(ArtifactRequest r, string path, string sha, long size, bool fromCache, Stopwatch clock) => new(r.Identity(sha, size))
     {
         Path = path,
-        Url = url,
-        Sha256 = sha,
-        Size = size,
-        SchematicId = r.SchematicId,
-        Version = r.Version,
-        Platform = r.Platform,
-        Architecture = r.Architecture,
-        Format = r.Format,
-        SecureBoot = r.SecureBoot,
-        Asset = r.Asset,
-        InstallerImage = FactoryCatalog.InstallerImage(r.FactoryUrl, r.Platform, r.SchematicId, r.Version, r.SecureBoot),
+        InstallerImage = r.InstallerImage,
         FromCache = fromCache,
-        Kind = "Downloaded",
+        Kind = nameof(ArtifactKind.Downloaded),
         DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
     };
 
@@ -399,53 +376,19 @@ public sealed class ArtifactDownloader
                 await HttpPipeline.EnsureSuccessAsync(response, _http, ct).ConfigureAwait(false);
                 RefuseContentCoding(response, answered);
 
-                long offset;
-                long? total;
-                if (response.StatusCode == HttpStatusCode.PartialContent)
+                var placed = Place(response, have, validator, answered);
+                if (placed.Refused is { } refused)
                 {
-                    var range = response.Content.Headers.ContentRange;
-                    var why = have == 0 || validator is null ? "no range was asked for"
-                        : range is null || !string.Equals(range.Unit, "bytes", StringComparison.OrdinalIgnoreCase) || range.From != have || range.Length is null ||
-                          (range.To is { } to && to != range.Length - 1) ||
-                          (response.Content.Headers.ContentLength is { } partLength && partLength != range.Length - have) ? $"Content-Range '{range}' to bytes={have}-"
-                        : range.Length != validator.Total ? $"Content-Range '{range}': the file was {validator.Total} bytes"
-                        : validator.Differs(response);
-                    if (why is not null)
-                    {
-                        last = new IOException($"{answered} answered 206 that does not continue the file ({why})");
-                        _events.Warning($"GET {answered}: a partial answer that does not continue the file ({why}); restarting from zero.");
-                        validator = null;
-                        continue;
-                    }
-                    offset = have;
-                    total = range!.Length;
-                    _events.Verbose($"GET {answered}: resuming at {Units.Bytes(have)} of {Units.Bytes(total!.Value)} ({validator!.Describe()} unchanged).");
+                    last = refused;
+                    validator = null;
+                    continue;
                 }
-                else if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    if (have > 0)
-                    {
-                        _events.Verbose($"GET {answered}: range not honoured (the file changed, or no ranges); restarting from zero.");
-                    }
-                    offset = 0;
-                    total = response.Content.Headers.ContentLength;
-                    if (total is null && response.Headers.TransferEncodingChunked != true && response.Version.Major < 2)
-                    {
-                        throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
-                            $"GET {answered} answered without a Content-Length or chunked framing: the end of its body cannot be told from a cut connection, so it is not stored.", answered);
-                    }
-                    validator = Validator.From(response, total);
-                }
-                else
-                {
-                    throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
-                        $"GET {answered} answered {(int)response.StatusCode} {response.ReasonPhrase}, not 200 with the file.", answered);
-                }
+                validator = placed.Validator;
 
                 try
                 {
                     file ??= OpenPart(part);
-                    return await ReceiveAsync(response, file, part, offset, total, progress, ct).ConfigureAwait(false);
+                    return await ReceiveAsync(response, file, part, placed.Offset, placed.Total, progress, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (IsTransferFailure(e, ct))
                 {
@@ -468,6 +411,52 @@ public sealed class ArtifactDownloader
         throw new TalosException("DownloadFailed", TalosErrorKind.ConnectionError,
             $"GET {shown}: download failed after {maxAttempts} attempt(s): {(last is null ? "no answer" : HttpPipeline.Describe(last))}", shown, last);
     }
+
+    /// <summary>
+    /// Where a successful answer's body goes in the <c>.part</c> that holds <paramref name="have"/> bytes: a 206 that
+    /// continues the file (same validator, Content-Range from <paramref name="have"/> to the same total) at
+    /// <paramref name="have"/>; a 200 from byte 0 (framed: Content-Length or chunked). A 206 that does not continue the
+    /// file is <see cref="Placement.Refused"/>: the next attempt starts from zero. Any other answer is not the file.
+    /// </summary>
+    private Placement Place(HttpResponseMessage response, long have, Validator? validator, string answered)
+    {
+        if (response.StatusCode == HttpStatusCode.PartialContent)
+        {
+            var range = response.Content.Headers.ContentRange;
+            var why = have == 0 || validator is null ? "no range was asked for"
+                : range is null || !string.Equals(range.Unit, "bytes", StringComparison.OrdinalIgnoreCase) || range.From != have || range.Length is null ||
+                  (range.To is { } to && to != range.Length - 1) ||
+                  (response.Content.Headers.ContentLength is { } partLength && partLength != range.Length - have) ? $"Content-Range '{range}' to bytes={have}-"
+                : range.Length != validator.Total ? $"Content-Range '{range}': the file was {validator.Total} bytes"
+                : validator.Differs(response);
+            if (why is not null)
+            {
+                _events.Warning($"GET {answered}: a partial answer that does not continue the file ({why}); restarting from zero.");
+                return new Placement(0, null, null, new IOException($"{answered} answered 206 that does not continue the file ({why})"));
+            }
+            _events.Verbose($"GET {answered}: resuming at {Units.Bytes(have)} of {Units.Bytes(range!.Length!.Value)} ({validator!.Describe()} unchanged).");
+            return new Placement(have, range.Length, validator);
+        }
+        if (response.StatusCode == HttpStatusCode.OK)
+        {
+            if (have > 0)
+            {
+                _events.Verbose($"GET {answered}: range not honoured (the file changed, or no ranges); restarting from zero.");
+            }
+            var total = response.Content.Headers.ContentLength;
+            if (total is null && response.Headers.TransferEncodingChunked != true && response.Version.Major < 2)
+            {
+                throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
+                    $"GET {answered} answered without a Content-Length or chunked framing: the end of its body cannot be told from a cut connection, so it is not stored.", answered);
+            }
+            return new Placement(0, total, Validator.From(response, total));
+        }
+        throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
+            $"GET {answered} answered {(int)response.StatusCode} {response.ReasonPhrase}, not 200 with the file.", answered);
+    }
+
+    /// <summary>The offset and total of an answer's body in the part, the validator to resume it with, or why it was refused.</summary>
+    private sealed record Placement(long Offset, long? Total, Validator? Validator, Exception? Refused = null);
 
     /// <summary>
     /// Only identity was asked for (Accept-Encoding: identity): a body in a content coding (gzip, br ...) is not the

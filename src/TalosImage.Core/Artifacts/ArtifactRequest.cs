@@ -23,6 +23,24 @@ public sealed record ArtifactRequest
     /// <summary>The download URL.</summary>
     public string Url => FactoryCatalog.ImageUrl(FactoryUrl, SchematicId, Version, Asset);
 
+    /// <summary>The installer image reference of this schematic and version (factory host/installer[-secureboot]/id:version).</summary>
+    public string InstallerImage => FactoryCatalog.InstallerImage(FactoryUrl, Platform, SchematicId, Version, SecureBoot);
+
+    /// <summary>The identity of the asset this request names, with its content's hash and size once known.</summary>
+    public ArtifactIdentity Identity(string sha256 = "", long size = 0) => new()
+    {
+        SchematicId = SchematicId,
+        Version = Version,
+        Platform = Platform,
+        Architecture = Architecture,
+        Format = Format,
+        SecureBoot = SecureBoot,
+        Asset = Asset,
+        Url = Url,
+        Sha256 = sha256,
+        Size = size,
+    };
+
     private static readonly Regex SchematicPattern = new("^[0-9a-f]{64}$", RegexOptions.CultureInvariant);
     private static readonly Regex PlatformPattern = new("^[A-Za-z][A-Za-z0-9-]{0,63}$", RegexOptions.CultureInvariant);
 

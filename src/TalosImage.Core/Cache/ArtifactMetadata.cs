@@ -27,12 +27,45 @@ public sealed class ArtifactMetadata
     [JsonProperty("secureboot")] public bool SecureBoot { get; set; }
     [JsonProperty("installer_image", NullValueHandling = NullValueHandling.Ignore)] public string? InstallerImage { get; set; }
     /// <summary>Downloaded or Expanded.</summary>
-    [JsonProperty("kind")] public string Kind { get; set; } = "Downloaded";
+    [JsonProperty("kind")] public string Kind { get; set; } = nameof(ArtifactKind.Downloaded);
     /// <summary>For an expanded image: SHA-256 of the compressed file it came from.</summary>
     [JsonProperty("source_sha256", NullValueHandling = NullValueHandling.Ignore)] public string? SourceSha256 { get; set; }
     [JsonProperty("downloaded_at")] public DateTimeOffset DownloadedAt { get; set; }
     /// <summary>The artifact's last-write time (UTC ticks) when it was recorded; a change means the file was touched.</summary>
     [JsonProperty("mtime_ticks")] public long MtimeTicks { get; set; }
+
+    /// <summary>The record of an artifact with <paramref name="identity"/> (its size is taken from the file when written).</summary>
+    public static ArtifactMetadata For(ArtifactIdentity identity, ArtifactKind kind, string? installerImage, DateTimeOffset downloadedAt) => new()
+    {
+        Url = identity.Url,
+        Size = identity.Size,
+        Sha256 = identity.Sha256,
+        SchematicId = identity.SchematicId,
+        Version = identity.Version,
+        Asset = identity.Asset,
+        Platform = identity.Platform,
+        Architecture = identity.Architecture,
+        Format = identity.Format,
+        SecureBoot = identity.SecureBoot,
+        InstallerImage = installerImage,
+        Kind = kind.ToString(),
+        DownloadedAt = downloadedAt,
+    };
+
+    /// <summary>The identity this record gives (as recorded: no defaults filled in).</summary>
+    public ArtifactIdentity Identity() => new()
+    {
+        Url = Url,
+        Size = Size,
+        Sha256 = Sha256,
+        SchematicId = SchematicId,
+        Version = Version,
+        Asset = Asset,
+        Platform = Platform,
+        Architecture = Architecture,
+        Format = Format,
+        SecureBoot = SecureBoot,
+    };
 
     public static string MetaPath(string artifactPath) => artifactPath + MetaSuffix;
 
@@ -141,19 +174,13 @@ public sealed class ArtifactMetadata
     /// recorded. <paramref name="fallbackFormat"/> serves when the metadata names none. The recorded format is taken as it
     /// is (canonical spelling, no orders-file alias: an expanded image stays raw).
     /// </summary>
-    public TalosArtifact ToArtifact(string fullPath, string fallbackFormat, bool fromCache) => new()
+    public TalosArtifact ToArtifact(string fullPath, string fallbackFormat, bool fromCache) => new(Identity() with
+    {
+        Format = Factory.FactoryCatalog.NormaliseFormat(Format) ?? (Format.Length > 0 ? Format : fallbackFormat),
+        Asset = Asset.Length > 0 ? Asset : System.IO.Path.GetFileName(fullPath),
+    })
     {
         Path = fullPath,
-        Url = Url,
-        Sha256 = Sha256,
-        Size = Size,
-        SchematicId = SchematicId,
-        Version = Version,
-        Platform = Platform,
-        Architecture = Architecture,
-        Format = Factory.FactoryCatalog.NormaliseFormat(Format) ?? (Format.Length > 0 ? Format : fallbackFormat),
-        SecureBoot = SecureBoot,
-        Asset = Asset.Length > 0 ? Asset : System.IO.Path.GetFileName(fullPath),
         InstallerImage = InstallerImage is { Length: > 0 } image ? image : Factory.FactoryCatalog.InstallerImageFromUrl(Url, Platform, SchematicId, Version, SecureBoot),
         Kind = Kind,
         FromCache = fromCache,

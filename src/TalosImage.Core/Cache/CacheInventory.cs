@@ -116,7 +116,7 @@ public static class CacheInventory
         {
             var path = Path.Combine(dir, name);
             var parsed = ParseAsset(name);
-            var expanded = meta is not null ? string.Equals(meta.Kind, "Expanded", StringComparison.OrdinalIgnoreCase) : SourceOf(name, names) is not null;
+            var expanded = meta is not null ? Vocabulary.IsKind(meta.Kind, ArtifactKind.Expanded) : SourceOf(name, names) is not null;
             var familyAsset = expanded ? SourceOf(name, names) ?? name : (meta is { Asset.Length: > 0 } ? meta.Asset : name);
             var sha = meta?.Sha256 ?? ReadShaFile(path);
             var entry = new TalosCacheEntry
@@ -133,8 +133,8 @@ public static class CacheInventory
                 Sha256 = sha,
                 DownloadedAt = meta?.DownloadedAt,
                 Family = schematic + "/" + familyAsset,
-                Kind = expanded ? "Expanded" : "Downloaded",
-                State = "Cached",
+                Kind = (expanded ? ArtifactKind.Expanded : ArtifactKind.Downloaded).ToString(),
+                State = nameof(CacheEntryState.Cached),
             };
             var item = new Item { Entry = entry, IsArtifact = true };
             item.Files.Add(path);
@@ -172,8 +172,8 @@ public static class CacheInventory
                         Asset = baseName,
                         Size = SafeLength(path),
                         Family = schematic + "/" + (source ?? baseName),
-                        Kind = "Leftover",
-                        State = "Cached",
+                        Kind = nameof(ArtifactKind.Leftover),
+                        State = nameof(CacheEntryState.Cached),
                     },
                     IsArtifact = false,
                 };

@@ -119,7 +119,7 @@ public static class CacheRetention
             if (item.IsArtifact)
             {
                 events.Verbose($"{what}: {(dryRun ? "would remove" : "removed")} {item.Entry.Path}.");
-                removed.Add(With(item.Entry, dryRun ? "WouldRemove" : "Removed"));
+                removed.Add(With(item.Entry, dryRun ? CacheEntryState.WouldRemove : CacheEntryState.Removed));
             }
             else
             {
@@ -166,23 +166,7 @@ public static class CacheRetention
         return path.StartsWith(prefix, OperatingSystemPaths.Comparison) ? path.Substring(prefix.Length) : null;
     }
 
-    private static TalosCacheEntry With(TalosCacheEntry e, string state) => new()
-    {
-        Path = e.Path,
-        SchematicId = e.SchematicId,
-        Version = e.Version,
-        Asset = e.Asset,
-        Platform = e.Platform,
-        Architecture = e.Architecture,
-        Format = e.Format,
-        SecureBoot = e.SecureBoot,
-        Size = e.Size,
-        Sha256 = e.Sha256,
-        DownloadedAt = e.DownloadedAt,
-        Family = e.Family,
-        Kind = e.Kind,
-        State = state,
-    };
+    private static TalosCacheEntry With(TalosCacheEntry e, CacheEntryState state) => e with { State = state.ToString() };
 
     /// <summary>Path comparison as the file system does it (case-insensitive on Windows).</summary>
     private static class OperatingSystemPaths

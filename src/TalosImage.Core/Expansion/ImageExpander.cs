@@ -126,9 +126,8 @@ public sealed class ImageExpander
         // SecureBoot is a plain bool: a pipe that names the file's identity says it, else the record does.
         var secureBoot = !string.IsNullOrEmpty(p.SchematicId) || !string.IsNullOrEmpty(p.Url) || meta is null ? p.SecureBoot : meta.SecureBoot;
         var length = File.Exists(full) ? new FileInfo(full).Length : 0;
-        return new TalosArtifact
+        var identity = new ArtifactIdentity
         {
-            Path = full,
             Url = url,
             Sha256 = meta?.Sha256 ?? (sameFile && IsSha256(p.Sha256) ? p.Sha256!.ToLowerInvariant() : ""),
             Size = meta?.Size ?? (length > 0 ? length : sameFile ? p.Size : 0),
@@ -139,9 +138,13 @@ public sealed class ImageExpander
             Format = FactoryCatalog.NormaliseFormat(p.Format) ?? FactoryCatalog.NormaliseFormat(meta?.Format) ?? FormatOf(full) ?? p.Format ?? "",
             SecureBoot = secureBoot,
             Asset = Pick(p.Asset, Pick(meta?.Asset, Path.GetFileName(full))),
+        };
+        return new TalosArtifact(identity)
+        {
+            Path = full,
             InstallerImage = Pick(p.InstallerImage, Pick(meta?.InstallerImage, FactoryCatalog.InstallerImageFromUrl(url, platform, schematic, version, secureBoot))),
             FromCache = piped?.FromCache ?? false,
-            Kind = meta is { Kind.Length: > 0 } ? meta.Kind : Pick(p.Kind, "Downloaded"),
+            Kind = meta is { Kind.Length: > 0 } ? meta.Kind : Pick(p.Kind, nameof(ArtifactKind.Downloaded)),
             SourcePath = p.SourcePath,
             DurationSeconds = p.DurationSeconds,
             ExpandedSha256 = sameFile ? p.ExpandedSha256 : null,
@@ -187,7 +190,7 @@ public sealed class ImageExpander
 
     private static TalosArtifact? Verified(TalosArtifact source, string sourcePath, string destination, string format, string? sourceSha, CancellationToken ct, Stopwatch started)
     {
-        if (ArtifactMetadata.TryRead(destination) is not { Kind: "Expanded", SourceSha256: { Length: 64 } recordedSource } meta || !meta.Matches(destination))
+        if (ArtifactMetadata.TryRead(destination) is not { Kind: nameof(ArtifactKind.Expanded), SourceSha256: { Length: 64 } recordedSource } meta || !meta.Matches(destination))
         {
             return null;
         }
@@ -200,9 +203,33 @@ public sealed class ImageExpander
     public Task<TalosArtifact> ExpandAsync(TalosArtifact source, string? destinationPath, CancellationToken ct) =>
         Task.Factory.StartNew(() => Expand(source, destinationPath, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
+    /// <summary>
+    /// One expansion: <see cref="Prepare"/> (what the source is and where it goes), a verified earlier expansion taken
+    /// unless Force, then <see cref="Write"/> (decode, hash and record into the destination).
+    /// </summary>
     private TalosArtifact Expand(TalosArtifact source, string? destinationPath, CancellationToken ct)
     {
         var started = Stopwatch.StartNew();
+        var job = Prepare(source, destinationPath);
+        var sourceSha = KnownSha256(job.Source, job.SourcePath);
+        if (!_options.Force && Verified(job.Source, job.SourcePath, job.Destination, job.Format, sourceSha, ct, started) is { } done)
+        {
+            _events.Verbose($"{job.Destination}: already expanded from this {job.Format} (SHA-256 {done.Sha256}); skipped.");
+            return done;
+        }
+        var (sha, size) = Write(job, sourceSha, ct);
+        return Result(job.Source, job.SourcePath, job.Destination, job.ExpandedFormat, sha, size, fromCache: false, started);
+    }
+
+    /// <summary>An expansion to run: the described source, its path and format, the destination and the expanded format.</summary>
+    private sealed record Job(TalosArtifact Source, string SourcePath, string Format, string Destination, string ExpandedFormat);
+
+    /// <summary>
+    /// Checks that <paramref name="source"/> exists and is a compressed image of a known format and that the
+    /// destination is not the source; fills what the artifact leaves empty from the file's record.
+    /// </summary>
+    private static Job Prepare(TalosArtifact source, string? destinationPath)
+    {
         if (string.IsNullOrEmpty(source.Path) || !File.Exists(source.Path))
         {
             throw new TalosException("SourceNotFound", TalosErrorKind.ObjectNotFound, $"The image to expand does not exist: '{source.Path}'.", source.Path);
@@ -232,15 +259,17 @@ public sealed class ImageExpander
         {
             throw new TalosException("InvalidDestination", TalosErrorKind.InvalidArgument, $"The destination is the source itself: '{destination}'.", destination);
         }
-        var expandedFormat = FactoryCatalog.ExpandedFormat(format);
-        var sourceSha = KnownSha256(source, sourcePath);
+        return new Job(source, sourcePath, format, destination, FactoryCatalog.ExpandedFormat(format));
+    }
 
-        if (!_options.Force && Verified(source, sourcePath, destination, format, sourceSha, ct, started) is { } done)
-        {
-            _events.Verbose($"{destination}: already expanded from this {format} (SHA-256 {done.Sha256}); skipped.");
-            return done;
-        }
-
+    /// <summary>
+    /// Decodes the source into <c>&lt;destination&gt;.part</c> (sparse, hashed), records it (metadata first) and gives it
+    /// its final name; on any failure nothing of this expansion stays, and an older expansion whose record was
+    /// touched goes too. Returns the expanded image's SHA-256 and size.
+    /// </summary>
+    private (string Sha256, long Size) Write(Job job, string? sourceSha, CancellationToken ct)
+    {
+        var (source, sourcePath, format, destination) = (job.Source, job.SourcePath, job.Format, job.Destination);
         var decoder = ChooseDecoder(format, sourcePath);
         if (decoder is LzmaBlockDecoder)
         {
@@ -249,29 +278,14 @@ public sealed class ImageExpander
         _events.Verbose($"Expanding {sourcePath} -> {destination} with {decoder.Description}.");
         var part = destination + PartSuffix;
         CacheFiles.RefuseUnlessFileOrAbsent(part); // a planted link is refused, not followed nor removed
-        string sha;
-        long size;
         var recording = false;
         try
         {
-            (sha, size, var inputSha) = Run(decoder, sourcePath, part, format, sourceSha is null, ct);
+            var (sha, size, inputSha) = Run(decoder, sourcePath, part, format, sourceSha is null, ct);
             sourceSha ??= inputSha;
-            var record = new ArtifactMetadata
-            {
-                Url = source.Url,
-                Sha256 = sha,
-                SchematicId = source.SchematicId,
-                Version = source.Version,
-                Asset = Path.GetFileName(destination),
-                Platform = source.Platform,
-                Architecture = source.Architecture,
-                Format = expandedFormat,
-                SecureBoot = source.SecureBoot,
-                InstallerImage = source.InstallerImage.Length > 0 ? source.InstallerImage : null,
-                Kind = "Expanded",
-                SourceSha256 = sourceSha,
-                DownloadedAt = DateTimeOffset.UtcNow,
-            };
+            var record = ArtifactMetadata.For(ExpandedIdentity(source, destination, job.ExpandedFormat, sha, size), ArtifactKind.Expanded,
+                source.InstallerImage.Length > 0 ? source.InstallerImage : null, DateTimeOffset.UtcNow);
+            record.SourceSha256 = sourceSha;
             // The record first, then the final name: a file never has its final name without a record that matches it.
             recording = true;
             record.WriteFor(destination, part);
@@ -280,6 +294,7 @@ public sealed class ImageExpander
             {
                 record.WriteFor(destination); // a file system whose rename touched the mtime
             }
+            return (sha, size);
         }
         catch (Exception e)
         {
@@ -302,29 +317,22 @@ public sealed class ImageExpander
                 _ => e,
             };
         }
-
-        return Result(source, sourcePath, destination, expandedFormat, sha, size, fromCache: false, started);
     }
 
-    private static TalosArtifact Result(TalosArtifact source, string sourcePath, string destination, string format, string sha, long size, bool fromCache, Stopwatch started) => new()
-    {
-        Path = destination,
-        Url = source.Url,
-        Sha256 = sha,
-        Size = size,
-        SchematicId = source.SchematicId,
-        Version = source.Version,
-        Platform = source.Platform,
-        Architecture = source.Architecture,
-        Format = format,
-        SecureBoot = source.SecureBoot,
-        Asset = Path.GetFileName(destination),
-        InstallerImage = source.InstallerImage,
-        FromCache = fromCache,
-        Kind = "Expanded",
-        SourcePath = sourcePath,
-        DurationSeconds = started.Elapsed.TotalSeconds,
-    };
+    private static TalosArtifact Result(TalosArtifact source, string sourcePath, string destination, string format, string sha, long size, bool fromCache, Stopwatch started) =>
+        new(ExpandedIdentity(source, destination, format, sha, size))
+        {
+            Path = destination,
+            InstallerImage = source.InstallerImage,
+            FromCache = fromCache,
+            Kind = nameof(ArtifactKind.Expanded),
+            SourcePath = sourcePath,
+            DurationSeconds = started.Elapsed.TotalSeconds,
+        };
+
+    /// <summary>The identity of the image expanded from <paramref name="source"/> into <paramref name="destination"/>: the source's, with the expanded file's name, format, hash and size.</summary>
+    private static ArtifactIdentity ExpandedIdentity(TalosArtifact source, string destination, string format, string sha, long size) =>
+        source.GetIdentity() with { Asset = Path.GetFileName(destination), Format = format, Sha256 = sha, Size = size };
 
     /// <summary>
     /// <paramref name="source"/> with the identity an earlier expansion recorded (<paramref name="expanded"/>, a verified
@@ -339,26 +347,16 @@ public sealed class ImageExpander
         static string Pick(string first, string? second) => first.Length > 0 ? first : second ?? "";
         var platform = Pick(source.Platform, expanded.Platform);
         var version = Pick(source.Version, expanded.Version);
-        return new TalosArtifact
+        return source with
         {
-            Path = source.Path,
             Url = expanded.Url,
-            Sha256 = source.Sha256,
-            Size = source.Size,
             SchematicId = expanded.SchematicId,
             Version = version,
             Platform = platform,
             Architecture = Pick(source.Architecture, expanded.Architecture),
-            Format = source.Format,
             SecureBoot = expanded.SecureBoot,
-            Asset = source.Asset,
             InstallerImage = Pick(source.InstallerImage, Pick(expanded.InstallerImage ?? "",
                 FactoryCatalog.InstallerImageFromUrl(expanded.Url, platform, expanded.SchematicId, version, expanded.SecureBoot))),
-            FromCache = source.FromCache,
-            Kind = source.Kind,
-            SourcePath = source.SourcePath,
-            DurationSeconds = source.DurationSeconds,
-            ExpandedSha256 = source.ExpandedSha256,
         };
     }
 

@@ -19,7 +19,7 @@ public static class ManifestBuilder
         return new ManifestEntry
         {
             Name = p.Name,
-            Status = failed ? "failed" : "planned",
+            Status = failed ? Vocabulary.EntryWord.Failed : Vocabulary.EntryWord.Planned,
             Error = failed ? "position failed: " + p.Error : null,
             ErrorId = p.ErrorId,
             Platform = p.Platform,
@@ -40,7 +40,7 @@ public static class ManifestBuilder
             Pushed = failed ? Array.Empty<ManifestPush>() : p.Targets.Select(t => new ManifestPush
             {
                 Host = t.Host,
-                Status = "planned",
+                Status = Vocabulary.EntryWord.Planned,
                 Transport = t.Transport,
                 Destination = t.Destination,
             }).ToList(),
@@ -57,8 +57,8 @@ public static class ManifestBuilder
         var entry = Planned(p, config, now);
         return entry with
         {
-            Status = o.Status,
-            Error = o.Error is null ? null : $"position failed at {o.FailedStage}: {o.Error}",
+            Status = o.Status.Word(),
+            Error = o.Error is null ? null : $"position failed at {o.FailedStage?.Word()}: {o.Error}",
             ErrorId = o.ErrorId,
             SchematicSource = p.SchematicSource,
             Download = o.Download is { } d
@@ -70,7 +70,7 @@ public static class ManifestBuilder
             // Targets a position never reached (it failed earlier, or was declined) say so instead of "planned".
             Pushed = o.Pushes.Count > 0
                 ? o.Pushes.Select(Push).ToList()
-                : entry.Pushed.Select(t => t with { Status = o.Status == "skipped" ? "skipped" : "not-run" }).ToList(),
+                : entry.Pushed.Select(t => t with { Status = o.Status == PositionStatus.Skipped ? Vocabulary.EntryWord.Skipped : Vocabulary.EntryWord.NotRun }).ToList(),
             DurationSeconds = o.Seconds,
         };
     }
@@ -78,7 +78,7 @@ public static class ManifestBuilder
     private static ManifestPush Push(TalosPublishResult r) => new()
     {
         Host = r.Host,
-        Status = r.Status switch { "Published" => "ok", "Skipped" => "skipped", "Failed" => "failed", _ => r.Status.ToLowerInvariant() },
+        Status = Vocabulary.ManifestWord(r.Status),
         Transport = r.Transport,
         Destination = r.Destination,
         VolumeId = r.VolumeId,
@@ -108,7 +108,7 @@ public static class ManifestBuilder
             {
                 continue;
             }
-            if (string.Equals(a.Kind, "Expanded", StringComparison.OrdinalIgnoreCase))
+            if (a.Is(ArtifactKind.Expanded))
             {
                 groups.AddExpanded(a);
             }
@@ -193,7 +193,7 @@ public static class ManifestBuilder
             {
                 var full = Path.GetFullPath(r.Path);
                 var meta = ArtifactMetadata.TryRead(full) is { } m && m.Matches(full) ? m : null;
-                if (meta is not null && string.Equals(meta.Kind, "Expanded", StringComparison.OrdinalIgnoreCase))
+                if (meta is not null && Vocabulary.IsKind(meta.Kind, ArtifactKind.Expanded))
                 {
                     AddExpanded(ExpandedFromRecord(full, meta, r));
                     g = ByFile(full);
@@ -229,22 +229,12 @@ public static class ManifestBuilder
     {
         var source = SourceOf(path, meta);
         var artifact = meta.ToArtifact(path, "raw", fromCache: true);
-        return new TalosArtifact
+        return artifact with
         {
-            Path = path,
-            Url = artifact.Url,
-            Sha256 = artifact.Sha256,
-            Size = artifact.Size,
             SchematicId = Pick(artifact.SchematicId, r.SchematicId),
             Version = Pick(artifact.Version, r.Version),
-            Platform = artifact.Platform,
-            Architecture = artifact.Architecture,
-            Format = artifact.Format,
-            SecureBoot = artifact.SecureBoot,
-            Asset = artifact.Asset,
-            InstallerImage = artifact.InstallerImage,
             FromCache = true,
-            Kind = "Expanded",
+            Kind = nameof(ArtifactKind.Expanded),
             SourcePath = source?.Path,
         };
     }
@@ -308,18 +298,18 @@ public static class ManifestBuilder
         {
             return null; // nothing says which download it came from: the entry carries the expansion's identity only
         }
-        var identity = new TalosArtifact
+        // The download's identity is the expansion's, but for the file itself: its name, its hash (as the expansion
+        // recorded it), and no size or format until its own record says them.
+        var identity = new TalosArtifact(x.GetIdentity() with
+        {
+            Sha256 = xMeta?.SourceSha256 ?? "",
+            Size = 0,
+            Format = "",
+            Asset = AssetOfUrl(x.Url) ?? Path.GetFileName(path),
+        })
         {
             Path = path,
-            Url = x.Url,
-            Sha256 = xMeta?.SourceSha256 ?? "",
-            SchematicId = x.SchematicId,
-            Version = x.Version,
-            Platform = x.Platform,
-            Architecture = x.Architecture,
-            SecureBoot = x.SecureBoot,
             InstallerImage = x.InstallerImage,
-            Asset = AssetOfUrl(x.Url) ?? Path.GetFileName(path),
             FromCache = true,
         };
         // A file still there is described by its own record (hash, size); a file gone keeps the expansion's word.
@@ -332,12 +322,12 @@ public static class ManifestBuilder
     {
         var d = g.Download;
         var x = g.Expanded;
-        var failed = g.Pushes.Where(r => r.Status == "Failed").ToList();
+        var failed = g.Pushes.Where(r => r.Is(PublishStatus.Failed)).ToList();
         var name = Pick(d?.Asset, d is null ? x?.Asset : Path.GetFileName(d.Path));
         return new ManifestEntry
         {
             Name = name.Length > 0 ? name : Path.GetFileName(x?.Path ?? ""),
-            Status = failed.Count > 0 ? "failed" : "ok",
+            Status = (failed.Count > 0 ? PositionStatus.Failed : PositionStatus.Ok).Word(),
             Error = failed.Count > 0 ? string.Join("; ", failed.Select(f => $"push to {f.Host} failed: {f.Error}")) : null,
             ErrorId = failed.Count > 0 ? "PublishFailed" : null,
             Platform = Pick(d?.Platform, x?.Platform),
@@ -386,10 +376,14 @@ public static class ManifestBuilder
         Entries = entries,
     };
 
+    /// <summary>Succeeded when nothing failed, Failed when everything did (of at least one), PartiallyFailed otherwise.</summary>
+    public static OrderStatus OrderStatusOf(int failed, int total) =>
+        failed == 0 ? TalosImage.OrderStatus.Succeeded : failed == total ? TalosImage.OrderStatus.Failed : TalosImage.OrderStatus.PartiallyFailed;
+
     /// <summary>Succeeded when every entry is ok or skipped, Failed when none is, PartiallyFailed otherwise.</summary>
     public static string OrderStatus(IReadOnlyList<ManifestEntry> entries)
     {
-        var failed = entries.Count(e => e.Status == "failed");
-        return failed == 0 ? "Succeeded" : failed == entries.Count ? "Failed" : "PartiallyFailed";
+        var failed = entries.Count(e => e.Status == PositionStatus.Failed.Word());
+        return OrderStatusOf(failed, entries.Count).ToString();
     }
 }

@@ -91,7 +91,7 @@ public sealed class OrderRunner
         var removed = new List<TalosCacheEntry>();
         if (_options.PurgeCache || config.CachePolicy.PurgeBefore)
         {
-            removed.AddRange(CacheRetention.Purge(cacheDir, dryRun: false, _events));
+            removed.AddRange(await CacheCleaner.ClearAsync(cacheDir, new CacheClearing { All = true }, CacheAccess.HeldByCaller, _events, ct).ConfigureAwait(false));
             log.Write("-", null, null, "purge", "ok", $"{removed.Count} file(s)");
         }
 
@@ -132,7 +132,7 @@ public sealed class OrderRunner
         {
             // Never remove what this run's orders use, including paths the factory's schematic IDs led to.
             var pinned = finished.SelectMany(f => f.outcomes.SelectMany(o => o.CacheFiles())).ToList();
-            var retained = CacheRetention.Apply(cacheDir, config.CachePolicy.KeepVersions, pinned, dryRun: false, _events);
+            var retained = await CacheCleaner.ClearAsync(cacheDir, new CacheClearing { KeepVersions = config.CachePolicy.KeepVersions, Pinned = pinned }, CacheAccess.HeldByCaller, _events, ct).ConfigureAwait(false);
             removed.AddRange(retained);
             log.Write("-", null, null, "retention", "ok", $"{retained.Count} file(s) removed");
         }
@@ -150,12 +150,12 @@ public sealed class OrderRunner
                 failures.Add(new PositionFailure(order.Order.OrderId, "(manifest)", "ManifestWriteFailed", manifestError, TalosErrorKind.WriteError));
             }
             var failed = outcomes.Count(o => o.Failed);
-            var skipped = outcomes.Count(o => o.Status == "skipped");
+            var skipped = outcomes.Count(o => o.Status == PositionStatus.Skipped);
             results.Add(new TalosOrderResult
             {
                 OrderId = order.Order.OrderId,
                 Customer = order.Order.Customer,
-                Status = failed == 0 ? "Succeeded" : failed == outcomes.Length ? "Failed" : "PartiallyFailed",
+                Status = ManifestBuilder.OrderStatusOf(failed, outcomes.Length).ToString(),
                 Positions = outcomes.Length,
                 Succeeded = outcomes.Length - failed - skipped,
                 Failed = failed,
@@ -309,8 +309,8 @@ public sealed class OrderRunner
         foreach (var order in plan.Orders)
         {
             var entries = order.Positions.Select(p => ManifestBuilder.Planned(p, plan.Config, now)).ToList();
-            var failed = entries.Count(e => e.Status == "failed");
-            var status = failed == 0 ? "Planned" : ManifestBuilder.OrderStatus(entries);
+            var failed = entries.Count(e => e.Status == Vocabulary.EntryWord.Failed);
+            var status = failed == 0 ? nameof(OrderStatus.Planned) : ManifestBuilder.OrderStatus(entries);
             manifests.Add(new ManifestOutput(order.ManifestPath, ManifestWriter.ToYaml(ManifestBuilder.ForOrder(plan, order, entries, status, dryRun: true, 0, now))));
             results.Add(new TalosOrderResult
             {
@@ -332,13 +332,13 @@ public sealed class OrderRunner
         {
             if (_options.PurgeCache || plan.Config.CachePolicy.PurgeBefore)
             {
-                removed = CacheRetention.Purge(cacheDir, dryRun: true, _events);
+                removed = CacheCleaner.Preview(cacheDir, new CacheClearing { All = true }, _events);
             }
             else if (plan.Config.CachePolicy.Enabled)
             {
                 var pinned = plan.Orders.SelectMany(o => o.Positions).SelectMany(p => new[] { p.CachePath, p.ExpandedPath })
                     .Where(x => !string.IsNullOrEmpty(x)).Select(x => x!).ToList();
-                removed = CacheRetention.Apply(cacheDir, plan.Config.CachePolicy.KeepVersions, pinned, dryRun: true, _events);
+                removed = CacheCleaner.Preview(cacheDir, new CacheClearing { KeepVersions = plan.Config.CachePolicy.KeepVersions, Pinned = pinned }, _events);
             }
         }
         return new RunResult

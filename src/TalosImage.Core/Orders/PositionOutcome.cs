@@ -9,13 +9,13 @@ public sealed record PositionOutcome
 {
     /// <summary>The plan of the position, with the factory's schematic ID and paths where the factory's answer differed.</summary>
     public PlannedPosition Planned { get; init; } = new();
-    /// <summary>ok, skipped (declined at -Confirm) or failed.</summary>
-    public string Status { get; init; } = "ok";
+    /// <summary>Ok, Skipped (declined at -Confirm) or Failed; written in lower case (<see cref="Vocabulary.Word(PositionStatus)"/>).</summary>
+    public PositionStatus Status { get; init; } = PositionStatus.Ok;
     public string? Error { get; init; }
     public string? ErrorId { get; init; }
     public TalosErrorKind ErrorKind { get; init; } = TalosErrorKind.InvalidOperation;
-    /// <summary>The stage that failed: plan, schematic, download, expand or publish.</summary>
-    public string? FailedStage { get; init; }
+    /// <summary>The stage that failed.</summary>
+    public PipelineStage? FailedStage { get; init; }
     public TalosArtifact? Download { get; init; }
     public double DownloadSeconds { get; init; }
     public TalosArtifact? Expanded { get; init; }
@@ -23,7 +23,7 @@ public sealed record PositionOutcome
     public IReadOnlyList<TalosPublishResult> Pushes { get; init; } = Array.Empty<TalosPublishResult>();
     public double Seconds { get; init; }
 
-    public bool Failed => Status == "failed";
+    public bool Failed => Status == PositionStatus.Failed;
 
     /// <summary>
     /// Bytes fetched from the factory for this position: the file's size when this position's save started the
@@ -35,7 +35,7 @@ public sealed record PositionOutcome
 
     /// <summary>True when this position downloaded, expanded or published anything.</summary>
     public bool Changed =>
-        Download is { FromCache: false } || Expanded is { FromCache: false } || Pushes.Any(p => p.Status == "Published");
+        Download is { FromCache: false } || Expanded is { FromCache: false } || Pushes.Any(p => p.Is(PublishStatus.Published));
 
     /// <summary>Every cache file this position uses: retention never removes them in the same run.</summary>
     public IEnumerable<string> CacheFiles()

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using TalosImage.Core.Artifacts;
+using TalosImage.Core.Cache;
 using TalosImage.Core.Expansion;
 using TalosImage.Core.Publishing.Proxmox;
 using TalosImage.Core.Publishing.Ssh;
@@ -28,8 +29,8 @@ internal sealed class PositionPipeline : IDisposable
     private readonly RunLog _log;
     private readonly SchematicService _schematics;
     private readonly bool _checkExtensions;
-    private readonly ArtifactDownloader _downloader;
-    private readonly ImageExpander _expander;
+    private readonly SaveStage _save;
+    private readonly ExpandStage _expand;
     private readonly SshPublisher _ssh;
     private readonly SemaphoreSlim _downloads;
     private readonly SemaphoreSlim _expansions;
@@ -45,8 +46,9 @@ internal sealed class PositionPipeline : IDisposable
         _log = log;
         _schematics = schematics;
         _checkExtensions = checkExtensions;
-        _downloader = new ArtifactDownloader(config.CacheDir, events, options.Http);
-        _expander = new ImageExpander(events);
+        // The run holds the cache lock for all of its stages.
+        _save = new SaveStage(config.CacheDir, events, options.Http, CacheAccess.HeldByCaller);
+        _expand = new ExpandStage(events, access: CacheAccess.HeldByCaller);
         _ssh = new SshPublisher(events);
         _downloads = new SemaphoreSlim(config.Concurrency);
         _expansions = new SemaphoreSlim(Math.Max(1, Math.Min(config.Concurrency, 2)));
@@ -60,102 +62,50 @@ internal sealed class PositionPipeline : IDisposable
         _pushes.Dispose();
     }
 
+    /// <summary>
+    /// One position through its stages: <see cref="SchematicAsync"/>, <see cref="DownloadAsync"/>, <see cref="ExpandAsync"/>
+    /// (when the position expands) and <see cref="PublishAsync"/> (when it has targets). A failure in any stage ends
+    /// the position with that stage, its ErrorId and message; the other positions go on.
+    /// </summary>
     public async Task<PositionOutcome> RunAsync(PlannedPosition p, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
         var outcome = new PositionOutcome { Planned = p };
         if (p.Error is not null)
         {
-            return Fail(outcome, "plan", p.ErrorId ?? "VersionUnresolved", p.Error, watch, p.ErrorKind);
+            return Fail(outcome, PipelineStage.Plan, p.ErrorId ?? "VersionUnresolved", p.Error, watch, p.ErrorKind);
         }
         if (_options.Confirm is { } confirm && !confirm(p))
         {
-            _log.Write(p.OrderId, p.Index, p.Name, "position", "skipped", "declined");
-            return outcome with { Status = "skipped", Seconds = watch.Elapsed.TotalSeconds };
+            _log.Write(p.OrderId, p.Index, p.Name, "position", PositionStatus.Skipped.Word(), "declined");
+            return outcome with { Status = PositionStatus.Skipped, Seconds = watch.Elapsed.TotalSeconds };
         }
 
-        var stage = "schematic";
+        var stage = PipelineStage.Schematic;
         try
         {
-            if (p.Schematic is not null)
+            outcome = await SchematicAsync(outcome, ct).ConfigureAwait(false);
+            stage = PipelineStage.Download;
+            outcome = await DownloadAsync(outcome, ct).ConfigureAwait(false);
+            if (outcome.Planned.ExpandedPath is not null)
             {
-                var created = await _schematics.EnsureAsync(p.Schematic, ct).ConfigureAwait(false);
-                if (!string.Equals(created.SchematicId, p.SchematicId, StringComparison.Ordinal))
-                {
-                    // The factory's ID is the truth (SchematicService has warned about the difference).
-                    p = Planner.Locate(p, created.SchematicId, _config, p.ExpandedPath is not null);
-                }
-                p = p with { SchematicSource = created.Source == "Factory" ? "factory" : p.SchematicSource };
-                if (_checkExtensions && p.Extensions.Count > 0)
-                {
-                    await _schematics.CheckExtensionsAsync(p.Version!, p.Extensions, ct).ConfigureAwait(false);
-                }
-                _log.Write(p.OrderId, p.Index, p.Name, stage, "ok", p.SchematicId);
+                stage = PipelineStage.Expand;
+                outcome = await ExpandAsync(outcome, ct).ConfigureAwait(false);
             }
-            outcome = outcome with { Planned = p };
-
-            stage = "download";
-            var stageWatch = Stopwatch.StartNew();
-            TalosArtifact download;
-            bool joined;
-            await _downloads.WaitAsync(ct).ConfigureAwait(false);
-            try
+            if (outcome.Planned.Targets.Count > 0)
             {
-                var saving = _downloader.SaveAsync(new ArtifactRequest
-                {
-                    SchematicId = p.SchematicId,
-                    Version = p.Version!,
-                    Platform = p.Platform,
-                    Architecture = p.Arch,
-                    Format = p.Format,
-                    SecureBoot = p.SecureBoot,
-                    FactoryUrl = _config.FactoryUrl,
-                }, new SaveOptions { Verify = _options.Verify }, ct, out joined);
-                download = await saving.ConfigureAwait(false);
-            }
-            finally
-            {
-                _downloads.Release();
-            }
-            // A transfer that several positions share is counted once, for the position that started it.
-            outcome = outcome with
-            {
-                Download = download,
-                DownloadSeconds = stageWatch.Elapsed.TotalSeconds,
-                BytesDownloaded = download.FromCache || joined ? 0 : download.Size,
-            };
-            _log.Write(p.OrderId, p.Index, p.Name, stage, download.FromCache ? "cached" : "ok", download.Path);
-
-            if (p.ExpandedPath is not null)
-            {
-                stage = "expand";
-                stageWatch.Restart();
-                var expanded = await ExpandOnceAsync(download, p.ExpandedPath, ct).ConfigureAwait(false);
-                outcome = outcome with { Expanded = expanded, ExpandSeconds = stageWatch.Elapsed.TotalSeconds };
-                _log.Write(p.OrderId, p.Index, p.Name, stage, expanded.FromCache ? "cached" : "ok", expanded.Path);
-            }
-
-            if (p.Targets.Count > 0)
-            {
-                stage = "publish";
-                var artifact = p.PushExpanded && outcome.Expanded is not null ? outcome.Expanded : download;
-                var pushes = await Task.WhenAll(p.Targets.Select(t => PublishOnceAsync(p, artifact, t, ct))).ConfigureAwait(false);
-                var results = pushes.SelectMany(r => r).ToList();
-                outcome = outcome with { Pushes = results };
-                foreach (var r in results)
-                {
-                    _log.Write(p.OrderId, p.Index, p.Name, stage, r.Status == "Failed" ? "failed" : r.Status == "Skipped" ? "skipped" : "ok",
-                        $"{r.Host}:{r.VolumeId ?? r.Destination}" + (r.Error is null ? "" : " " + r.Error));
-                }
-                var failed = results.Where(r => r.Status == "Failed").ToList();
+                stage = PipelineStage.Publish;
+                outcome = await PublishAsync(outcome, ct).ConfigureAwait(false);
+                var failed = outcome.Pushes.Where(r => r.Is(PublishStatus.Failed)).ToList();
                 if (failed.Count > 0)
                 {
                     var message = string.Join("; ", failed.Select(f => $"push to {f.Host} failed: {f.Error}"));
                     return Fail(outcome, stage, "PublishFailed", message, watch);
                 }
             }
-            _log.Write(p.OrderId, p.Index, p.Name, "position", "ok");
-            return outcome with { Status = "ok", Seconds = watch.Elapsed.TotalSeconds };
+            p = outcome.Planned;
+            _log.Write(p.OrderId, p.Index, p.Name, "position", PositionStatus.Ok.Word());
+            return outcome with { Status = PositionStatus.Ok, Seconds = watch.Elapsed.TotalSeconds };
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -169,19 +119,106 @@ internal sealed class PositionPipeline : IDisposable
         {
             // Whatever goes wrong in one position (a disk error, or a defect of ours) stays with that position: the
             // others go on and the order's manifest is written. The type names the cause for a bug report.
-            var id = "Unexpected" + char.ToUpperInvariant(stage[0]) + stage.Substring(1) + "Error";
+            var id = "Unexpected" + stage.IdPart() + "Error";
             return Fail(outcome, stage, id, e is System.IO.IOException or UnauthorizedAccessException or System.Net.Http.HttpRequestException or TimeoutException
                 ? e.Message
                 : $"{e.GetType().Name}: {e.Message}", watch);
         }
     }
 
-    private PositionOutcome Fail(PositionOutcome outcome, string stage, string errorId, string message, Stopwatch watch, TalosErrorKind kind = TalosErrorKind.InvalidOperation)
+    /// <summary>
+    /// The schematic stage: creates the position's schematic at the factory (once per schematic in the run), takes the
+    /// factory's ID where it differs (the paths follow it), and checks the extensions against the version's list.
+    /// </summary>
+    private async Task<PositionOutcome> SchematicAsync(PositionOutcome outcome, CancellationToken ct)
     {
         var p = outcome.Planned;
-        _log.Write(p.OrderId, p.Index, p.Name, stage, "failed", message);
-        _events.Warning($"{p.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {stage} failed: {SafeText.Printable(message)}");
-        return outcome with { Status = "failed", FailedStage = stage, ErrorId = errorId, ErrorKind = kind, Error = message, Seconds = watch.Elapsed.TotalSeconds };
+        if (p.Schematic is null)
+        {
+            return outcome;
+        }
+        var created = await _schematics.EnsureAsync(p.Schematic, ct).ConfigureAwait(false);
+        if (!string.Equals(created.SchematicId, p.SchematicId, StringComparison.Ordinal))
+        {
+            // The factory's ID is the truth (SchematicService has warned about the difference).
+            p = Planner.Locate(p, created.SchematicId, _config, p.ExpandedPath is not null);
+        }
+        p = p with { SchematicSource = created.Source == "Factory" ? "factory" : p.SchematicSource };
+        if (_checkExtensions && p.Extensions.Count > 0)
+        {
+            await _schematics.CheckExtensionsAsync(p.Version!, p.Extensions, ct).ConfigureAwait(false);
+        }
+        _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Schematic.Word(), PositionStatus.Ok.Word(), p.SchematicId);
+        return outcome with { Planned = p };
+    }
+
+    /// <summary>The download stage, through <see cref="SaveStage"/> (the run holds the cache lock), at most defaults.concurrency at once.</summary>
+    private async Task<PositionOutcome> DownloadAsync(PositionOutcome outcome, CancellationToken ct)
+    {
+        var p = outcome.Planned;
+        var watch = Stopwatch.StartNew();
+        Saved saved;
+        await _downloads.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var request = new ArtifactRequest
+            {
+                SchematicId = p.SchematicId,
+                Version = p.Version!,
+                Platform = p.Platform,
+                Architecture = p.Arch,
+                Format = p.Format,
+                SecureBoot = p.SecureBoot,
+                FactoryUrl = _config.FactoryUrl,
+            };
+            saved = await _save.RunAsync(_save.Plan(request, new SaveOptions { Verify = _options.Verify }), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _downloads.Release();
+        }
+        var download = saved.Artifact;
+        _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Download.Word(), download.FromCache ? "cached" : PositionStatus.Ok.Word(), download.Path);
+        // A transfer that several positions share is counted once, for the position that started it.
+        return outcome with
+        {
+            Download = download,
+            DownloadSeconds = watch.Elapsed.TotalSeconds,
+            BytesDownloaded = download.FromCache || saved.Shared ? 0 : download.Size,
+        };
+    }
+
+    /// <summary>The expansion stage: one expansion per destination, however many positions ask for it.</summary>
+    private async Task<PositionOutcome> ExpandAsync(PositionOutcome outcome, CancellationToken ct)
+    {
+        var p = outcome.Planned;
+        var watch = Stopwatch.StartNew();
+        var expanded = await ExpandOnceAsync(outcome.Download!, p.ExpandedPath!, ct).ConfigureAwait(false);
+        _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Expand.Word(), expanded.FromCache ? "cached" : PositionStatus.Ok.Word(), expanded.Path);
+        return outcome with { Expanded = expanded, ExpandSeconds = watch.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>The publish stage: every target of the position at once (each push once per run); failed pushes are results, not exceptions.</summary>
+    private async Task<PositionOutcome> PublishAsync(PositionOutcome outcome, CancellationToken ct)
+    {
+        var p = outcome.Planned;
+        var artifact = p.PushExpanded && outcome.Expanded is not null ? outcome.Expanded : outcome.Download!;
+        var pushes = await Task.WhenAll(p.Targets.Select(t => PublishOnceAsync(p, artifact, t, ct))).ConfigureAwait(false);
+        var results = pushes.SelectMany(r => r).ToList();
+        foreach (var r in results)
+        {
+            var word = r.Is(PublishStatus.Failed) ? PositionStatus.Failed.Word() : r.Is(PublishStatus.Skipped) ? PositionStatus.Skipped.Word() : PositionStatus.Ok.Word();
+            _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Publish.Word(), word, $"{r.Host}:{r.VolumeId ?? r.Destination}" + (r.Error is null ? "" : " " + r.Error));
+        }
+        return outcome with { Pushes = results };
+    }
+
+    private PositionOutcome Fail(PositionOutcome outcome, PipelineStage stage, string errorId, string message, Stopwatch watch, TalosErrorKind kind = TalosErrorKind.InvalidOperation)
+    {
+        var p = outcome.Planned;
+        _log.Write(p.OrderId, p.Index, p.Name, stage.Word(), PositionStatus.Failed.Word(), message);
+        _events.Warning($"{p.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {stage.Word()} failed: {SafeText.Printable(message)}");
+        return outcome with { Status = PositionStatus.Failed, FailedStage = stage, ErrorId = errorId, ErrorKind = kind, Error = message, Seconds = watch.Elapsed.TotalSeconds };
     }
 
     /// <summary>One expansion per destination, however many positions ask for it.</summary>
@@ -191,7 +228,7 @@ internal sealed class PositionPipeline : IDisposable
             await _expansions.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                return await _expander.ExpandAsync(download, destination, ct).ConfigureAwait(false);
+                return await _expand.RunAsync(_expand.Plan(download, destination, ct), ct).ConfigureAwait(false);
             }
             finally
             {
@@ -213,7 +250,7 @@ internal sealed class PositionPipeline : IDisposable
             }
             catch (TalosException e)
             {
-                return new[] { Failed(artifact, target, e.Message) };
+                return new[] { Failed(artifact, target, e.Message, e.ErrorId) };
             }
             finally
             {
@@ -234,7 +271,7 @@ internal sealed class PositionPipeline : IDisposable
                 Nodes = endpoint.Nodes,
                 Storage = endpoint.Storage,
                 FingerprintSha256 = endpoint.Fingerprint,
-                Method = endpoint.Method == "download-url" ? ProxmoxMethod.DownloadUrl : ProxmoxMethod.Upload,
+                Method = Vocabulary.ProxmoxMethodOf(endpoint.Method),
             }, ct).ConfigureAwait(false);
         }
         var host = target.SshHost!;
@@ -249,18 +286,13 @@ internal sealed class PositionPipeline : IDisposable
         return new[] { result };
     }
 
-    private static TalosPublishResult Failed(TalosArtifact artifact, PlannedTarget target, string error) => new()
+    private static TalosPublishResult Failed(TalosArtifact artifact, PlannedTarget target, string error, string errorId) => new(artifact.GetIdentity(), artifact.Path)
     {
         Host = target.Host,
         Destination = target.Destination,
-        Status = "Failed",
+        Status = nameof(PublishStatus.Failed),
         Error = error,
+        ErrorId = errorId,
         Transport = target.Transport,
-        Path = artifact.Path,
-        Sha256 = artifact.Sha256,
-        Size = artifact.Size,
-        SchematicId = artifact.SchematicId,
-        Version = artifact.Version,
-        Asset = artifact.Asset,
     };
 }

@@ -50,26 +50,7 @@ public static class LocalArtifact
             return artifact;
         }
         var sha = await Sha256Async(artifact.Path, ct).ConfigureAwait(false);
-        return new TalosArtifact
-        {
-            Path = artifact.Path,
-            Url = artifact.Url,
-            Sha256 = sha,
-            Size = artifact.Size > 0 ? artifact.Size : new FileInfo(artifact.Path).Length,
-            SchematicId = artifact.SchematicId,
-            Version = artifact.Version,
-            Platform = artifact.Platform,
-            Architecture = artifact.Architecture,
-            Format = artifact.Format,
-            SecureBoot = artifact.SecureBoot,
-            Asset = artifact.Asset,
-            InstallerImage = artifact.InstallerImage,
-            FromCache = artifact.FromCache,
-            Kind = artifact.Kind,
-            SourcePath = artifact.SourcePath,
-            DurationSeconds = artifact.DurationSeconds,
-            ExpandedSha256 = artifact.ExpandedSha256,
-        };
+        return artifact with { Sha256 = sha, Size = artifact.Size > 0 ? artifact.Size : new FileInfo(artifact.Path).Length };
     }
 
     /// <summary>True for 64 hex digits.</summary>

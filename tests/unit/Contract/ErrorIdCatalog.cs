@@ -7,7 +7,7 @@ namespace TalosImage.Tests.Contract;
 /// host's own id, Usage, is no cmdlet's) by the forms the code uses to raise them: <c>new TalosException("X"</c>,
 /// <c>new("X", TalosErrorKind.</c>, <c>: base("X", TalosErrorKind.</c>, <c>new ErrorRecord(e, "X"</c>,
 /// <c>ErrorId = ... "X"</c>, <c>ErrorId ?? "X"</c>, <c>Fail(outcome, stage, "X"</c>, a failed publish result's last
-/// argument (<c>Result("Failed", ..., "X")</c>), an id chosen by a ternary (<c>var id = c ? "X" : "Y"</c>),
+/// argument (<c>Result(PublishStatus.Failed, ..., "X")</c>, <c>push.Failed(message, "X")</c>), an id chosen by a ternary (<c>var id = c ? "X" : "Y"</c>),
 /// <c>new PositionFailure(order, position, "X"</c>, and two computed forms: <c>"Http" + code</c> (documented as
 /// <c>Http&lt;status&gt;</c>: Http401, Http404, Http500 ...) and <c>"Unexpected" + Stage + "Error"</c> (one id per stage
 /// the file assigns).
@@ -46,8 +46,9 @@ public static class ErrorIdCatalog
         new("ErrorId ?? \"X\"", new Regex(@"ErrorId\s*\?\?\s*""(?<id>[^""]+)""")),
         new("ErrorId = ... \"X\"", new Regex(@"ErrorId\s*=(?!=)[^;,\n]*?""(?<id>" + Pascal + @")""")),
         new("Fail(outcome, stage, \"X\"", new Regex(@"\bFail\(\s*\w+\s*,\s*(?:\w+|""[a-z]+"")\s*,\s*""(?<id>" + Pascal + @")""")),
-        new("Result(\"Failed\", ..., \"X\")", new Regex(@",\s*""(?<id>" + Pascal + @")""\s*\)"),
-            s => s.Contains("\"Failed\"") && Regex.IsMatch(s, @"[Rr]esult\(")),
+        new("Result(PublishStatus.Failed, ..., \"X\")", new Regex(@",\s*""(?<id>" + Pascal + @")""\s*\)"),
+            s => s.Contains("PublishStatus.Failed") && Regex.IsMatch(s, @"[Rr]esult\(")),
+        new("push.Failed(message, \"X\"", new Regex(@"\.Failed\((?s:.*?),\s*""(?<id>" + Pascal + @")""\s*(?:,\s*\w+\s*)?\)")),
         new("c ? \"X\" : \"Y\"", new Regex(@"\?\s*""(?<id>" + Pascal + @")""\s*:\s*""(?<id2>" + Pascal + @")"""),
             s => s.Contains("new TalosException(") || Regex.IsMatch(s, @"\bvar\s+id\s*=")),
         new("new PositionFailure(o, p, \"X\"", new Regex(@"new\s+PositionFailure\((?:[^,;]+,){2}\s*""(?<id>" + Pascal + @")""")),
@@ -55,7 +56,7 @@ public static class ErrorIdCatalog
 
     private static readonly Regex HttpPlusCode = new(@"""Http""\s*\+\s*\w+");
     private static readonly Regex UnexpectedPlusStage = new(@"""Unexpected""\s*\+[^;]*\+\s*""Error""");
-    private static readonly Regex StageAssignment = new(@"\bstage\s*=\s*""(?<s>[a-z]+)""");
+    private static readonly Regex StageAssignment = new(@"\bstage\s*=\s*PipelineStage\.(?<s>[A-Z][a-z]+)");
 
     /// <summary>Statement ends: a ';' at the end of a line (a ';' inside a string literal is not at a line's end).</summary>
     private static readonly Regex StatementEnd = new(@";[ \t]*(?://[^\n]*)?\r?\n");
@@ -99,7 +100,7 @@ public static class ErrorIdCatalog
                 {
                     foreach (var stage in StageAssignment.Matches(text).Select(s => s.Groups["s"].Value).Distinct())
                     {
-                        found.Add(new Occurrence("Unexpected" + char.ToUpperInvariant(stage[0]) + stage.Substring(1) + "Error", relative,
+                        found.Add(new Occurrence("Unexpected" + stage + "Error", relative,
                             LineOf(text, offset + unexpected.Index), "\"Unexpected\" + Stage + \"Error\""));
                         hits["\"Unexpected\" + Stage + \"Error\""]++;
                     }

@@ -18,6 +18,9 @@ public sealed class ProxmoxApiToken
 
     private const string HeaderPrefix = "PVEAPIToken=";
 
+    /// <summary>The environment variable that holds the token when nothing else names one (Publish-TalosImage, an orders file's <c>token_env</c> default).</summary>
+    public const string DefaultVariable = "PROXMOX_API_TOKEN";
+
     private readonly string _secret;
 
     private ProxmoxApiToken(string tokenId, string secret)

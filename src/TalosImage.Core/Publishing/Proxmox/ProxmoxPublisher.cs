@@ -19,7 +19,7 @@ namespace TalosImage.Core.Publishing.Proxmox;
 public sealed class ProxmoxPublisher
 {
     /// <summary><see cref="TalosPublishResult.Transport"/> of every result.</summary>
-    public const string Transport = "ProxmoxApi";
+    public static readonly string Transport = PublishTransport.ProxmoxApi.ToString();
 
     private static int _nextActivityId = 6000;
 
@@ -96,7 +96,7 @@ public sealed class ProxmoxPublisher
         }
         catch (TalosException e)
         {
-            return nodes.Select(n => work.Result(n, "Failed", 0, false, TimeSpan.Zero, e.Message, e.ErrorId)).ToList();
+            return nodes.Select(n => work.Result(n, PublishStatus.Failed, 0, false, TimeSpan.Zero, e.Message, e.ErrorId)).ToList();
         }
 
         if (config?.Content is { } allowed && !allowed.Contains(plan.Content, StringComparer.Ordinal))
@@ -104,7 +104,7 @@ public sealed class ProxmoxPublisher
             var message = $"Storage {target.Storage} on {client.Endpoint} does not allow content '{plan.Content}' (it allows {string.Join(",", allowed)}), " +
                 $"so {plan.VolumeId} cannot be stored there. Enable it (Datacenter > Storage > {target.Storage} > Content, or " +
                 $"pvesm set {target.Storage} --content {string.Join(",", allowed.Concat(new[] { plan.Content }))}) or choose another storage.";
-            return nodes.Select(n => work.Result(n, "Failed", 0, false, TimeSpan.Zero, message, "ProxmoxContentNotAllowed")).ToList();
+            return nodes.Select(n => work.Result(n, PublishStatus.Failed, 0, false, TimeSpan.Zero, message, "ProxmoxContentNotAllowed")).ToList();
         }
 
         if (config?.Shared == true && nodes.Count > 1)
@@ -114,9 +114,9 @@ public sealed class ProxmoxPublisher
             var results = new List<TalosPublishResult> { first };
             foreach (var node in nodes.Skip(1))
             {
-                results.Add(first.Status == "Failed"
-                    ? work.Result(node, "Failed", 0, false, TimeSpan.Zero, $"Not published: storage {target.Storage} is shared and publishing through node {nodes[0]} failed.", first.ErrorId)
-                    : work.Result(node, "Skipped", 0, first.Verified, TimeSpan.Zero, null));
+                results.Add(first.Is(PublishStatus.Failed)
+                    ? work.Result(node, PublishStatus.Failed, 0, false, TimeSpan.Zero, $"Not published: storage {target.Storage} is shared and publishing through node {nodes[0]} failed.", first.ErrorId)
+                    : work.Result(node, PublishStatus.Skipped, 0, first.Verified, TimeSpan.Zero, null));
             }
             return results;
         }
@@ -171,11 +171,11 @@ public sealed class ProxmoxPublisher
                     $"{plan.VolumeId} on node {node} has {stored.Size} bytes after publishing; {size} were expected.", plan.VolumeId);
             }
             _events.Verbose($"Proxmox {node}: published {plan.VolumeId} ({Units.Bytes(stored.Size)}) in {Units.Duration(watch.Elapsed)}.");
-            return work.Result(node, "Published", sent, work.Sha256 is not null, watch.Elapsed, null);
+            return work.Result(node, PublishStatus.Published, sent, work.Sha256 is not null, watch.Elapsed, null);
         }
         catch (TalosException e)
         {
-            return work.Result(node, "Failed", 0, false, watch.Elapsed, e.Message, e.ErrorId);
+            return work.Result(node, PublishStatus.Failed, 0, false, watch.Elapsed, e.Message, e.ErrorId);
         }
     }
 
@@ -194,7 +194,7 @@ public sealed class ProxmoxPublisher
         {
             var why = plan.Compression is not null ? $"Proxmox expanded it from a {plan.Compression} download" : "the artifact's size is not known here";
             _events.Warning($"Proxmox {node}: {plan.VolumeId} exists and {why}, so its size cannot be compared. Reusing it.");
-            return work.Result(node, "Skipped", 0, false, watch.Elapsed, null);
+            return work.Result(node, PublishStatus.Skipped, 0, false, watch.Elapsed, null);
         }
         if (work.Target.Method == ProxmoxMethod.DownloadUrl && work.Sha256 is not null)
         {
@@ -208,10 +208,10 @@ public sealed class ProxmoxPublisher
                 throw Conflict(work, node, "exists with the same size but a different SHA-256");
             }
             _events.Verbose($"Proxmox {node}: {plan.VolumeId} is already there; Proxmox confirmed its SHA-256. Reused.");
-            return work.Result(node, "Skipped", 0, true, watch.Elapsed, null);
+            return work.Result(node, PublishStatus.Skipped, 0, true, watch.Elapsed, null);
         }
         _events.Verbose($"Proxmox {node}: {plan.VolumeId} is already there with the same size ({Units.Bytes(existing.Size)}); reused, not sent again.");
-        return work.Result(node, "Skipped", 0, false, watch.Elapsed, null);
+        return work.Result(node, PublishStatus.Skipped, 0, false, watch.Elapsed, null);
     }
 
     private static TalosException Conflict(NodeWork work, string node, string what) =>
@@ -357,24 +357,19 @@ public sealed class ProxmoxPublisher
         public long? LocalSize { get; }
         public ProxmoxApiClient Client { get; }
 
-        public TalosPublishResult Result(string node, string status, long sent, bool verified, TimeSpan duration, string? error, string? errorId = null) => new()
-        {
-            Host = node,
-            Destination = Target.Storage,
-            Status = status,
-            BytesSent = sent,
-            Duration = duration.TotalSeconds,
-            Verified = verified,
-            Error = error,
-            ErrorId = errorId,
-            Transport = ProxmoxPublisher.Transport,
-            VolumeId = Plan.VolumeId,
-            Path = Artifact.Path,
-            Sha256 = Artifact.Sha256,
-            Size = Artifact.Size,
-            SchematicId = Artifact.SchematicId,
-            Version = Artifact.Version,
-            Asset = Artifact.Asset,
-        };
+        public TalosPublishResult Result(string node, PublishStatus status, long sent, bool verified, TimeSpan duration, string? error, string? errorId = null) =>
+            new(Artifact.GetIdentity(), Artifact.Path)
+            {
+                Host = node,
+                Destination = Target.Storage,
+                Status = status.ToString(),
+                BytesSent = sent,
+                Duration = duration.TotalSeconds,
+                Verified = verified,
+                Error = error,
+                ErrorId = errorId,
+                Transport = ProxmoxPublisher.Transport,
+                VolumeId = Plan.VolumeId,
+            };
     }
 }

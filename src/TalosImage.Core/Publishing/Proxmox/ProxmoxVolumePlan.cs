@@ -57,7 +57,7 @@ internal sealed class ProxmoxVolumePlan
             default:
                 throw Unsupported(artifact, format, method);
         }
-        if (method == ProxmoxMethod.DownloadUrl && string.Equals(artifact.Kind, "Expanded", StringComparison.OrdinalIgnoreCase))
+        if (method == ProxmoxMethod.DownloadUrl && artifact.Is(ArtifactKind.Expanded))
         {
             throw new TalosException("ProxmoxFormatUnsupported", TalosErrorKind.InvalidArgument,
                 $"{Describe(artifact)} was expanded here from a compressed download; the factory has no expanded copy a Proxmox node " +

@@ -22,7 +22,7 @@ namespace TalosImage.Core.Publishing.Ssh;
 public sealed class SshPublisher
 {
     /// <summary><see cref="TalosPublishResult.Transport"/> of every result.</summary>
-    public const string Transport = "Ssh";
+    public static readonly string Transport = PublishTransport.Ssh.ToString();
 
     private static int _nextActivityId = 7000;
 
@@ -108,31 +108,14 @@ public sealed class SshPublisher
         return await LocalArtifact.Sha256Async(path, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One push, in three steps: <see cref="ProbeAsync"/> (folder, existing file, decompressor), <see cref="RsyncAsync"/>
+    /// (to the temporary name) and <see cref="FinishAsync"/> (verify, expand, rename). Each step either passes or ends
+    /// the push with its result.
+    /// </summary>
     private async Task<TalosPublishResult> PublishPlannedAsync(SshPublishPlan plan, string sha, CancellationToken ct)
     {
-        var watch = Stopwatch.StartNew();
-        long size = new System.IO.FileInfo(plan.LocalPath).Length;
-        string? expectedRaw = plan.Expand ? plan.ExpectedRawSha256(sha) : null;
-        TalosPublishResult Result(string status, long sent, bool verified, string? error = null, string? errorId = null) => new()
-        {
-            Host = plan.Host,
-            Destination = plan.Final,
-            Status = status,
-            BytesSent = sent,
-            Duration = watch.Elapsed.TotalSeconds,
-            Verified = verified,
-            Error = error,
-            ErrorId = errorId,
-            Transport = Transport,
-            Path = plan.LocalPath,
-            Sha256 = sha,
-            Size = size,
-            SchematicId = plan.Artifact.SchematicId,
-            Version = plan.Artifact.Version,
-            Asset = plan.Artifact.Asset,
-            RemoteExpanded = plan.Expand,
-        };
-
+        var push = new Push(plan, sha, new System.IO.FileInfo(plan.LocalPath).Length);
         try
         {
             if (!plan.Expand && plan.Format.StartsWith("raw.", StringComparison.Ordinal))
@@ -140,237 +123,155 @@ public sealed class SshPublisher
                 _events.Warning($"{plan.Host}: {plan.Final} is a compressed disk image; Proxmox does not list it for import. " +
                     "Publish the expanded .raw, or use remote expansion.");
             }
-
-            // 1. Folder, existing file, decompressor: one connection.
-            var want = plan.Expand ? expectedRaw : sha;
-            var probe = await RunRemoteAsync(plan, ProbeScript(plan, size, expectedRaw, want, _options.StaleTemporaryAge), ct).ConfigureAwait(false);
-            if (probe.ExitCode == 3)
+            if (await ProbeAsync(push, ct).ConfigureAwait(false) is { } probed)
             {
-                return Result("Failed", 0, false, $"mkdir -p {plan.Dir} failed on {plan.Host}: {Trim(probe.StandardError)}", "RemoteMkdirFailed");
+                return probed;
             }
-            if (probe.ExitCode != 0)
-            {
-                return Failed(Result, plan, "checking the destination", probe);
-            }
-            var lines = Lines(probe.StandardOutput);
-            if (plan.Expand && !lines.ContainsKey("talosimage-have"))
-            {
-                return Result("Failed", 0, false,
-                    $"{plan.Host} has no '{plan.Decompressor}' program, so it cannot expand {plan.Format} images. Install it there " +
-                    $"(apt install {(plan.Decompressor == "zstd" ? "zstd" : plan.Decompressor == "xz" ? "xz-utils" : "gzip")}) or publish the expanded .raw image instead (without remote expansion).",
-                    "RemoteDecompressorMissing");
-            }
-            lines.TryGetValue("talosimage-size", out var remoteSize);
-            lines.TryGetValue("talosimage-sha", out var remoteSha);
-            if (remoteSha is not null && want is not null && string.Equals(remoteSha, want, StringComparison.OrdinalIgnoreCase) &&
-                (plan.Expand || remoteSize == size.ToString(CultureInfo.InvariantCulture)))
-            {
-                _events.Verbose($"{plan.Host}: {plan.Final} is already there with the same SHA-256; not sent again.");
-                return Result("Skipped", 0, true);
-            }
-            if (remoteSize is not null)
-            {
-                _events.Verbose($"{plan.Host}: {plan.Final} exists but differs{(want is null ? " or cannot be compared" : "")}; replacing it.");
-            }
-            if (lines.TryGetValue("talosimage-resume", out var resumed))
-            {
-                _events.Verbose($"{plan.Host}: resuming from the temporary file an interrupted push left ({resumed} bytes).");
-            }
-
-            // 2. Transfer to the temporary name.
-            var (rsync, sent) = await RsyncAsync(plan, size, ct).ConfigureAwait(false);
+            var (rsync, sent) = await RsyncAsync(plan, push.Size, ct).ConfigureAwait(false);
             if (rsync.ExitCode != 0)
             {
-                var id = rsync.ExitCode == 255 || rsync.StandardError.IndexOf("connection unexpectedly closed", StringComparison.OrdinalIgnoreCase) >= 0
+                var id = rsync.ExitCode == (int)RemoteExit.SshFailed || rsync.StandardError.IndexOf("connection unexpectedly closed", StringComparison.OrdinalIgnoreCase) >= 0
                     ? "SshConnectionFailed" : "RsyncFailed";
-                return Result("Failed", sent, false, $"rsync to {plan.Host}:{plan.Temp} failed (exit {rsync.ExitCode}): {Trim(rsync.StandardError)}", id);
+                return push.Failed($"rsync to {plan.Host}:{plan.Temp} failed (exit {rsync.ExitCode}): {Trim(rsync.StandardError)}", id, sent);
             }
-
-            // 3. Verify remotely, expand if asked, rename into place.
-            var finish = await RunRemoteAsync(plan, FinishScript(plan, sha, expectedRaw, size), ct).ConfigureAwait(false);
-            var done = Lines(finish.StandardOutput);
-            if (finish.ExitCode == 0 && done.ContainsKey("talosimage-identical"))
-            {
-                // Another push (e.g. another host entry on the same shared folder) put the same file there meanwhile.
-                _events.Verbose($"{plan.Host}: {plan.Final} was put there meanwhile with the same SHA-256 (another push to the same folder); left as it is.");
-                return Result("Skipped", sent, true);
-            }
-            switch (finish.ExitCode)
-            {
-                case 0 when done.ContainsKey("talosimage-ok"):
-                    break;
-                case 5:
-                    return Result("Failed", sent, false,
-                        $"{plan.Host}:{plan.Temp} has SHA-256 {Get(done, "talosimage-sha")} after the transfer; {sha} was expected. " +
-                        "If the local file changed since it was recorded, download it again.", "RemoteVerifyFailed");
-                case 7:
-                    return Result("Failed", sent, false, $"{plan.Decompressor} could not expand {plan.Temp} on {plan.Host}: {Trim(finish.StandardError)}", "RemoteExpandFailed");
-                case 8:
-                    return Result("Failed", sent, false,
-                        $"The image expanded on {plan.Host} has SHA-256 {Get(done, "talosimage-raw")}; {expectedRaw} was expected.", "RemoteVerifyFailed");
-                case 6:
-                    return Result("Failed", sent, false, $"Renaming {plan.Temp} to {plan.Final} on {plan.Host} failed: {Trim(finish.StandardError)}", "RemoteRenameFailed");
-                default:
-                    return Failed(Result, plan, "verifying the transfer", finish);
-            }
-            var verified = !plan.Expand || expectedRaw is not null;
-            if (!verified)
-            {
-                _events.Warning($"{plan.Host}: expanded {plan.Final} (SHA-256 {Get(done, "talosimage-raw")}); no expected hash of the raw image is known, so it is not verified.");
-            }
-            _events.Verbose($"{plan.Host}: published {plan.Final} ({Units.Bytes(sent)} sent) in {Units.Duration(watch.Elapsed)}.");
-            return Result("Published", sent, verified);
+            return await FinishAsync(push, sent, ct).ConfigureAwait(false);
         }
         catch (TalosException e)
         {
-            return Result("Failed", 0, false, e.Message, e.ErrorId);
+            return push.Failed(e.Message, e.ErrorId);
         }
     }
 
-    private static TalosPublishResult Failed(Func<string, long, bool, string?, string?, TalosPublishResult> result, SshPublishPlan plan, string step, ProcessOutcome outcome) =>
-        outcome.ExitCode == 255
-            ? result("Failed", 0, false, $"ssh {plan.Host} failed while {step}: {Trim(outcome.StandardError)}", "SshConnectionFailed")
-            : result("Failed", 0, false, $"{step} on {plan.Host} failed (exit {outcome.ExitCode}): {Trim(outcome.StandardError)}", "RemoteCommandFailed");
-
-    /// <summary>
-    /// <c>mkdir -p -- DIR</c>; for an existing final file its size and, when it may match, its SHA-256; for an expansion
-    /// whether the decompressor exists. Exit 3: mkdir failed. Then the temporary files of our own naming for this
-    /// destination that no push has touched for <paramref name="staleAge"/> (see <see cref="StaleTemporaries"/>): unless
-    /// the final file is already <paramref name="want"/>, the largest is taken over as this push's temporary file, so
-    /// rsync resumes an interrupted transfer; the others are removed.
-    /// </summary>
-    internal static string ProbeScript(SshPublishPlan plan, long localSize, string? expectedRaw, string? want = null, TimeSpan? staleAge = null)
+    /// <summary>What one push knows: its plan, the local file's hash and size, what the host must end up with, and its clock.</summary>
+    private sealed class Push
     {
-        var d = SshSafety.Quote(plan.Dir);
-        var f = SshSafety.Quote(plan.Final);
-        var sb = new StringBuilder();
-        sb.Append("mkdir -p -- ").Append(d).Append(" || exit 3; h=; ");
-        sb.Append("if [ -f ").Append(f).Append(" ]; then s=$(stat -c %s -- ").Append(f).Append(") || exit 4; echo \"talosimage-size $s\"; ");
-        // The pushed sidecar's hash while the file is not newer than it; else hash the file and record it.
-        var sc = SshSafety.Quote(plan.Sidecar);
-        var hash = "h=; if [ -f " + sc + " ] && [ ! " + f + " -nt " + sc + " ]; then read -r h _ < " + sc + " || h=; fi; " +
-                   "if [ ${#h} -ne 64 ]; then h=$(sha256sum < " + f + ") || exit 4; h=${h%% *}; " + Record("\"$h\"", plan) + "fi; " +
-                   "echo \"talosimage-sha $h\"; ";
-        if (!plan.Expand)
-        {
-            sb.Append("if [ \"$s\" = '").Append(localSize.ToString(CultureInfo.InvariantCulture)).Append("' ]; then ").Append(hash).Append("fi; ");
-        }
-        else if (expectedRaw is not null)
-        {
-            sb.Append(hash);
-        }
-        sb.Append("fi; ");
-        if (plan.Expand)
-        {
-            sb.Append("if command -v ").Append(plan.Decompressor).Append(" >/dev/null 2>&1; then echo talosimage-have; fi; ");
-        }
-        var age = (long)Math.Max(0, Math.Ceiling((staleAge ?? new SshPublishOptions().StaleTemporaryAge).TotalSeconds));
-        sb.Append("now=$(date +%s) || now=0; ");
-        // Nothing is taken over when the final file is already what would be pushed (the push is skipped).
-        var adopt = want is null ? "true" : "[ \"$h\" != '" + want + "' ]";
-        sb.Append(StaleTemporaries(plan.TempFamily, age, adoptAs: plan.Temp, adoptWhen: adopt));
-        if (plan.RawTempFamily is { } raw)
-        {
-            sb.Append(StaleTemporaries(raw, age, adoptAs: null, adoptWhen: null));
-        }
-        sb.Append("exit 0");
-        return sb.ToString();
-    }
+        private readonly Stopwatch _watch = Stopwatch.StartNew();
 
-    /// <summary>
-    /// Shell code for the temporary files of one family: <c>&lt;prefix&gt;&lt;16 hex&gt;.talosimage-part</c> and the legacy
-    /// name without a token, and nothing else. One whose status changed less than <paramref name="age"/> seconds ago may
-    /// belong to a running push and is not touched. Of the stale ones the largest is renamed to
-    /// <paramref name="adoptAs"/> (prints <c>talosimage-resume SIZE</c>) when <paramref name="adoptWhen"/> holds, the rest
-    /// removed. A rename is atomic: of two pushes that see one stale file, one gets it and the other starts afresh; a
-    /// file taken over has a new status time, so no other push removes it.
-    /// </summary>
-    private static string StaleTemporaries((string Prefix, string Legacy) family, long age, string? adoptAs, string? adoptWhen)
-    {
-        var prefix = SshSafety.Quote(family.Prefix);
-        var legacy = SshSafety.Quote(family.Legacy);
-        var sb = new StringBuilder();
-        sb.Append("b=; bs=-1; for t in ").Append(prefix).Append("*'").Append(SshPublishPlan.PartSuffix).Append("' ").Append(legacy).Append("; do ");
-        sb.Append("[ -f \"$t\" ] || continue; ");
-        sb.Append("if [ \"$t\" != ").Append(legacy).Append(" ]; then m=${t#").Append(prefix).Append("}; m=${m%'").Append(SshPublishPlan.PartSuffix).Append("'}; ");
-        sb.Append("case \"$m\" in *[!0-9a-f]*) continue;; esac; [ ${#m} -eq ").Append(SshPublishPlan.TokenLength.ToString(CultureInfo.InvariantCulture)).Append(" ] || continue; fi; ");
-        sb.Append("c=$(stat -c %Z -- \"$t\" 2>/dev/null) || continue; [ $((now - c)) -ge ").Append(age.ToString(CultureInfo.InvariantCulture)).Append(" ] || continue; ");
-        if (adoptAs is null)
+        public Push(SshPublishPlan plan, string sha, long size)
         {
-            sb.Append("rm -f -- \"$t\"; done; ");
-            return sb.ToString();
+            Plan = plan;
+            Sha = sha;
+            Size = size;
+            ExpectedRaw = plan.Expand ? plan.ExpectedRawSha256(sha) : null;
         }
-        sb.Append("z=$(stat -c %s -- \"$t\" 2>/dev/null) || continue; ");
-        sb.Append("if [ \"$z\" -gt \"$bs\" ]; then [ -z \"$b\" ] || rm -f -- \"$b\"; b=$t; bs=$z; else rm -f -- \"$t\"; fi; done; ");
-        sb.Append("if [ -n \"$b\" ]; then if ").Append(adoptWhen ?? "true").Append("; then mv -- \"$b\" ").Append(SshSafety.Quote(adoptAs))
-            .Append(" 2>/dev/null && echo \"talosimage-resume $bs\"; else rm -f -- \"$b\"; fi; fi; ");
-        return sb.ToString();
-    }
 
-    /// <summary>
-    /// Verify the pushed temporary file (exit 5 on a mismatch, removing it); expand it (exit 7) and verify the raw
-    /// (exit 8) when asked; rename into place (exit 6); remove the compressed temporary file. When the final file
-    /// turns out to be what this push would put there (another push, e.g. another host entry on the same shared folder,
-    /// just put it there), this push's temporary files are removed and it prints <c>talosimage-identical</c> (exit 0)
-    /// instead of replacing it or failing: before the rename when the final file's sidecar says so, and when this
-    /// push's temporary file cannot be read or renamed (the final file is hashed then).
-    /// </summary>
-    internal static string FinishScript(SshPublishPlan plan, string sha, string? expectedRaw, long size)
-    {
-        var t = SshSafety.Quote(plan.Temp);
-        var f = SshSafety.Quote(plan.Final);
-        var sc = SshSafety.Quote(plan.Sidecar);
-        var want = plan.Expand ? expectedRaw : sha;
-        var temps = t + (plan.Expand ? " " + SshSafety.Quote(plan.RawTemp!) : "");
-        var sb = new StringBuilder();
-        // identical [full]: the final file is already the wanted content (trusting its sidecar while the file is not
-        // newer than it; "full" hashes the file otherwise); then this push's temporaries go and it ends here.
-        if (want is not null)
-        {
-            sb.Append("identical() { [ -f ").Append(f).Append(" ] || return 1; ");
-            if (!plan.Expand)
+        public SshPublishPlan Plan { get; }
+        public string Sha { get; }
+        public long Size { get; }
+        /// <summary>For a remote expansion: the raw image's SHA-256 when known.</summary>
+        public string? ExpectedRaw { get; }
+        /// <summary>The SHA-256 the final file must have: the raw one for an expansion, else the local file's.</summary>
+        public string? Want => Plan.Expand ? ExpectedRaw : Sha;
+
+        public TalosPublishResult Result(PublishStatus status, long sent, bool verified, string? error = null, string? errorId = null) =>
+            new(Plan.Artifact.GetIdentity() with { Sha256 = Sha, Size = Size }, Plan.LocalPath)
             {
-                sb.Append("[ \"$(stat -c %s -- ").Append(f).Append(" 2>/dev/null)\" = '").Append(size.ToString(CultureInfo.InvariantCulture)).Append("' ] || return 1; ");
-            }
-            sb.Append("g=; if [ -f ").Append(sc).Append(" ] && [ ! ").Append(f).Append(" -nt ").Append(sc).Append(" ]; then read -r g _ < ").Append(sc).Append(" || g=; fi; ");
-            sb.Append("if [ ${#g} -ne 64 ]; then [ \"$1\" = full ] || return 1; g=$(sha256sum < ").Append(f).Append(") || return 1; g=${g%% *}; ");
-            sb.Append("[ \"$g\" = '").Append(want).Append("' ] || return 1; ").Append(Record("'" + want + "'", plan)).Append("fi; ");
-            sb.Append("[ \"$g\" = '").Append(want).Append("' ] || return 1; rm -f -- ").Append(temps).Append("; echo talosimage-identical; exit 0; }; ");
-        }
-        else
-        {
-            sb.Append("identical() { return 1; }; ");
-        }
-        sb.Append("h=$(sha256sum < ").Append(t).Append(") || { identical full; exit 4; }; h=${h%% *}; ");
-        sb.Append("if [ \"$h\" != '").Append(sha).Append("' ]; then rm -f -- ").Append(t).Append("; echo \"talosimage-sha $h\"; exit 5; fi; ");
-        if (!plan.Expand)
-        {
-            sb.Append("identical; mv -f -- ").Append(t).Append(' ').Append(f).Append(" || { identical full; exit 6; }; ")
-                .Append(Record("'" + sha + "'", plan)).Append("echo talosimage-ok");
-            return sb.ToString();
-        }
-        var r = SshSafety.Quote(plan.RawTemp!);
-        var expand = plan.Decompressor switch
-        {
-            "xz" => "xz -dc -T0 -- ",
-            "zstd" => "zstd -dcq -- ",
-            _ => "gzip -dc -- ",
-        };
-        sb.Append("identical; ");
-        sb.Append(expand).Append(t).Append(" > ").Append(r).Append(" || { rm -f -- ").Append(r).Append("; identical full; exit 7; }; ");
-        sb.Append("h=$(sha256sum < ").Append(r).Append(") || { identical full; exit 4; }; h=${h%% *}; echo \"talosimage-raw $h\"; ");
-        if (expectedRaw is not null)
-        {
-            sb.Append("if [ \"$h\" != '").Append(expectedRaw).Append("' ]; then rm -f -- ").Append(r).Append("; exit 8; fi; ");
-        }
-        sb.Append("identical; mv -f -- ").Append(r).Append(' ').Append(f).Append(" || { identical full; exit 6; }; rm -f -- ").Append(t).Append("; ")
-            .Append(Record("\"$h\"", plan)).Append("echo talosimage-ok");
-        return sb.ToString();
+                Host = Plan.Host,
+                Destination = Plan.Final,
+                Status = status.ToString(),
+                BytesSent = sent,
+                Duration = _watch.Elapsed.TotalSeconds,
+                Verified = verified,
+                Error = error,
+                ErrorId = errorId,
+                Transport = Transport,
+                RemoteExpanded = Plan.Expand,
+            };
+
+        public TalosPublishResult Failed(string error, string errorId, long sent = 0) => Result(PublishStatus.Failed, sent, false, error, errorId);
+
+        public TalosPublishResult Skipped(long sent) => Result(PublishStatus.Skipped, sent, true);
+
+        public TimeSpan Clock => _watch.Elapsed;
     }
 
-    /// <summary>Writes the sidecar <c>&lt;hex&gt;  &lt;name&gt;</c> after the final file; a failure to write it fails nothing.</summary>
-    private static string Record(string hashExpression, SshPublishPlan plan) =>
-        "printf '%s  %s\\n' " + hashExpression + " " + SshSafety.Quote(plan.FinalName) + " > " + SshSafety.Quote(plan.Sidecar) + " 2>/dev/null || true; ";
+    /// <summary>
+    /// Step 1, one connection: makes the folder, compares an existing final file, checks the decompressor and takes
+    /// over a stale temporary file. Returns the push's result when it ends here (failed, or skipped because the host
+    /// already has the file), else null.
+    /// </summary>
+    private async Task<TalosPublishResult?> ProbeAsync(Push push, CancellationToken ct)
+    {
+        var plan = push.Plan;
+        var probe = await RunRemoteAsync(plan, RemoteScripts.Probe(plan, push.Size, push.ExpectedRaw, push.Want, _options.StaleTemporaryAge), ct).ConfigureAwait(false);
+        if (probe.ExitCode == (int)RemoteExit.MkdirFailed)
+        {
+            return push.Failed($"mkdir -p {plan.Dir} failed on {plan.Host}: {Trim(probe.StandardError)}", "RemoteMkdirFailed");
+        }
+        if (probe.ExitCode != (int)RemoteExit.Ok)
+        {
+            return Failed(push, "checking the destination", probe);
+        }
+        var lines = RemoteMarker.Parse(probe.StandardOutput);
+        if (plan.Expand && !lines.ContainsKey(RemoteMarker.Have))
+        {
+            return push.Failed(
+                $"{plan.Host} has no '{plan.Decompressor}' program, so it cannot expand {plan.Format} images. Install it there " +
+                $"(apt install {(plan.Decompressor == "zstd" ? "zstd" : plan.Decompressor == "xz" ? "xz-utils" : "gzip")}) or publish the expanded .raw image instead (without remote expansion).",
+                "RemoteDecompressorMissing");
+        }
+        lines.TryGetValue(RemoteMarker.Size, out var remoteSize);
+        lines.TryGetValue(RemoteMarker.Sha, out var remoteSha);
+        if (remoteSha is not null && push.Want is not null && string.Equals(remoteSha, push.Want, StringComparison.OrdinalIgnoreCase) &&
+            (plan.Expand || remoteSize == push.Size.ToString(CultureInfo.InvariantCulture)))
+        {
+            _events.Verbose($"{plan.Host}: {plan.Final} is already there with the same SHA-256; not sent again.");
+            return push.Skipped(0);
+        }
+        if (remoteSize is not null)
+        {
+            _events.Verbose($"{plan.Host}: {plan.Final} exists but differs{(push.Want is null ? " or cannot be compared" : "")}; replacing it.");
+        }
+        if (lines.TryGetValue(RemoteMarker.Resume, out var resumed))
+        {
+            _events.Verbose($"{plan.Host}: resuming from the temporary file an interrupted push left ({resumed} bytes).");
+        }
+        return null;
+    }
+
+    /// <summary>Step 3: verifies the transferred file remotely, expands it when asked, and renames it into place.</summary>
+    private async Task<TalosPublishResult> FinishAsync(Push push, long sent, CancellationToken ct)
+    {
+        var plan = push.Plan;
+        var finish = await RunRemoteAsync(plan, RemoteScripts.Finish(plan, push.Sha, push.ExpectedRaw, push.Size), ct).ConfigureAwait(false);
+        var done = RemoteMarker.Parse(finish.StandardOutput);
+        if (finish.ExitCode == (int)RemoteExit.Ok && done.ContainsKey(RemoteMarker.Identical))
+        {
+            // Another push (e.g. another host entry on the same shared folder) put the same file there meanwhile.
+            _events.Verbose($"{plan.Host}: {plan.Final} was put there meanwhile with the same SHA-256 (another push to the same folder); left as it is.");
+            return push.Skipped(sent);
+        }
+        switch ((RemoteExit)finish.ExitCode)
+        {
+            case RemoteExit.Ok when done.ContainsKey(RemoteMarker.Ok):
+                break;
+            case RemoteExit.VerifyFailed:
+                return push.Failed(
+                    $"{plan.Host}:{plan.Temp} has SHA-256 {Get(done, RemoteMarker.Sha)} after the transfer; {push.Sha} was expected. " +
+                    "If the local file changed since it was recorded, download it again.", "RemoteVerifyFailed", sent);
+            case RemoteExit.ExpandFailed:
+                return push.Failed($"{plan.Decompressor} could not expand {plan.Temp} on {plan.Host}: {Trim(finish.StandardError)}", "RemoteExpandFailed", sent);
+            case RemoteExit.RawVerifyFailed:
+                return push.Failed(
+                    $"The image expanded on {plan.Host} has SHA-256 {Get(done, RemoteMarker.Raw)}; {push.ExpectedRaw} was expected.", "RemoteVerifyFailed", sent);
+            case RemoteExit.RenameFailed:
+                return push.Failed($"Renaming {plan.Temp} to {plan.Final} on {plan.Host} failed: {Trim(finish.StandardError)}", "RemoteRenameFailed", sent);
+            default:
+                return Failed(push, "verifying the transfer", finish);
+        }
+        var verified = !plan.Expand || push.ExpectedRaw is not null;
+        if (!verified)
+        {
+            _events.Warning($"{plan.Host}: expanded {plan.Final} (SHA-256 {Get(done, RemoteMarker.Raw)}); no expected hash of the raw image is known, so it is not verified.");
+        }
+        _events.Verbose($"{plan.Host}: published {plan.Final} ({Units.Bytes(sent)} sent) in {Units.Duration(push.Clock)}.");
+        return push.Result(PublishStatus.Published, sent, verified);
+    }
+
+    private static TalosPublishResult Failed(Push push, string step, ProcessOutcome outcome) =>
+        outcome.ExitCode == (int)RemoteExit.SshFailed
+            ? push.Failed($"ssh {push.Plan.Host} failed while {step}: {Trim(outcome.StandardError)}", "SshConnectionFailed")
+            : push.Failed($"{step} on {push.Plan.Host} failed (exit {outcome.ExitCode}): {Trim(outcome.StandardError)}", "RemoteCommandFailed");
 
     private async Task<ProcessOutcome> RunRemoteAsync(SshPublishPlan plan, string command, CancellationToken ct)
     {
@@ -472,22 +373,6 @@ public sealed class SshPublisher
             throw new TalosException(program.IndexOf("rsync", StringComparison.OrdinalIgnoreCase) >= 0 ? "RsyncNotInstalled" : "SshNotInstalled",
                 TalosErrorKind.NotInstalled, $"Cannot start '{program}': {e.Message}. Install the OpenSSH client and rsync.", program, e);
         }
-    }
-
-    private static Dictionary<string, string> Lines(string stdout)
-    {
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var raw in stdout.Split('\n'))
-        {
-            var line = raw.Trim();
-            if (!line.StartsWith("talosimage-", StringComparison.Ordinal))
-            {
-                continue;
-            }
-            var space = line.IndexOf(' ');
-            map[space < 0 ? line : line.Substring(0, space)] = space < 0 ? "" : line.Substring(space + 1).Trim();
-        }
-        return map;
     }
 
     private static string Get(Dictionary<string, string> map, string key) => map.TryGetValue(key, out var v) ? v : "?";

@@ -574,7 +574,7 @@ public sealed class SshPublisherTests : IDisposable
         File.WriteAllBytes(plan.Temp, content);
         File.WriteAllBytes(destination, content);
         File.WriteAllText(destination + ".sha256", $"{artifact.Sha256}  {Path.GetFileName(destination)}\n");
-        var finish = SshPublisher.FinishScript(plan, artifact.Sha256, null, content.Length);
+        var finish = RemoteScripts.Finish(plan, artifact.Sha256, null, content.Length);
         var run = Process.Start(new ProcessStartInfo("sh", new[] { "-c", finish }) { RedirectStandardOutput = true, RedirectStandardError = true })!;
         var stdout = await run.StandardOutput.ReadToEndAsync();
         await run.WaitForExitAsync();

@@ -108,8 +108,8 @@ public sealed class SshSafetyTests
         var plan = SshPublishPlan.For(artifact, new SshTarget { Host = "pve1", ImportDir = "/var/lib/vz/import/" }, SshPublishMode.RemoteExpand, needFile: false);
         var sha = new string('a', 64);
 
-        var probe = SshPublisher.ProbeScript(plan, 10, sha);
-        var finish = SshPublisher.FinishScript(plan, sha, new string('b', 64), 10);
+        var probe = RemoteScripts.Probe(plan, 10, sha);
+        var finish = RemoteScripts.Finish(plan, sha, new string('b', 64), 10);
         var token = plan.Token;
 
         Assert.Matches("^[0-9a-f]{16}$", token);
