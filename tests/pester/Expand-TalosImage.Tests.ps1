@@ -83,6 +83,39 @@ Describe 'Expand-TalosImage on factory downloads' {
         Get-TalosTestSha256 $first.Path | Should -Be $image.rawSha256
     }
 
+    It 'waits for the cache lock another holder has before it expands inside the cache, and expands once it is free' {
+        $image = Get-TalosFactoryImage $TestHost 'nocloud-amd64.raw.xz'
+        $saved = Save-TestImage $Cache
+        $lock = Join-Path $Cache '.lock'
+        # Another holder (a thread of this session, as a talos-order run would be) keeps the lock for three seconds.
+        $holder = Start-ThreadJob -ArgumentList $lock {
+            param($path)
+            $stream = [System.IO.FileStream]::new($path, 'OpenOrCreate', 'ReadWrite', 'None')
+            Start-Sleep -Seconds 3
+            $stream.Dispose()
+        }
+        try {
+            # Held once this session can no longer open it exclusively.
+            function Test-Held {
+                if (-not (Test-Path -LiteralPath $lock)) { return $false }
+                try { [System.IO.FileStream]::new($lock, 'Open', 'ReadWrite', 'None').Dispose(); $false } catch { $true }
+            }
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            while (-not (Test-Held) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            Test-Held | Should -BeTrue
+            $clock = [System.Diagnostics.Stopwatch]::StartNew()
+
+            $result = $saved | Expand-TalosImage -WarningVariable waited -WarningAction SilentlyContinue
+
+            $clock.Elapsed.TotalSeconds | Should -BeGreaterThan 1
+            ($waited -join "`n") | Should -Match 'is in use by .*; waiting up to'
+            $result.FromCache | Should -BeFalse
+            Get-TalosTestSha256 $result.Path | Should -Be $image.rawSha256
+        } finally {
+            $holder | Wait-Job | Remove-Job
+        }
+    }
+
     It 'resolves a relative -Path and -Destination against the PowerShell location' {
         $image = Get-TalosFactoryImage $TestHost 'nocloud-amd64.raw.xz'
         $saved = Save-TestImage $Cache

@@ -69,9 +69,10 @@ public static class Vocabulary
 
     /// <summary>The manifest's word for a publish result: ok, skipped or failed.</summary>
     public static string ManifestWord(string status) =>
-        Enum.TryParse<PublishStatus>(status, ignoreCase: false, out var s) && Enum.IsDefined(typeof(PublishStatus), s)
-            ? s switch { PublishStatus.Published => EntryWord.Ok, PublishStatus.Skipped => EntryWord.Skipped, _ => EntryWord.Failed }
-            : status.ToLowerInvariant();
+        status == nameof(PublishStatus.Published) ? EntryWord.Ok
+        : status == nameof(PublishStatus.Skipped) ? EntryWord.Skipped
+        : status == nameof(PublishStatus.Failed) ? EntryWord.Failed
+        : status.ToLowerInvariant();
 
     /// <summary>The orders file's spelling of a Proxmox method: upload, download-url.</summary>
     public static string Word(this ProxmoxMethod method) => method == ProxmoxMethod.DownloadUrl ? "download-url" : "upload";
