@@ -70,8 +70,8 @@ public sealed record TalosErrorSource(string Host, string? Wording = null);
 /// computed families go through it too: <see cref="Http(int)"/> (Http&lt;status&gt;, the kind from the status) and
 /// <see cref="Unexpected(string)"/> (Unexpected&lt;Stage&gt;Error). A failed publish result carries only its id; its kind
 /// is <see cref="Get(string)"/>'s. The help pages' ERRORS lists are written from here
-/// (<c>dotnet run --project tools/TalosImage.HelpGen -- --update-docs</c>), in this order; talos-order reports every
-/// id Invoke-TalosOrder does.
+/// (<c>dotnet run --project tools/TalosImage.HelpGen -- --update-docs</c>), in this order. talos-order reports every
+/// id Invoke-TalosOrder does (its entries name both), and its own Usage.
 /// </summary>
 public static class TalosErrors
 {
@@ -641,6 +641,12 @@ public static class TalosErrors
 
     private static TalosError Add(TalosError entry)
     {
+        if (entry.RaisedBy.Any(s => s.Host == Hosts.InvokeTalosOrder) && entry.RaisedBy.All(s => s.Host != Hosts.TalosOrder))
+        {
+            // talos-order is Invoke-TalosOrder for people without PowerShell: it reports the same ids.
+            entry = new TalosError(entry.Id, entry.Kind, entry.Meaning, entry.Category, entry.KindFollowsCause,
+                entry.RaisedBy.Append(By(Hosts.TalosOrder, entry.MeaningFor(Hosts.InvokeTalosOrder))).ToList(), entry.Unreachable, entry.Family);
+        }
         Entries.Add(entry);
         ById.Add(entry.Id, entry);
         return entry;

@@ -178,6 +178,9 @@ public class ErrorIdGuardTests : IClassFixture<CmdletCatalog>
         Assert.True(unknown.Count == 0, "unknown hosts: " + string.Join(", ", unknown));
         Assert.All(_catalog.Cmdlets, c => Assert.NotEmpty(ErrorsSection.For(c.Name)));
         Assert.Contains(TalosErrors.Usage.RaisedBy, s => s.Host == TalosErrors.Hosts.TalosOrder);
+        Assert.All(TalosErrors.All.Where(e => e.RaisedBy.Any(s => s.Host == TalosErrors.Hosts.InvokeTalosOrder)),
+            e => Assert.Contains(e.RaisedBy, s => s.Host == TalosErrors.Hosts.TalosOrder));
+        Assert.DoesNotContain(TalosErrors.Usage.RaisedBy, s => s.Host == TalosErrors.Hosts.InvokeTalosOrder);
     }
 
     [Fact]
