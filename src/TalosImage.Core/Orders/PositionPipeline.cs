@@ -66,7 +66,7 @@ internal sealed class PositionPipeline : IDisposable
         var outcome = new PositionOutcome { Planned = p };
         if (p.Error is not null)
         {
-            return Fail(outcome, "plan", p.ErrorId ?? "VersionUnresolved", p.Error, watch, p.ErrorKind);
+            return Fail(outcome, "plan", p.ErrorId ?? TalosErrors.VersionUnresolved.Id, p.Error, watch, p.ErrorKind);
         }
         if (_options.Confirm is { } confirm && !confirm(p))
         {
@@ -151,7 +151,7 @@ internal sealed class PositionPipeline : IDisposable
                 if (failed.Count > 0)
                 {
                     var message = string.Join("; ", failed.Select(f => $"push to {f.Host} failed: {f.Error}"));
-                    return Fail(outcome, stage, "PublishFailed", message, watch);
+                    return Fail(outcome, stage, TalosErrors.PublishFailed.Id, message, watch);
                 }
             }
             _log.Write(p.OrderId, p.Index, p.Name, "position", "ok");
@@ -169,7 +169,7 @@ internal sealed class PositionPipeline : IDisposable
         {
             // Whatever goes wrong in one position (a disk error, or a defect of ours) stays with that position: the
             // others go on and the order's manifest is written. The type names the cause for a bug report.
-            var id = "Unexpected" + char.ToUpperInvariant(stage[0]) + stage.Substring(1) + "Error";
+            var id = TalosErrors.Unexpected(stage).Id;
             return Fail(outcome, stage, id, e is System.IO.IOException or UnauthorizedAccessException or System.Net.Http.HttpRequestException or TimeoutException
                 ? e.Message
                 : $"{e.GetType().Name}: {e.Message}", watch);

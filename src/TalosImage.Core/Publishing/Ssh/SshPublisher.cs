@@ -72,7 +72,7 @@ public sealed class SshPublisher
         var duplicate = plans.GroupBy(p => (p.Host, p.Final)).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
-            throw new TalosException("SshTargetDuplicate", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.SshTargetDuplicate,
                 $"{duplicate.Key.Host}:{duplicate.Key.Final} is named twice; each host and destination may appear once.", duplicate.Key.Host);
         }
         if (plans.Count == 0)
@@ -146,7 +146,7 @@ public sealed class SshPublisher
             var probe = await RunRemoteAsync(plan, ProbeScript(plan, size, expectedRaw, want, _options.StaleTemporaryAge), ct).ConfigureAwait(false);
             if (probe.ExitCode == 3)
             {
-                return Result("Failed", 0, false, $"mkdir -p {plan.Dir} failed on {plan.Host}: {Trim(probe.StandardError)}", "RemoteMkdirFailed");
+                return Result("Failed", 0, false, $"mkdir -p {plan.Dir} failed on {plan.Host}: {Trim(probe.StandardError)}", TalosErrors.RemoteMkdirFailed.Id);
             }
             if (probe.ExitCode != 0)
             {
@@ -158,7 +158,7 @@ public sealed class SshPublisher
                 return Result("Failed", 0, false,
                     $"{plan.Host} has no '{plan.Decompressor}' program, so it cannot expand {plan.Format} images. Install it there " +
                     $"(apt install {(plan.Decompressor == "zstd" ? "zstd" : plan.Decompressor == "xz" ? "xz-utils" : "gzip")}) or publish the expanded .raw image instead (without remote expansion).",
-                    "RemoteDecompressorMissing");
+                    TalosErrors.RemoteDecompressorMissing.Id);
             }
             lines.TryGetValue("talosimage-size", out var remoteSize);
             lines.TryGetValue("talosimage-sha", out var remoteSha);
@@ -182,7 +182,7 @@ public sealed class SshPublisher
             if (rsync.ExitCode != 0)
             {
                 var id = rsync.ExitCode == 255 || rsync.StandardError.IndexOf("connection unexpectedly closed", StringComparison.OrdinalIgnoreCase) >= 0
-                    ? "SshConnectionFailed" : "RsyncFailed";
+                    ? TalosErrors.SshConnectionFailed.Id : TalosErrors.RsyncFailed.Id;
                 return Result("Failed", sent, false, $"rsync to {plan.Host}:{plan.Temp} failed (exit {rsync.ExitCode}): {Trim(rsync.StandardError)}", id);
             }
 
@@ -202,14 +202,14 @@ public sealed class SshPublisher
                 case 5:
                     return Result("Failed", sent, false,
                         $"{plan.Host}:{plan.Temp} has SHA-256 {Get(done, "talosimage-sha")} after the transfer; {sha} was expected. " +
-                        "If the local file changed since it was recorded, download it again.", "RemoteVerifyFailed");
+                        "If the local file changed since it was recorded, download it again.", TalosErrors.RemoteVerifyFailed.Id);
                 case 7:
-                    return Result("Failed", sent, false, $"{plan.Decompressor} could not expand {plan.Temp} on {plan.Host}: {Trim(finish.StandardError)}", "RemoteExpandFailed");
+                    return Result("Failed", sent, false, $"{plan.Decompressor} could not expand {plan.Temp} on {plan.Host}: {Trim(finish.StandardError)}", TalosErrors.RemoteExpandFailed.Id);
                 case 8:
                     return Result("Failed", sent, false,
-                        $"The image expanded on {plan.Host} has SHA-256 {Get(done, "talosimage-raw")}; {expectedRaw} was expected.", "RemoteVerifyFailed");
+                        $"The image expanded on {plan.Host} has SHA-256 {Get(done, "talosimage-raw")}; {expectedRaw} was expected.", TalosErrors.RemoteVerifyFailed.Id);
                 case 6:
-                    return Result("Failed", sent, false, $"Renaming {plan.Temp} to {plan.Final} on {plan.Host} failed: {Trim(finish.StandardError)}", "RemoteRenameFailed");
+                    return Result("Failed", sent, false, $"Renaming {plan.Temp} to {plan.Final} on {plan.Host} failed: {Trim(finish.StandardError)}", TalosErrors.RemoteRenameFailed.Id);
                 default:
                     return Failed(Result, plan, "verifying the transfer", finish);
             }
@@ -229,8 +229,8 @@ public sealed class SshPublisher
 
     private static TalosPublishResult Failed(Func<string, long, bool, string?, string?, TalosPublishResult> result, SshPublishPlan plan, string step, ProcessOutcome outcome) =>
         outcome.ExitCode == 255
-            ? result("Failed", 0, false, $"ssh {plan.Host} failed while {step}: {Trim(outcome.StandardError)}", "SshConnectionFailed")
-            : result("Failed", 0, false, $"{step} on {plan.Host} failed (exit {outcome.ExitCode}): {Trim(outcome.StandardError)}", "RemoteCommandFailed");
+            ? result("Failed", 0, false, $"ssh {plan.Host} failed while {step}: {Trim(outcome.StandardError)}", TalosErrors.SshConnectionFailed.Id)
+            : result("Failed", 0, false, $"{step} on {plan.Host} failed (exit {outcome.ExitCode}): {Trim(outcome.StandardError)}", TalosErrors.RemoteCommandFailed.Id);
 
     /// <summary>
     /// <c>mkdir -p -- DIR</c>; for an existing final file its size and, when it may match, its SHA-256; for an expansion
@@ -469,8 +469,8 @@ public sealed class SshPublisher
         }
         catch (Win32Exception e)
         {
-            throw new TalosException(program.IndexOf("rsync", StringComparison.OrdinalIgnoreCase) >= 0 ? "RsyncNotInstalled" : "SshNotInstalled",
-                TalosErrorKind.NotInstalled, $"Cannot start '{program}': {e.Message}. Install the OpenSSH client and rsync.", program, e);
+            throw new TalosException(program.IndexOf("rsync", StringComparison.OrdinalIgnoreCase) >= 0 ? TalosErrors.RsyncNotInstalled : TalosErrors.SshNotInstalled,
+                $"Cannot start '{program}': {e.Message}. Install the OpenSSH client and rsync.", program, e);
         }
     }
 
