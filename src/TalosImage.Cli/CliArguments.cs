@@ -103,5 +103,5 @@ internal sealed class CliArguments
         return a;
     }
 
-    private static TalosException Error(string message) => new("Usage", TalosErrorKind.InvalidArgument, message);
+    private static TalosException Error(string message) => new(TalosErrors.Usage, message);
 }

@@ -62,7 +62,7 @@ public sealed class ClearTalosCacheCommand : TalosCmdlet
         }
         catch (Exception e) when (e is PSInvalidOperationException or System.Management.Automation.Host.HostException or NotImplementedException)
         {
-            ThrowTerminatingError(ErrorRecordFor(new TalosException("ConfirmationUnavailable", TalosErrorKind.InvalidOperation,
+            ThrowTerminatingError(ErrorRecordFor(new TalosException(TalosErrors.ConfirmationUnavailable,
                 $"Clear-TalosCache -All asks before it removes every artifact under {root}, and this PowerShell host cannot ask (it is non-interactive). Add -Force to remove them without asking, or -WhatIf to see what would be removed.", root, e), root));
             return false;
         }

@@ -59,7 +59,7 @@ public sealed class ExportTalosManifestCommand : TalosCmdlet
             }
             catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
             {
-                WriteError(ErrorRecordFor(new TalosException("ManifestWriteFailed", TalosErrorKind.WriteError, $"cannot write the manifest {path}: {e.Message}", path, e), path));
+                WriteError(ErrorRecordFor(new TalosException(TalosErrors.ManifestWriteFailed, $"cannot write the manifest {path}: {e.Message}", path, e), path));
             }
         }
     }

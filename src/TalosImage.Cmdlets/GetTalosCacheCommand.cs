@@ -45,7 +45,7 @@ public sealed class GetTalosCacheCommand : TalosCmdlet
         }
         catch (WildcardPatternException e)
         {
-            ThrowTerminatingError(ErrorRecordFor(new TalosException("InvalidFamilyPattern", TalosErrorKind.InvalidArgument,
+            ThrowTerminatingError(ErrorRecordFor(new TalosException(TalosErrors.InvalidFamilyPattern,
                 $"-Family '{family}' is not a valid wildcard pattern ({e.Message}); a family is <schematic>/<platform>-<arch>[-secureboot].<format>, with * and ? as wildcards and [ ] for a set (write `[ for a literal bracket).", family, e), family));
         }
         return pattern;

@@ -82,7 +82,7 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
             }
             foreach (var failure in result.Failures)
             {
-                EmitError(new TalosException(failure.ErrorId, failure.Kind, $"{failure.OrderId}/{failure.Position}: {failure.Message}"), $"{failure.OrderId}/{failure.Position}");
+                EmitError(new TalosException(TalosErrors.Get(failure.ErrorId, failure.Kind), $"{failure.OrderId}/{failure.Position}: {failure.Message}"), $"{failure.OrderId}/{failure.Position}");
             }
             foreach (var order in result.Orders)
             {

@@ -95,7 +95,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
         {
             artifact = InputObject ?? (Path is { Length: > 0 } p
                 ? LocalArtifact.FromFile(GetUnresolvedProviderPathFromPSPath(p))
-                : throw new TalosException("ArtifactMissing", TalosErrorKind.InvalidArgument, "Give an artifact (-InputObject or the pipeline) or a file (-Path)."));
+                : throw new TalosException(TalosErrors.ArtifactMissing, "Give an artifact (-InputObject or the pipeline) or a file (-Path)."));
         }
         catch (TalosException e)
         {
@@ -201,8 +201,8 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
     {
         if (result.Is(PublishStatus.Failed))
         {
-            var id = result.ErrorId ?? "PublishFailed";
-            EmitError(new TalosException(id, PublishErrors.KindOf(id), $"{result.Host}: {result.Error}", result), result);
+            var id = result.ErrorId ?? TalosErrors.PublishFailed.Id;
+            EmitError(new TalosException(TalosErrors.Get(id), $"{result.Host}: {result.Error}", result), result);
         }
         Emit(result);
     }

@@ -136,16 +136,20 @@ public abstract class TalosCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>An ErrorRecord with the engine's ErrorId and a category from its kind.</summary>
+    /// <summary>
+    /// An ErrorRecord with the engine's ErrorId and a category from its kind (the catalogue's, TalosErrors); any other
+    /// exception is TalosErrors.UnexpectedError.
+    /// </summary>
     internal static ErrorRecord ErrorRecordFor(Exception error, object? target)
     {
         if (error is TalosException t)
         {
             return new ErrorRecord(t, t.ErrorId, CategoryFor(t.Kind), target ?? t.Target);
         }
-        return new ErrorRecord(error, "TalosImage.UnexpectedError", ErrorCategory.NotSpecified, target);
+        return new ErrorRecord(error, TalosErrors.UnexpectedError.Id, CategoryFor(TalosErrors.UnexpectedError.Kind), target);
     }
 
+    /// <summary>The one map from an error's kind to its ErrorRecord category.</summary>
     internal static ErrorCategory CategoryFor(TalosErrorKind kind) => kind switch
     {
         TalosErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
@@ -160,6 +164,7 @@ public abstract class TalosCmdlet : PSCmdlet, IDisposable
         TalosErrorKind.NotInstalled => ErrorCategory.NotInstalled,
         TalosErrorKind.WriteError => ErrorCategory.WriteError,
         TalosErrorKind.SecurityError => ErrorCategory.SecurityError,
+        TalosErrorKind.NotSpecified => ErrorCategory.NotSpecified,
         _ => ErrorCategory.InvalidOperation,
     };
 

@@ -71,7 +71,7 @@ Describe 'Get-TalosExtension' {
             $out.Name | Should -Be 'siderolabs/btrfs'
             $err.Count | Should -Be 1
             $err[0].FullyQualifiedErrorId | Should -Be "UnknownExtension,$Command"
-            $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].TargetObject | Should -Be 'qemu-guest-agnet'
             "$($err[0])" | Should -BeLike "*'qemu-guest-agnet' (nearest: siderolabs/qemu-guest-agent*"
         }

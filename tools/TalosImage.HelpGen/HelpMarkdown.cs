@@ -120,6 +120,7 @@ public sealed class HelpMarkdown
     }
 
     private static readonly Regex DefaultLine = new(@"^[ \t]*Default value:[ \t]*(?<v>.*?)[ \t]*$", RegexOptions.Multiline | RegexOptions.IgnoreCase);
+    private static readonly Regex HtmlComment = new(@"^\s*<!--.*-->\s*$");
     private static readonly Regex ErrorLine = new(@"^- `(?<id>[^`\s]+)` \((?<cat>[^()]+)\): (?<text>\S.*)$");
 
     /// <summary>The description without its "Default value:" line, and that line's value (null when there is none).</summary>
@@ -137,6 +138,10 @@ public sealed class HelpMarkdown
         var inItem = false;
         foreach (var line in text.Replace("\r", "").Split('\n'))
         {
+            if (HtmlComment.IsMatch(line))
+            {
+                continue; // the markers around the list written from the catalogue (ErrorsSection)
+            }
             if (line.StartsWith("- ", StringComparison.Ordinal) || line.StartsWith("* ", StringComparison.Ordinal))
             {
                 items.Add(line.TrimEnd());

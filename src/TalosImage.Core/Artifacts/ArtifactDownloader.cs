@@ -39,7 +39,7 @@ public sealed class ArtifactDownloader
     {
         if (string.IsNullOrWhiteSpace(cacheDir))
         {
-            throw new TalosException("InvalidCacheDirectory", TalosErrorKind.InvalidArgument, "The cache directory is empty.");
+            throw new TalosException(TalosErrors.InvalidCacheDirectory, "The cache directory is empty.");
         }
         _cacheDir = Path.GetFullPath(cacheDir);
         _events = events ?? NullEngineEvents.Instance;
@@ -211,7 +211,7 @@ public sealed class ArtifactDownloader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TalosException("CacheWriteFailed", TalosErrorKind.WriteError, $"Cannot record {path} in the cache: {e.Message}", path, e);
+            throw new TalosException(TalosErrors.CacheWriteFailed, $"Cannot record {path} in the cache: {e.Message}", path, e);
         }
     }
 
@@ -244,7 +244,7 @@ public sealed class ArtifactDownloader
             catch (Exception inner) when (inner is IOException or UnauthorizedAccessException)
             {
             }
-            throw new TalosException("CacheWriteFailed", TalosErrorKind.WriteError, $"Cannot record {path} in the cache: {e.Message}", path, e);
+            throw new TalosException(TalosErrors.CacheWriteFailed, $"Cannot record {path} in the cache: {e.Message}", path, e);
         }
     }
 
@@ -408,7 +408,7 @@ public sealed class ArtifactDownloader
             file?.Dispose();
             progress.Complete();
         }
-        throw new TalosException("DownloadFailed", TalosErrorKind.ConnectionError,
+        throw new TalosException(TalosErrors.DownloadFailed,
             $"GET {shown}: download failed after {maxAttempts} attempt(s): {(last is null ? "no answer" : HttpPipeline.Describe(last))}", shown, last);
     }
 
@@ -446,12 +446,12 @@ public sealed class ArtifactDownloader
             var total = response.Content.Headers.ContentLength;
             if (total is null && response.Headers.TransferEncodingChunked != true && response.Version.Major < 2)
             {
-                throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
+                throw new TalosException(TalosErrors.DownloadProtocolError,
                     $"GET {answered} answered without a Content-Length or chunked framing: the end of its body cannot be told from a cut connection, so it is not stored.", answered);
             }
             return new Placement(0, total, Validator.From(response, total));
         }
-        throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
+        throw new TalosException(TalosErrors.DownloadProtocolError,
             $"GET {answered} answered {(int)response.StatusCode} {response.ReasonPhrase}, not 200 with the file.", answered);
     }
 
@@ -467,7 +467,7 @@ public sealed class ArtifactDownloader
         var codings = response.Content.Headers.ContentEncoding.Where(c => !string.Equals(c, "identity", StringComparison.OrdinalIgnoreCase)).ToList();
         if (codings.Count > 0)
         {
-            throw new TalosException("DownloadProtocolError", TalosErrorKind.ProtocolError,
+            throw new TalosException(TalosErrors.DownloadProtocolError,
                 $"GET {answered} sent the file with Content-Encoding '{SafeText.ForMessage(string.Join(", ", codings), 100)}' though only identity was asked for: " +
                 "those bytes are not the file, so it is not stored.", answered);
         }

@@ -86,7 +86,7 @@ public sealed record ArtifactRequest
     }
 
     private static TalosException Invalid(string message, object? target) =>
-        new("InvalidArtifactRequest", TalosErrorKind.InvalidArgument, message, target);
+        new(TalosErrors.InvalidArtifactRequest, message, target);
 }
 
 /// <summary>How <see cref="ArtifactDownloader.SaveAsync"/> treats a file already in the cache.</summary>

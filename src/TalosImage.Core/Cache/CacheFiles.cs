@@ -112,7 +112,7 @@ public static class CacheFiles
         };
     }
 
-    private static TalosException Refused(string path, string problem) => new("CachePathRefused", TalosErrorKind.SecurityError,
+    private static TalosException Refused(string path, string problem) => new(TalosErrors.CachePathRefused,
         $"Refused {path}: it is {problem}. The cache holds only files TalosImage wrote, and nothing planted in it is followed; " +
         "remove it (and find out who put it there), then run again.", path);
 

@@ -76,7 +76,7 @@ public sealed class CacheLock : IDisposable
             }
             catch (UnauthorizedAccessException e)
             {
-                throw new TalosException("CacheLockDenied", TalosErrorKind.PermissionDenied, $"Cannot open the cache lock {path}: {e.Message}", path, e);
+                throw new TalosException(TalosErrors.CacheLockDenied, $"Cannot open the cache lock {path}: {e.Message}", path, e);
             }
             catch (IOException e)
             {
@@ -112,7 +112,7 @@ public sealed class CacheLock : IDisposable
             var holder = ReadOwner(ownerPath);
             if (clock.Elapsed >= timeout)
             {
-                throw new TalosException("CacheLocked", TalosErrorKind.ResourceUnavailable,
+                throw new TalosException(TalosErrors.CacheLocked,
                     $"The cache {dir} is in use by {holder}; gave up after waiting {Units.Duration(timeout)}. " +
                     "Wait for that run to end or raise the lock timeout.", path);
             }
@@ -128,7 +128,7 @@ public sealed class CacheLock : IDisposable
 
     /// <summary>The cache folder cannot be used at all (bad configuration: cache_dir, -CacheDirectory): exit 2 in talos-order.</summary>
     private static TalosException Unusable(string dir, Exception e, string? lockPath = null) =>
-        new("CacheDirectoryUnusable", TalosErrorKind.InvalidArgument,
+        new(TalosErrors.CacheDirectoryUnusable,
             lockPath is null
                 ? $"The cache folder {dir} cannot be used: {UnusablePath.Reason(dir, e, wantFolder: true)}."
                 : $"The cache folder {dir} cannot be used: its lock {lockPath} cannot be opened: {UnusablePath.Reason(lockPath, e, wantFolder: false)}.",

@@ -24,7 +24,7 @@ public static class CacheRetention
     {
         if (keepVersions < 0)
         {
-            throw new TalosException("InvalidKeepVersions", TalosErrorKind.InvalidArgument, $"keep_versions must be 0 or more, not {keepVersions}.", keepVersions);
+            throw new TalosException(TalosErrors.InvalidKeepVersions, $"keep_versions must be 0 or more, not {keepVersions}.", keepVersions);
         }
         events ??= NullEngineEvents.Instance;
         var scan = CacheInventory.Scan(cacheDir);
@@ -111,7 +111,7 @@ public static class CacheRetention
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                     {
-                        throw new TalosException("CacheRemoveFailed", TalosErrorKind.WriteError, $"{what}: cannot remove {file}: {e.Message}", file, e);
+                        throw new TalosException(TalosErrors.CacheRemoveFailed, $"{what}: cannot remove {file}: {e.Message}", file, e);
                     }
                 }
                 folders.Add(Path.GetDirectoryName(item.Entry.Path)!);

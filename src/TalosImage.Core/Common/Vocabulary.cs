@@ -14,7 +14,7 @@ public enum PositionStatus
     Failed,
 }
 
-/// <summary>The stages a position goes through; the manifest, the run log and the Unexpected&lt;Stage&gt;Error ids name them.</summary>
+/// <summary>The stages a position goes through; the manifest, the run log and the Unexpected&lt;Stage&gt;Error ids (TalosErrors.Unexpected) name them.</summary>
 public enum PipelineStage
 {
     Plan,
@@ -52,9 +52,6 @@ public static class Vocabulary
 
     /// <summary>The stage's name in manifests and logs: plan, schematic, download, expand, publish.</summary>
     public static string Word(this PipelineStage stage) => stage.ToString().ToLowerInvariant();
-
-    /// <summary>The stage's part of an ErrorId: Plan, Schematic, Download, Expand, Publish.</summary>
-    public static string IdPart(this PipelineStage stage) => stage.ToString();
 
     /// <summary>True when the result has <paramref name="status"/> (the word compared exactly, as the engine writes it).</summary>
     public static bool Is(this TalosPublishResult result, PublishStatus status) =>

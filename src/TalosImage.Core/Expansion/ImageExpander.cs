@@ -111,7 +111,7 @@ public sealed class ImageExpander
         }
         if (string.IsNullOrWhiteSpace(path))
         {
-            throw new TalosException("SourceNotFound", TalosErrorKind.ObjectNotFound, "No image to expand was given (no path).", path);
+            throw new TalosException(TalosErrors.SourceNotFound, "No image to expand was given (no path).", path);
         }
         var full = Path.GetFullPath(path);
         var meta = ArtifactMetadata.TryRead(full) is { } m && m.Matches(full) ? m : null;
@@ -232,7 +232,7 @@ public sealed class ImageExpander
     {
         if (string.IsNullOrEmpty(source.Path) || !File.Exists(source.Path))
         {
-            throw new TalosException("SourceNotFound", TalosErrorKind.ObjectNotFound, $"The image to expand does not exist: '{source.Path}'.", source.Path);
+            throw new TalosException(TalosErrors.SourceNotFound, $"The image to expand does not exist: '{source.Path}'.", source.Path);
         }
         var sourcePath = Path.GetFullPath(source.Path);
         // What the file's record knows fills what the artifact leaves empty (a piped artifact built from a path only).
@@ -241,23 +241,23 @@ public sealed class ImageExpander
         var format = FactoryCatalog.NormaliseFormat(source.Format) ?? FormatOf(sourcePath);
         if (format is null)
         {
-            throw new TalosException("UnknownFormat", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.UnknownFormat,
                 $"Cannot tell the format of '{sourcePath}' from its name; expected a name ending in .raw.xz, .raw.zst, .raw.gz, .raw.tar.gz, .qcow2.xz ...", sourcePath);
         }
         if (format.StartsWith("iso", StringComparison.Ordinal))
         {
-            throw new TalosException("NotCompressed", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.NotCompressed,
                 $"'{sourcePath}' is {format}, an ISO image: there is nothing to expand (Expand-TalosImage expands compressed disk images; a compressed ISO is published as it is).", sourcePath);
         }
         if (!FactoryCatalog.IsCompressed(format))
         {
-            throw new TalosException("NotCompressed", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.NotCompressed,
                 $"'{sourcePath}' is {format}, which is not compressed: there is nothing to expand (compressed formats end in .xz, .zst, .gz or .tar.gz).", sourcePath);
         }
         var destination = Path.GetFullPath(destinationPath ?? DefaultDestination(sourcePath, format));
         if (string.Equals(destination, sourcePath, StringComparison.OrdinalIgnoreCase))
         {
-            throw new TalosException("InvalidDestination", TalosErrorKind.InvalidArgument, $"The destination is the source itself: '{destination}'.", destination);
+            throw new TalosException(TalosErrors.InvalidDestination, $"The destination is the source itself: '{destination}'.", destination);
         }
         return new Job(source, sourcePath, format, destination, FactoryCatalog.ExpandedFormat(format));
     }
@@ -307,12 +307,12 @@ public sealed class ImageExpander
             }
             throw e switch
             {
-                CorruptDataException => new TalosException("CorruptImage", TalosErrorKind.InvalidData,
+                CorruptDataException => new TalosException(TalosErrors.CorruptImage,
                     $"'{sourcePath}' is corrupt or truncated: {e.Message}. Nothing was written to '{destination}'; download it again.", sourcePath, e),
-                TarMemberMissingException => new TalosException("DiskImageMissing", TalosErrorKind.InvalidData,
+                TarMemberMissingException => new TalosException(TalosErrors.DiskImageMissing,
                     $"'{sourcePath}' cannot be expanded: {e.Message}.", sourcePath, e),
-                DecoderFailedException => new TalosException("ExpansionFailed", TalosErrorKind.InvalidOperation, $"Expanding '{sourcePath}' failed: {e.Message}", sourcePath, e),
-                IOException or UnauthorizedAccessException => new TalosException("ExpansionWriteFailed", TalosErrorKind.WriteError,
+                DecoderFailedException => new TalosException(TalosErrors.ExpansionFailed, $"Expanding '{sourcePath}' failed: {e.Message}", sourcePath, e),
+                IOException or UnauthorizedAccessException => new TalosException(TalosErrors.ExpansionWriteFailed,
                     $"Could not write '{(recording ? destination : part)}': {e.Message}", destination, e),
                 _ => e,
             };
@@ -427,7 +427,7 @@ public sealed class ImageExpander
         var install = xz
             ? "Install xz: Debian/Ubuntu 'apt-get install xz-utils' (liblzma5), RHEL/Fedora 'dnf install xz', Alpine 'apk add xz', macOS 'brew install xz', Windows 'winget install tukaani.xz' or put liblzma.dll / xz.exe on PATH."
             : "Install zstd: Debian/Ubuntu 'apt-get install zstd' (libzstd1), RHEL/Fedora 'dnf install zstd', Alpine 'apk add zstd', macOS 'brew install zstd', Windows 'winget install Meta.Zstandard' or put libzstd.dll / zstd.exe on PATH.";
-        return new TalosException("DecompressorMissing", TalosErrorKind.NotInstalled, $"Cannot expand '{sourcePath}': {what} was found. {install}", sourcePath);
+        return new TalosException(TalosErrors.DecompressorMissing, $"Cannot expand '{sourcePath}': {what} was found. {install}", sourcePath);
     }
 
     private (string Sha256, long Size, string? InputSha256) Run(IDecoder decoder, string sourcePath, string part, string format, bool hashInput, CancellationToken ct)

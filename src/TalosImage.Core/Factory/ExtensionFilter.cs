@@ -33,7 +33,7 @@ public static class ExtensionFilter
     public static TalosException NotFound(string name, string version, IEnumerable<string> known)
     {
         var near = SchematicService.Nearest(name, known, 3);
-        return new TalosException("UnknownExtension", TalosErrorKind.ObjectNotFound,
+        return new TalosException(TalosErrors.UnknownExtension,
             $"Talos {version} has no official extension '{name}'" + (near.Count > 0 ? $" (nearest: {string.Join(", ", near)})" : ""), name);
     }
 

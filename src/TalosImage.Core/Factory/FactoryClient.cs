@@ -30,7 +30,7 @@ public sealed class FactoryClient
     {
         if (!Uri.TryCreate(factoryUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new TalosException("InvalidFactoryUrl", TalosErrorKind.InvalidArgument, $"'{(uri is null ? factoryUrl : HttpPipeline.Redact(uri))}' is not an http(s) URL of an Image Factory", factoryUrl);
+            throw new TalosException(TalosErrors.InvalidFactoryUrl, $"'{(uri is null ? factoryUrl : HttpPipeline.Redact(uri))}' is not an http(s) URL of an Image Factory", factoryUrl);
         }
         FactoryUrl = factoryUrl.TrimEnd('/');
         _http = http ?? HttpOptions.Default;
@@ -66,7 +66,7 @@ public sealed class FactoryClient
         var canonical = (json as JObject)?["schematic"]?.Type == JTokenType.String ? (string?)json["schematic"] : null;
         if (id is null || id.Length != 64 || !id.All(Uri.IsHexDigit))
         {
-            throw new TalosException("InvalidServerAnswer", TalosErrorKind.ProtocolError,
+            throw new TalosException(TalosErrors.InvalidServerAnswer,
                 $"POST {url}: expected {{\"id\": \"<64 hex>\", \"schematic\": \"...\"}}, got: {Shorten(json.ToString(Newtonsoft.Json.Formatting.None))}", url);
         }
         return SchematicService.Describe(schematic, id.ToLowerInvariant(), canonical ?? yaml, "Factory", FactoryUrl);
@@ -79,7 +79,7 @@ public sealed class FactoryClient
         var (json, url) = await GetJsonAsync(request, ct).ConfigureAwait(false);
         if (json is not JArray array || array.Any(t => t.Type != JTokenType.String))
         {
-            throw new TalosException("InvalidServerAnswer", TalosErrorKind.ProtocolError,
+            throw new TalosException(TalosErrors.InvalidServerAnswer,
                 $"GET {url}: expected a JSON list of version strings, got: {Shorten(json.ToString(Newtonsoft.Json.Formatting.None))}", url);
         }
         return array.Select(t => (string)t!).ToList();
@@ -99,7 +99,7 @@ public sealed class FactoryClient
         var (json, url) = await GetJsonAsync(request, ct, notFound: $"the factory at {FactoryUrl} does not know Talos {v}").ConfigureAwait(false);
         if (json is not JArray array)
         {
-            throw new TalosException("InvalidServerAnswer", TalosErrorKind.ProtocolError,
+            throw new TalosException(TalosErrors.InvalidServerAnswer,
                 $"GET {url}: expected a JSON list of extensions, got: {Shorten(json.ToString(Newtonsoft.Json.Formatting.None))}", url);
         }
         static string S(JToken item, string key) => item is JObject o && o[key] is JValue { Type: JTokenType.String } s ? (string)s! : "";
@@ -114,7 +114,7 @@ public sealed class FactoryClient
         var url = HttpPipeline.Redact(response.RequestMessage?.RequestUri ?? request.RequestUri);
         if (notFound is not null && (int)response.StatusCode == 404)
         {
-            throw new TalosException("UnknownVersion", TalosErrorKind.ObjectNotFound, $"{request.Method} {url} answered 404: {notFound}", url);
+            throw new TalosException(TalosErrors.UnknownVersion, $"{request.Method} {url} answered 404: {notFound}", url);
         }
         await HttpPipeline.EnsureSuccessAsync(response, _http, ct).ConfigureAwait(false);
         var text = await HttpText.ReadAsync(response, _http, ct).ConfigureAwait(false);

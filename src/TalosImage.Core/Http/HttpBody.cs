@@ -86,7 +86,7 @@ public static class HttpBody
     {
         var url = HttpPipeline.Redact(response.RequestMessage?.RequestUri);
         var limit = Math.Max(0, options.MaxAnswerBytes);
-        var tooLarge = new TalosException("HttpResponseTooLarge", TalosErrorKind.ProtocolError,
+        var tooLarge = new TalosException(TalosErrors.HttpResponseTooLarge,
             $"{url}: the answer is larger than {Units.Bytes(limit)}; this is not an API answer", url);
         if (response.Content?.Headers.ContentLength is { } announced && announced > limit)
         {
@@ -99,11 +99,11 @@ public static class HttpBody
         }
         catch (TimeoutException e)
         {
-            throw new TalosException("HttpTimeout", TalosErrorKind.OperationTimeout, $"{url}: {e.Message}", url, e);
+            throw new TalosException(TalosErrors.HttpTimeout, $"{url}: {e.Message}", url, e);
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
-            throw new TalosException("HttpConnectionFailed", TalosErrorKind.ConnectionError, $"{url}: {HttpPipeline.Describe(e)}", url, e);
+            throw new TalosException(TalosErrors.HttpConnectionFailed, $"{url}: {HttpPipeline.Describe(e)}", url, e);
         }
         if (buffer.Truncated)
         {

@@ -90,12 +90,12 @@ public static class HttpPipeline
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TalosException("HttpTimeout", TalosErrorKind.OperationTimeout,
+            throw new TalosException(TalosErrors.HttpTimeout,
                 $"{request.Method} {Redact(request.RequestUri)}: no response within {Units.Duration(options.HeadersTimeout)}.", Redact(request.RequestUri));
         }
         catch (HttpRequestException e)
         {
-            throw new TalosException("HttpConnectionFailed", TalosErrorKind.ConnectionError,
+            throw new TalosException(TalosErrors.HttpConnectionFailed,
                 $"{request.Method} {Redact(request.RequestUri)}: {Describe(e)}", Redact(request.RequestUri), e);
         }
     }
@@ -123,13 +123,6 @@ public static class HttpPipeline
         // Redacted (known tokens, and fragments at the edges of what was read) before it is cut, never after.
         body = SafeText.Excerpt(body, 500);
         var url = Redact(response.RequestMessage?.RequestUri);
-        var kind = code switch
-        {
-            401 or 403 => TalosErrorKind.PermissionDenied,
-            404 => TalosErrorKind.ObjectNotFound,
-            >= 400 and < 500 => TalosErrorKind.InvalidArgument,
-            _ => TalosErrorKind.ResourceUnavailable,
-        };
         var message = $"{response.RequestMessage?.Method} {url} answered {code} {response.ReasonPhrase}" + (body.Length > 0 ? $": {body}" : ".");
         if (code >= 300 && code < 400)
         {
@@ -138,7 +131,7 @@ public static class HttpPipeline
             message = $"{response.RequestMessage?.Method} {url} answered {code} {response.ReasonPhrase} to {location}, a redirect that was not followed: " +
                 "too many redirects in a row (a redirect loop?), or one from https to http.";
         }
-        throw new TalosException("Http" + code, kind, message, url);
+        throw new TalosException(TalosErrors.Http(code), message, url);
     }
 
     /// <summary>A URL as it may be shown: no user info, no query (presigned URLs carry signatures there).</summary>

@@ -40,7 +40,7 @@ public static class HttpText
         }
         catch (Newtonsoft.Json.JsonException e)
         {
-            throw new TalosException("InvalidServerAnswer", TalosErrorKind.ProtocolError, $"{url}: expected JSON, got: {SafeText.Excerpt(text, 200)} ({e.Message})", url, e);
+            throw new TalosException(TalosErrors.InvalidServerAnswer, $"{url}: expected JSON, got: {SafeText.Excerpt(text, 200)} ({e.Message})", url, e);
         }
     }
 }

@@ -329,7 +329,7 @@ public static class ManifestBuilder
             Name = name.Length > 0 ? name : Path.GetFileName(x?.Path ?? ""),
             Status = (failed.Count > 0 ? PositionStatus.Failed : PositionStatus.Ok).Word(),
             Error = failed.Count > 0 ? string.Join("; ", failed.Select(f => $"push to {f.Host} failed: {f.Error}")) : null,
-            ErrorId = failed.Count > 0 ? "PublishFailed" : null,
+            ErrorId = failed.Count > 0 ? TalosErrors.PublishFailed.Id : null,
             Platform = Pick(d?.Platform, x?.Platform),
             Arch = Pick(d?.Architecture, x?.Architecture),
             Version = Pick(d?.Version, x?.Version),

@@ -143,11 +143,11 @@ public sealed class OrderRunner
         {
             foreach (var o in outcomes.Where(o => o.Failed))
             {
-                failures.Add(new PositionFailure(order.Order.OrderId, o.Planned.Name, o.ErrorId ?? "PositionFailed", o.Error ?? "failed", o.ErrorKind));
+                failures.Add(new PositionFailure(order.Order.OrderId, o.Planned.Name, o.ErrorId ?? TalosErrors.PositionFailed.Id, o.Error ?? "failed", o.ErrorKind));
             }
             if (manifestError is not null)
             {
-                failures.Add(new PositionFailure(order.Order.OrderId, "(manifest)", "ManifestWriteFailed", manifestError, TalosErrorKind.WriteError));
+                failures.Add(new PositionFailure(order.Order.OrderId, "(manifest)", TalosErrors.ManifestWriteFailed.Id, manifestError, TalosErrors.ManifestWriteFailed.Kind));
             }
             var failed = outcomes.Count(o => o.Failed);
             var skipped = outcomes.Count(o => o.Status == PositionStatus.Skipped);
@@ -170,7 +170,7 @@ public sealed class OrderRunner
         }
         if (log.Failure is { } logFailure)
         {
-            failures.Add(new PositionFailure("-", "(log)", "LogWriteFailed", logFailure, TalosErrorKind.WriteError));
+            failures.Add(new PositionFailure("-", "(log)", TalosErrors.LogWriteFailed.Id, logFailure, TalosErrors.LogWriteFailed.Kind));
         }
         _events.Verbose($"run finished in {Units.Duration(watch.Elapsed)}");
         return new RunResult
@@ -255,7 +255,7 @@ public sealed class OrderRunner
             {
                 await schematics.CheckExtensionsAsync(p.Version!, p.Extensions, ct).ConfigureAwait(false);
             }
-            catch (TalosException e) when (e.ErrorId is "UnknownExtension" or "UnknownVersion")
+            catch (TalosException e) when (e.Is(TalosErrors.UnknownExtension, TalosErrors.UnknownVersion))
             {
                 errors[p] = e;
                 _events.Warning($"{SafeText.ForMessage(p.OrderId, 200)}/{SafeText.ForMessage(p.Name, 200)}: {SafeText.Printable(e.Message)}");
@@ -349,7 +349,7 @@ public sealed class OrderRunner
             Manifests = manifests,
             Removed = removed,
             Failures = plan.Orders.SelectMany(o => o.Positions.Where(p => p.Error is not null)
-                .Select(p => new PositionFailure(o.Order.OrderId, p.Name, p.ErrorId ?? "VersionUnresolved", p.Error!, p.ErrorKind))).ToList(),
+                .Select(p => new PositionFailure(o.Order.OrderId, p.Name, p.ErrorId ?? TalosErrors.VersionUnresolved.Id, p.Error!, p.ErrorKind))).ToList(),
             ExitCode = results.Any(r => r.Failed > 0) ? ExitCodes.Failed : ExitCodes.Success,
         };
     }

@@ -79,7 +79,7 @@ public static class Planner
         if (unknown.Count > 0)
         {
             var known = input.Orders.Select(o => o.OrderId).ToList();
-            throw new TalosException("UnknownOrderId", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.UnknownOrderId,
                 $"{input.OrdersPath}: no order {string.Join(", ", unknown.Select(u => "'" + u + "'"))}" +
                 (NearMiss.Suggest(unknown[0], known) is { } hint ? $"; did you mean '{hint}'?" : $"; the file has: {string.Join(", ", known)}"), unknown[0]);
         }

@@ -73,7 +73,7 @@ internal sealed class PositionPipeline : IDisposable
         var outcome = new PositionOutcome { Planned = p };
         if (p.Error is not null)
         {
-            return Fail(outcome, PipelineStage.Plan, p.ErrorId ?? "VersionUnresolved", p.Error, watch, p.ErrorKind);
+            return Fail(outcome, PipelineStage.Plan, p.ErrorId is null ? TalosErrors.VersionUnresolved : TalosErrors.Get(p.ErrorId, p.ErrorKind), p.Error, watch);
         }
         if (_options.Confirm is { } confirm && !confirm(p))
         {
@@ -100,7 +100,7 @@ internal sealed class PositionPipeline : IDisposable
                 if (failed.Count > 0)
                 {
                     var message = string.Join("; ", failed.Select(f => $"push to {f.Host} failed: {f.Error}"));
-                    return Fail(outcome, stage, "PublishFailed", message, watch);
+                    return Fail(outcome, stage, TalosErrors.PublishFailed, message, watch);
                 }
             }
             p = outcome.Planned;
@@ -113,13 +113,13 @@ internal sealed class PositionPipeline : IDisposable
         }
         catch (TalosException e)
         {
-            return Fail(outcome, stage, e.ErrorId, e.Message, watch, e.Kind);
+            return Fail(outcome, stage, e.Error, e.Message, watch);
         }
         catch (Exception e)
         {
             // Whatever goes wrong in one position (a disk error, or a defect of ours) stays with that position: the
             // others go on and the order's manifest is written. The type names the cause for a bug report.
-            var id = "Unexpected" + stage.IdPart() + "Error";
+            var id = TalosErrors.Unexpected(stage);
             return Fail(outcome, stage, id, e is System.IO.IOException or UnauthorizedAccessException or System.Net.Http.HttpRequestException or TimeoutException
                 ? e.Message
                 : $"{e.GetType().Name}: {e.Message}", watch);
@@ -213,12 +213,12 @@ internal sealed class PositionPipeline : IDisposable
         return outcome with { Pushes = results };
     }
 
-    private PositionOutcome Fail(PositionOutcome outcome, PipelineStage stage, string errorId, string message, Stopwatch watch, TalosErrorKind kind = TalosErrorKind.InvalidOperation)
+    private PositionOutcome Fail(PositionOutcome outcome, PipelineStage stage, TalosError error, string message, Stopwatch watch)
     {
         var p = outcome.Planned;
         _log.Write(p.OrderId, p.Index, p.Name, stage.Word(), PositionStatus.Failed.Word(), message);
         _events.Warning($"{p.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {stage.Word()} failed: {SafeText.Printable(message)}");
-        return outcome with { Status = PositionStatus.Failed, FailedStage = stage, ErrorId = errorId, ErrorKind = kind, Error = message, Seconds = watch.Elapsed.TotalSeconds };
+        return outcome with { Status = PositionStatus.Failed, FailedStage = stage, ErrorId = error.Id, ErrorKind = error.Kind, Error = message, Seconds = watch.Elapsed.TotalSeconds };
     }
 
     /// <summary>One expansion per destination, however many positions ask for it.</summary>

@@ -42,7 +42,7 @@ public sealed class RunLog : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Before anything is done: a log that cannot be written is a bad --log / -LogPath (exit 2).
-            throw new TalosException("LogFileUnusable", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.LogFileUnusable,
                 $"Cannot write the log {full}: {UnusablePath.Reason(full, e, wantFolder: false)}.", full, e);
         }
     }

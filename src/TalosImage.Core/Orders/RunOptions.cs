@@ -37,7 +37,7 @@ public static class ExitCodes
 
     /// <summary>Bad input or usage gives 2 (also a cache_dir or --log path that cannot be used at all); anything else that stops a run gives 1.</summary>
     public static int For(Exception e) =>
-        e is TalosValidationException || (e is TalosException t && t.Kind == TalosErrorKind.InvalidArgument && t.ErrorId is "Usage" or "UnknownOrderId" or "InvalidOrderFile" or "CacheDirectoryUnusable" or "LogFileUnusable")
+        e is TalosValidationException || (e is TalosException t && t.Kind == TalosErrorKind.InvalidArgument && t.Is(TalosErrors.Usage, TalosErrors.UnknownOrderId, TalosErrors.InvalidOrderFile, TalosErrors.CacheDirectoryUnusable, TalosErrors.LogFileUnusable))
             ? BadInput
             : Failed;
 }

@@ -23,7 +23,7 @@ public static class LocalArtifact
         var info = new FileInfo(full);
         if (!info.Exists)
         {
-            throw new TalosException("ArtifactFileMissing", TalosErrorKind.ObjectNotFound, $"{full} does not exist.", full);
+            throw new TalosException(TalosErrors.ArtifactFileMissing, $"{full} does not exist.", full);
         }
         var meta = ArtifactMetadata.TryRead(full);
         if (meta is not null && meta.Matches(full))

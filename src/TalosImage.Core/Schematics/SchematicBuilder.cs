@@ -72,7 +72,7 @@ public static class SchematicBuilder
         }
         if (problems.Count > 0)
         {
-            throw new TalosException("InvalidSchematic", TalosErrorKind.InvalidArgument, string.Join("; ", problems));
+            throw new TalosException(TalosErrors.InvalidSchematic, string.Join("; ", problems));
         }
         return new Schematic
         {

@@ -147,7 +147,7 @@ public sealed class SchematicService
             var near = Nearest(n, known, 3);
             return $"'{n}'" + (near.Count > 0 ? $" (nearest: {string.Join(", ", near)})" : "");
         });
-        throw new TalosException("UnknownExtension", TalosErrorKind.InvalidArgument,
+        throw new TalosException(TalosErrors.UnknownExtension,
             $"Talos {v} on {_factory.FactoryUrl} has no official extension {string.Join("; ", parts)}", unknown.Count == 1 ? unknown[0] : string.Join(", ", unknown));
     }
 
@@ -161,7 +161,7 @@ public sealed class SchematicService
     {
         if (_factory is null)
         {
-            throw new TalosException("FactoryUnavailable", TalosErrorKind.InvalidOperation, "the official extension list needs a factory; none is available offline");
+            throw new TalosException(TalosErrors.FactoryUnavailable, "the official extension list needs a factory; none is available offline");
         }
         var v = TalosSemVersion.Parse(version).ToString();
         var url = _factory.OfficialExtensionsUrl(v);

@@ -56,7 +56,7 @@ public sealed class TalosSemVersion : IComparable<TalosSemVersion>, IEquatable<T
     }
 
     public static TalosSemVersion Parse(string text) =>
-        TryParse(text, out var v) ? v : throw new TalosException("InvalidVersion", TalosErrorKind.InvalidArgument,
+        TryParse(text, out var v) ? v : throw new TalosException(TalosErrors.InvalidVersion,
             $"'{text}' is not a Talos version: expected vMAJOR.MINOR.PATCH with an optional -PRERELEASE, e.g. v1.11.5 or v1.12.0-beta.1.", text);
 
     /// <summary>Parses vMAJOR.MINOR (or MAJOR.MINOR) as used by latest-in-minor.</summary>

@@ -14,7 +14,7 @@ internal sealed class UncheckedExactResolver : IVersionResolver
     {
         if (request.Kind != VersionKind.Exact)
         {
-            throw new TalosException("VersionListUnavailable", TalosErrorKind.ResourceUnavailable,
+            throw new TalosException(TalosErrors.VersionListUnavailable,
                 $"cannot resolve '{request}' without a version source");
         }
         var v = TalosSemVersion.Parse(request.Value!);

@@ -55,7 +55,7 @@ public sealed class VersionResolver : IVersionResolver
         {
             "factory" => new FactoryVersionSource(options.FactoryUrl, http),
             "github" => new GitHubVersionSource(options.GitHubApiUrl, Token(options), http),
-            _ => throw new TalosException("UnknownVersionSource", TalosErrorKind.InvalidArgument,
+            _ => throw new TalosException(TalosErrors.UnknownVersionSource,
                 $"'{options.Source}' is not a version source; expected factory or github", options.Source),
         };
         _cache = string.IsNullOrEmpty(options.CacheDir) ? null : new VersionListCache(options.CacheDir!, _source.Key, _source.Url);
@@ -79,7 +79,7 @@ public sealed class VersionResolver : IVersionResolver
             {
                 var list = await GetListAsync(ct).ConfigureAwait(false);
                 var best = list.Versions.FirstOrDefault(e => includePrerelease || !e.Prerelease)
-                    ?? throw new TalosException("UnknownVersion", TalosErrorKind.ObjectNotFound,
+                    ?? throw new TalosException(TalosErrors.UnknownVersion,
                         $"{_source.Describe()} lists no {(includePrerelease ? "" : "released ")}Talos version", request.ToString());
                 return Output(best, request, list);
             }
@@ -106,7 +106,7 @@ public sealed class VersionResolver : IVersionResolver
         {
             list = await GetListAsync(ct).ConfigureAwait(false);
         }
-        catch (TalosException e) when (e.ErrorId == "VersionListUnavailable")
+        catch (TalosException e) when (e.ErrorId == TalosErrors.VersionListUnavailable.Id)
         {
             return Unchecked(wanted, request, $"{wanted} is not checked against a version source: {e.Message}");
         }
@@ -128,7 +128,7 @@ public sealed class VersionResolver : IVersionResolver
         var ascending = list.Versions.Select(e => e.Version).Reverse().ToList();
         var index = ascending.Count(v => v < wanted);
         var nearest = ascending.Skip(Math.Max(0, index - 2)).Take(index - Math.Max(0, index - 2) + 2).Select(v => v.ToString()).ToList();
-        throw new TalosException("UnknownVersion", TalosErrorKind.ObjectNotFound,
+        throw new TalosException(TalosErrors.UnknownVersion,
             $"Talos {wanted} is not listed by {_source.Describe()}" + (nearest.Count > 0 ? $"; nearest: {string.Join(", ", nearest)}" : "; the list is empty"),
             wanted.ToString());
     }
@@ -140,7 +140,7 @@ public sealed class VersionResolver : IVersionResolver
         {
             if (!TalosSemVersion.TryParse(request.Value, out var full))
             {
-                throw new TalosException("InvalidVersion", TalosErrorKind.InvalidArgument,
+                throw new TalosException(TalosErrors.InvalidVersion,
                     $"'{request.Value}' is not a Talos minor version: expected vMAJOR.MINOR, e.g. v1.11", request.Value);
             }
             major = full.Major;
@@ -155,7 +155,7 @@ public sealed class VersionResolver : IVersionResolver
             var minors = list.Versions.Select(e => (e.Version.Major, e.Version.Minor)).Distinct()
                 .OrderBy(m => Math.Abs((m.Major - major) * 1000 + m.Minor - minor)).ThenByDescending(m => m)
                 .Take(3).OrderBy(m => m).Select(m => $"v{m.Major}.{m.Minor}").ToList();
-            throw new TalosException("UnknownVersion", TalosErrorKind.ObjectNotFound,
+            throw new TalosException(TalosErrors.UnknownVersion,
                 $"{_source.Describe()} lists no Talos {tag} version" + (minors.Count > 0 ? $"; nearest minors: {string.Join(", ", minors)}" : ""), tag);
         }
         if (best.Prerelease && !includePrerelease)
@@ -218,7 +218,7 @@ public sealed class VersionResolver : IVersionResolver
         {
             if (cached is null)
             {
-                throw new TalosException("VersionListUnavailable", TalosErrorKind.ResourceUnavailable,
+                throw new TalosException(TalosErrors.VersionListUnavailable,
                     _cache is null
                         ? $"offline and no version cache folder: latest and latest-in-minor need a version list from {_source.Describe()}; give an exact version or run online"
                         : $"offline and no cached version list at {_cache.Path}: latest and latest-in-minor need one; run once online or give an exact version",
@@ -244,7 +244,7 @@ public sealed class VersionResolver : IVersionResolver
                 _events.Warning($"{_source.Describe()} could not be asked ({e.Message}); using the version list cached at {Time(cached.FetchedAt)} ({Age(now - cached.FetchedAt)} old)");
                 return cached.ToSnapshot(VersionListOrigin.Fallback);
             }
-            throw new TalosException("VersionListUnavailable", e.Kind, $"cannot list Talos versions: {e.Message}", _source.Url, e);
+            throw new TalosException(TalosErrors.VersionListUnavailable.Caused(e.Kind), $"cannot list Talos versions: {e.Message}", _source.Url, e);
         }
         if (!_options.ReadOnlyCache)
         {

@@ -203,7 +203,7 @@ internal sealed class GitHubVersionSource : IVersionListSource
     {
         if (!Uri.TryCreate(apiUrl.TrimEnd('/') + "/", UriKind.Absolute, out var api) || (api.Scheme != Uri.UriSchemeHttp && api.Scheme != Uri.UriSchemeHttps))
         {
-            throw new TalosException("InvalidGitHubApiUrl", TalosErrorKind.InvalidArgument, $"'{apiUrl}' is not an http(s) URL of a GitHub API", apiUrl);
+            throw new TalosException(TalosErrors.InvalidGitHubApiUrl, $"'{apiUrl}' is not an http(s) URL of a GitHub API", apiUrl);
         }
         _api = api;
         _token = token;
@@ -227,7 +227,7 @@ internal sealed class GitHubVersionSource : IVersionListSource
         catch (TalosException e) when (_token is not null && (e.Message.Contains(_token) || (e.Target as string)?.Contains(_token) == true))
         {
             // Belt and braces: a server that echoes the token must not put it into an error.
-            throw new TalosException(e.ErrorId, e.Kind, SafeText.Redact(e.Message, _token), SafeText.Redact(e.Target as string, _token));
+            throw new TalosException(TalosErrors.Get(e.ErrorId, e.Kind), SafeText.Redact(e.Message, _token), SafeText.Redact(e.Target as string, _token));
         }
     }
 
@@ -240,7 +240,7 @@ internal sealed class GitHubVersionSource : IVersionListSource
         {
             if (page > MaxPages)
             {
-                throw new TalosException("InvalidServerAnswer", TalosErrorKind.ProtocolError, $"{Url}: more than {MaxPages} pages of releases; stopping", Url);
+                throw new TalosException(TalosErrors.InvalidServerAnswer, $"{Url}: more than {MaxPages} pages of releases; stopping", Url);
             }
             using var request = new HttpRequestMessage(HttpMethod.Get, next);
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
@@ -269,7 +269,7 @@ internal sealed class GitHubVersionSource : IVersionListSource
             var json = HttpText.ParseJson(await HttpText.ReadAsync(response, _http, ct).ConfigureAwait(false), url);
             if (json is not JArray releases)
             {
-                throw new TalosException("InvalidServerAnswer", TalosErrorKind.ProtocolError, $"GET {url}: expected a JSON list of releases", url);
+                throw new TalosException(TalosErrors.InvalidServerAnswer, $"GET {url}: expected a JSON list of releases", url);
             }
             foreach (var release in releases.OfType<JObject>())
             {

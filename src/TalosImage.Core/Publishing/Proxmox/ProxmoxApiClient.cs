@@ -104,13 +104,13 @@ internal sealed class ProxmoxApiClient : IDisposable
                 {
                     return exit;
                 }
-                throw new TalosException("ProxmoxTaskFailed", TalosErrorKind.InvalidOperation,
+                throw new TalosException(TalosErrors.ProxmoxTaskFailed,
                     $"{call.What} on node {node} of {Endpoint} failed: {Scrub(exit.Length > 0 ? exit : "(no exit status)")}. Task {upid}; its log is in the node's task list.",
                     upid);
             }
             if (DateTime.UtcNow >= deadline)
             {
-                throw new TalosException("ProxmoxTaskTimeout", TalosErrorKind.OperationTimeout,
+                throw new TalosException(TalosErrors.ProxmoxTaskTimeout,
                     $"{call.What} on node {node} of {Endpoint} was still running after {Units.Duration(_options.TaskTimeout)} (task {upid}). " +
                     "It may still finish; check the node's task list, then run again (an existing volume is reused).", upid);
             }
@@ -132,7 +132,7 @@ internal sealed class ProxmoxApiClient : IDisposable
         {
             response = await HttpPipeline.SendAsync(_http, request, sendOptions, ct).ConfigureAwait(false);
         }
-        catch (TalosException e) when (e.ErrorId == "HttpConnectionFailed" && _pin.Refused is { } refused)
+        catch (TalosException e) when (e.ErrorId == TalosErrors.HttpConnectionFailed.Id && _pin.Refused is { } refused)
         {
             throw CertificateRefused(refused.Fingerprint, refused.Errors, e);
         }
@@ -141,13 +141,13 @@ internal sealed class ProxmoxApiClient : IDisposable
             var code = (int)response.StatusCode;
             if (code == 401)
             {
-                throw new TalosException("ProxmoxAuthenticationFailed", TalosErrorKind.PermissionDenied,
+                throw new TalosException(TalosErrors.ProxmoxAuthenticationFailed,
                     $"{call.What}: {Endpoint} refused the API token {_token} (401 {Scrub(response.ReasonPhrase ?? "")}) for node {call.Node}, storage {call.Storage}. " +
                     "Check that the token id and secret are right and that the token still exists and has not expired.", Endpoint);
             }
             if (code == 403)
             {
-                throw new TalosException("ProxmoxPermissionDenied", TalosErrorKind.PermissionDenied,
+                throw new TalosException(TalosErrors.ProxmoxPermissionDenied,
                     $"{call.What}: {Endpoint} denied the API token {_token} (403 {Scrub(response.ReasonPhrase ?? "")}) on node {call.Node}, storage {call.Storage}. " +
                     $"It needs {call.Permission}. A privilege-separated token has only the permissions granted to the token itself " +
                     "(pveum acl modify <path> --tokens '<user@realm!token>' --roles <role>).", Endpoint);
@@ -156,7 +156,7 @@ internal sealed class ProxmoxApiClient : IDisposable
             {
                 // The start of the body only (HttpOptions.MaxErrorBodyBytes), within the read timeout and answer deadline.
                 var error = await HttpBody.ReadErrorTextAsync(response, sendOptions, ct).ConfigureAwait(false);
-                throw new TalosException("ProxmoxApiError", code is >= 400 and < 500 ? TalosErrorKind.InvalidArgument : TalosErrorKind.ResourceUnavailable,
+                throw new TalosException(TalosErrors.ProxmoxApiError,
                     $"{call.What} on node {call.Node}, storage {call.Storage}: {request.Method} {Endpoint}/api2/json/{PathOnly(request)} answered " +
                     $"{code} {Scrub(response.ReasonPhrase ?? "")}{ErrorDetails(Scrub(error))}", Endpoint);
             }
@@ -177,12 +177,12 @@ internal sealed class ProxmoxApiClient : IDisposable
     {
         if (_pin.Pinned)
         {
-            return new TalosException("ProxmoxCertificatePinMismatch", TalosErrorKind.SecurityError,
+            return new TalosException(TalosErrors.ProxmoxCertificatePinMismatch,
                 $"{Endpoint} presented a certificate with SHA-256 fingerprint {fingerprint}, which is not the pinned one. " +
                 "If the node's certificate was renewed on purpose, pin the new fingerprint (check it on the node: `pvenode cert info`); " +
                 "otherwise something else answers at this address.", Endpoint, inner);
         }
-        return new TalosException("ProxmoxCertificateUntrusted", TalosErrorKind.SecurityError,
+        return new TalosException(TalosErrors.ProxmoxCertificateUntrusted,
             $"{Endpoint} presented a certificate this machine does not trust ({errors}). Its SHA-256 fingerprint is {fingerprint}. " +
             "If that is the node's certificate (compare with `pvenode cert info` on the node, or System > Certificates in its web UI), " +
             "pin it: the target's fingerprint (-Fingerprint / fingerprint:) set to that value. Verification is never turned off.",
@@ -190,7 +190,7 @@ internal sealed class ProxmoxApiClient : IDisposable
     }
 
     private TalosException Protocol(ProxmoxCall call, string what) =>
-        new("ProxmoxProtocolError", TalosErrorKind.ProtocolError, $"{call.What} on node {call.Node} of {Endpoint}: {what}. Is this a Proxmox VE API?", Endpoint);
+        new(TalosErrors.ProxmoxProtocolError, $"{call.What} on node {call.Node} of {Endpoint}: {what}. Is this a Proxmox VE API?", Endpoint);
 
     private string Scrub(string text) => _token.Scrub(text);
 

@@ -47,7 +47,7 @@ public sealed class ProxmoxApiToken
         var match = Shape.Match(text);
         if (!match.Success)
         {
-            throw new TalosException("ProxmoxTokenInvalid", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.ProxmoxTokenInvalid,
                 "The Proxmox API token is not of the form USER@REALM!TOKENID=SECRET (for example root@pam!talos=<uuid>; " +
                 "Datacenter > Permissions > API Tokens shows the id, the secret is shown once when the token is created). " +
                 "The value given is not repeated here.");
@@ -66,12 +66,12 @@ public sealed class ProxmoxApiToken
     {
         if (string.IsNullOrWhiteSpace(variableName))
         {
-            throw new TalosException("ProxmoxTokenMissing", TalosErrorKind.InvalidArgument, "No environment variable was named for the Proxmox API token.");
+            throw new TalosException(TalosErrors.ProxmoxTokenMissing, "No environment variable was named for the Proxmox API token.");
         }
         var value = lookup(variableName);
         if (string.IsNullOrWhiteSpace(value))
         {
-            throw new TalosException("ProxmoxTokenMissing", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.ProxmoxTokenMissing,
                 $"The environment variable {variableName} that should hold the Proxmox API token (USER@REALM!TOKENID=SECRET) is not set.", variableName);
         }
         try
@@ -80,7 +80,7 @@ public sealed class ProxmoxApiToken
         }
         catch (TalosException e)
         {
-            throw new TalosException(e.ErrorId, e.Kind, $"Environment variable {variableName}: {e.Message}", variableName);
+            throw new TalosException(TalosErrors.Get(e.ErrorId, e.Kind), $"Environment variable {variableName}: {e.Message}", variableName);
         }
     }
 
@@ -105,7 +105,7 @@ public sealed class ProxmoxApiToken
     {
         if (apiToken is not null && credentialPassword is not null)
         {
-            throw new TalosException("ProxmoxTokenAmbiguous", TalosErrorKind.InvalidArgument, "Give the Proxmox API token once: -ApiToken or -Credential, not both.");
+            throw new TalosException(TalosErrors.ProxmoxTokenAmbiguous, "Give the Proxmox API token once: -ApiToken or -Credential, not both.");
         }
     }
 

@@ -72,7 +72,7 @@ internal sealed class ProxmoxCertificatePin
         var hex = new string(text.Where(c => c is not (':' or ' ' or '-')).ToArray());
         if (hex.Length != 64 || !hex.All(Uri.IsHexDigit))
         {
-            throw new TalosException("ProxmoxFingerprintInvalid", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.ProxmoxFingerprintInvalid,
                 $"'{fingerprint}' is not a SHA-256 certificate fingerprint: expected 32 bytes as hex, e.g. AB:CD:... (64 hex digits). " +
                 "The node shows it under System > Certificates, or run `pvenode cert info` on it.");
         }

@@ -66,14 +66,14 @@ public sealed class ProxmoxPublisher
             var file = new FileInfo(artifact.Path ?? "");
             if (!file.Exists)
             {
-                throw new TalosException("ArtifactFileMissing", TalosErrorKind.ObjectNotFound,
+                throw new TalosException(TalosErrors.ArtifactFileMissing,
                     $"{artifact.Path} does not exist; it cannot be uploaded to {target.Endpoint}. Download it again (Save-TalosImage).", artifact.Path);
             }
             localSize = file.Length;
         }
         else if (string.IsNullOrWhiteSpace(artifact.Url) || !Uri.TryCreate(artifact.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
-            throw new TalosException("ProxmoxUrlMissing", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.ProxmoxUrlMissing,
                 $"{artifact.Asset} has no http(s) URL a Proxmox node could download (download-url needs the factory URL).", artifact.Path);
         }
 
@@ -87,7 +87,7 @@ public sealed class ProxmoxPublisher
             config = await client.GetStorageConfigAsync(
                 new ProxmoxCall($"Reading storage {target.Storage}", nodes[0], target.Storage, $"Datastore.Audit on /storage/{target.Storage}"), ct).ConfigureAwait(false);
         }
-        catch (TalosException e) when (e.ErrorId == "ProxmoxPermissionDenied")
+        catch (TalosException e) when (e.ErrorId == TalosErrors.ProxmoxPermissionDenied.Id)
         {
             // Reading the storage configuration needs more than publishing does: go on without it, node by node
             // (on a shared storage the second node then finds the volume and reuses it).
@@ -104,7 +104,7 @@ public sealed class ProxmoxPublisher
             var message = $"Storage {target.Storage} on {client.Endpoint} does not allow content '{plan.Content}' (it allows {string.Join(",", allowed)}), " +
                 $"so {plan.VolumeId} cannot be stored there. Enable it (Datacenter > Storage > {target.Storage} > Content, or " +
                 $"pvesm set {target.Storage} --content {string.Join(",", allowed.Concat(new[] { plan.Content }))}) or choose another storage.";
-            return nodes.Select(n => work.Result(n, PublishStatus.Failed, 0, false, TimeSpan.Zero, message, "ProxmoxContentNotAllowed")).ToList();
+            return nodes.Select(n => work.Result(n, PublishStatus.Failed, 0, false, TimeSpan.Zero, message, TalosErrors.ProxmoxContentNotAllowed.Id)).ToList();
         }
 
         if (config?.Shared == true && nodes.Count > 1)
@@ -162,12 +162,12 @@ public sealed class ProxmoxPublisher
                 .FirstOrDefault(v => string.Equals(v.VolumeId, plan.VolumeId, StringComparison.Ordinal));
             if (stored is null)
             {
-                throw new TalosException("ProxmoxVolumeMissing", TalosErrorKind.InvalidData,
+                throw new TalosException(TalosErrors.ProxmoxVolumeMissing,
                     $"The Proxmox task finished but {plan.VolumeId} is not listed on node {node}, storage {target.Storage}.", plan.VolumeId);
             }
             if (expectedSize is { } size && stored.Size != size)
             {
-                throw new TalosException("ProxmoxVolumeSizeMismatch", TalosErrorKind.InvalidData,
+                throw new TalosException(TalosErrors.ProxmoxVolumeSizeMismatch,
                     $"{plan.VolumeId} on node {node} has {stored.Size} bytes after publishing; {size} were expected.", plan.VolumeId);
             }
             _events.Verbose($"Proxmox {node}: published {plan.VolumeId} ({Units.Bytes(stored.Size)}) in {Units.Duration(watch.Elapsed)}.");
@@ -203,7 +203,7 @@ public sealed class ProxmoxPublisher
                 // With a checksum and an existing file, download-url only compares the checksum: no download.
                 await DownloadUrlAsync(work, node, ct).ConfigureAwait(false);
             }
-            catch (TalosException e) when (e.ErrorId == "ProxmoxTaskFailed" && e.Message.IndexOf("checksum mismatch", StringComparison.OrdinalIgnoreCase) >= 0)
+            catch (TalosException e) when (e.ErrorId == TalosErrors.ProxmoxTaskFailed.Id && e.Message.IndexOf("checksum mismatch", StringComparison.OrdinalIgnoreCase) >= 0)
             {
                 throw Conflict(work, node, "exists with the same size but a different SHA-256");
             }
@@ -215,7 +215,7 @@ public sealed class ProxmoxPublisher
     }
 
     private static TalosException Conflict(NodeWork work, string node, string what) =>
-        new("ProxmoxVolumeConflict", TalosErrorKind.InvalidOperation,
+        new(TalosErrors.ProxmoxVolumeConflict,
             $"{work.Plan.VolumeId} on node {node} {what}; refusing to overwrite it. If it is stale, remove it " +
             $"(pvesm free {work.Plan.VolumeId} on the node, or the storage's content view) and publish again.", work.Plan.VolumeId);
 
@@ -310,30 +310,30 @@ public sealed class ProxmoxPublisher
         }
         if (target.Endpoint is null || !target.Endpoint.IsAbsoluteUri || target.Endpoint.Scheme != Uri.UriSchemeHttps)
         {
-            throw new TalosException("ProxmoxEndpointInvalid", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.ProxmoxEndpointInvalid,
                 $"The Proxmox endpoint '{target.Endpoint}' must be an https:// URL, e.g. https://pve1:8006 (the API token must not travel in clear).", target.Endpoint?.ToString());
         }
         if (target.Nodes is null || target.Nodes.Count == 0 || target.Nodes.Any(string.IsNullOrWhiteSpace))
         {
-            throw new TalosException("ProxmoxNodeMissing", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.ProxmoxNodeMissing,
                 $"No Proxmox node named for {target.Endpoint}: give the node name(s) as the cluster knows them (pvecm nodes).", target.Endpoint.ToString());
         }
         if (target.Nodes.Distinct(StringComparer.Ordinal).Count() != target.Nodes.Count)
         {
-            throw new TalosException("ProxmoxNodeDuplicate", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.ProxmoxNodeDuplicate,
                 $"A Proxmox node is named twice for {target.Endpoint}: {string.Join(", ", target.Nodes)}.", target.Endpoint.ToString());
         }
         if (string.IsNullOrWhiteSpace(target.Storage))
         {
-            throw new TalosException("ProxmoxStorageMissing", TalosErrorKind.InvalidArgument, $"No Proxmox storage named for {target.Endpoint}.", target.Endpoint.ToString());
+            throw new TalosException(TalosErrors.ProxmoxStorageMissing, $"No Proxmox storage named for {target.Endpoint}.", target.Endpoint.ToString());
         }
         if (target.Nodes.Select(ProxmoxTarget.NodeProblem).FirstOrDefault(p => p is not null) is { } nodeProblem)
         {
-            throw new TalosException("ProxmoxNodeInvalid", TalosErrorKind.InvalidArgument, nodeProblem + ".", target.Endpoint.ToString());
+            throw new TalosException(TalosErrors.ProxmoxNodeInvalid, nodeProblem + ".", target.Endpoint.ToString());
         }
         if (ProxmoxTarget.StorageProblem(target.Storage) is { } storageProblem)
         {
-            throw new TalosException("ProxmoxStorageInvalid", TalosErrorKind.InvalidArgument, storageProblem + ".", target.Endpoint.ToString());
+            throw new TalosException(TalosErrors.ProxmoxStorageInvalid, storageProblem + ".", target.Endpoint.ToString());
         }
         if (target.FingerprintSha256 is { } pin)
         {

@@ -59,7 +59,7 @@ internal sealed class ProxmoxVolumePlan
         }
         if (method == ProxmoxMethod.DownloadUrl && artifact.Is(ArtifactKind.Expanded))
         {
-            throw new TalosException("ProxmoxFormatUnsupported", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.ProxmoxFormatUnsupported,
                 $"{Describe(artifact)} was expanded here from a compressed download; the factory has no expanded copy a Proxmox node " +
                 "could fetch with download-url, and Proxmox cannot expand disk images itself. Use the Upload method for it.", artifact.Path);
         }
@@ -149,7 +149,7 @@ internal sealed class ProxmoxVolumePlan
         var fix = format.StartsWith("raw.", StringComparison.Ordinal)
             ? " Expand it first (Expand-TalosImage) and publish the expanded .raw image with the Upload method."
             : "";
-        return new TalosException("ProxmoxFormatUnsupported", TalosErrorKind.InvalidArgument,
+        return new TalosException(TalosErrors.ProxmoxFormatUnsupported,
             $"{Describe(artifact)} (format '{format}') cannot be published to Proxmox with {method}: {what}{fix}", artifact.Path);
     }
 

@@ -126,7 +126,7 @@ internal sealed class SshPublishPlan
         plan.LocalPath = string.IsNullOrWhiteSpace(artifact.Path) ? "" : Path.GetFullPath(artifact.Path);
         if (needFile && (plan.LocalPath.Length == 0 || !File.Exists(plan.LocalPath)))
         {
-            throw new TalosException("ArtifactFileMissing", TalosErrorKind.ObjectNotFound,
+            throw new TalosException(TalosErrors.ArtifactFileMissing,
                 $"{artifact.Path} does not exist; it cannot be published to {plan.Host}. Download it again (Save-TalosImage).", artifact.Path);
         }
         return plan;

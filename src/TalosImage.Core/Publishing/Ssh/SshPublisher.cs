@@ -72,7 +72,7 @@ public sealed class SshPublisher
         var duplicate = plans.GroupBy(p => (p.Host, p.Final)).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
-            throw new TalosException("SshTargetDuplicate", TalosErrorKind.InvalidArgument,
+            throw new TalosException(TalosErrors.SshTargetDuplicate,
                 $"{duplicate.Key.Host}:{duplicate.Key.Final} is named twice; each host and destination may appear once.", duplicate.Key.Host);
         }
         if (plans.Count == 0)
@@ -131,7 +131,7 @@ public sealed class SshPublisher
             if (rsync.ExitCode != 0)
             {
                 var id = rsync.ExitCode == (int)RemoteExit.SshFailed || rsync.StandardError.IndexOf("connection unexpectedly closed", StringComparison.OrdinalIgnoreCase) >= 0
-                    ? "SshConnectionFailed" : "RsyncFailed";
+                    ? TalosErrors.SshConnectionFailed.Id : TalosErrors.RsyncFailed.Id;
                 return push.Failed($"rsync to {plan.Host}:{plan.Temp} failed (exit {rsync.ExitCode}): {Trim(rsync.StandardError)}", id, sent);
             }
             return await FinishAsync(push, sent, ct).ConfigureAwait(false);
@@ -196,7 +196,7 @@ public sealed class SshPublisher
         var probe = await RunRemoteAsync(plan, RemoteScripts.Probe(plan, push.Size, push.ExpectedRaw, push.Want, _options.StaleTemporaryAge), ct).ConfigureAwait(false);
         if (probe.ExitCode == (int)RemoteExit.MkdirFailed)
         {
-            return push.Failed($"mkdir -p {plan.Dir} failed on {plan.Host}: {Trim(probe.StandardError)}", "RemoteMkdirFailed");
+            return push.Failed($"mkdir -p {plan.Dir} failed on {plan.Host}: {Trim(probe.StandardError)}", TalosErrors.RemoteMkdirFailed.Id);
         }
         if (probe.ExitCode != (int)RemoteExit.Ok)
         {
@@ -208,7 +208,7 @@ public sealed class SshPublisher
             return push.Failed(
                 $"{plan.Host} has no '{plan.Decompressor}' program, so it cannot expand {plan.Format} images. Install it there " +
                 $"(apt install {(plan.Decompressor == "zstd" ? "zstd" : plan.Decompressor == "xz" ? "xz-utils" : "gzip")}) or publish the expanded .raw image instead (without remote expansion).",
-                "RemoteDecompressorMissing");
+                TalosErrors.RemoteDecompressorMissing.Id);
         }
         lines.TryGetValue(RemoteMarker.Size, out var remoteSize);
         lines.TryGetValue(RemoteMarker.Sha, out var remoteSha);
@@ -248,14 +248,14 @@ public sealed class SshPublisher
             case RemoteExit.VerifyFailed:
                 return push.Failed(
                     $"{plan.Host}:{plan.Temp} has SHA-256 {Get(done, RemoteMarker.Sha)} after the transfer; {push.Sha} was expected. " +
-                    "If the local file changed since it was recorded, download it again.", "RemoteVerifyFailed", sent);
+                    "If the local file changed since it was recorded, download it again.", TalosErrors.RemoteVerifyFailed.Id, sent);
             case RemoteExit.ExpandFailed:
-                return push.Failed($"{plan.Decompressor} could not expand {plan.Temp} on {plan.Host}: {Trim(finish.StandardError)}", "RemoteExpandFailed", sent);
+                return push.Failed($"{plan.Decompressor} could not expand {plan.Temp} on {plan.Host}: {Trim(finish.StandardError)}", TalosErrors.RemoteExpandFailed.Id, sent);
             case RemoteExit.RawVerifyFailed:
                 return push.Failed(
-                    $"The image expanded on {plan.Host} has SHA-256 {Get(done, RemoteMarker.Raw)}; {push.ExpectedRaw} was expected.", "RemoteVerifyFailed", sent);
+                    $"The image expanded on {plan.Host} has SHA-256 {Get(done, RemoteMarker.Raw)}; {push.ExpectedRaw} was expected.", TalosErrors.RemoteVerifyFailed.Id, sent);
             case RemoteExit.RenameFailed:
-                return push.Failed($"Renaming {plan.Temp} to {plan.Final} on {plan.Host} failed: {Trim(finish.StandardError)}", "RemoteRenameFailed", sent);
+                return push.Failed($"Renaming {plan.Temp} to {plan.Final} on {plan.Host} failed: {Trim(finish.StandardError)}", TalosErrors.RemoteRenameFailed.Id, sent);
             default:
                 return Failed(push, "verifying the transfer", finish);
         }
@@ -270,8 +270,8 @@ public sealed class SshPublisher
 
     private static TalosPublishResult Failed(Push push, string step, ProcessOutcome outcome) =>
         outcome.ExitCode == (int)RemoteExit.SshFailed
-            ? push.Failed($"ssh {push.Plan.Host} failed while {step}: {Trim(outcome.StandardError)}", "SshConnectionFailed")
-            : push.Failed($"{step} on {push.Plan.Host} failed (exit {outcome.ExitCode}): {Trim(outcome.StandardError)}", "RemoteCommandFailed");
+            ? push.Failed($"ssh {push.Plan.Host} failed while {step}: {Trim(outcome.StandardError)}", TalosErrors.SshConnectionFailed.Id)
+            : push.Failed($"{step} on {push.Plan.Host} failed (exit {outcome.ExitCode}): {Trim(outcome.StandardError)}", TalosErrors.RemoteCommandFailed.Id);
 
     private async Task<ProcessOutcome> RunRemoteAsync(SshPublishPlan plan, string command, CancellationToken ct)
     {
@@ -370,8 +370,8 @@ public sealed class SshPublisher
         }
         catch (Win32Exception e)
         {
-            throw new TalosException(program.IndexOf("rsync", StringComparison.OrdinalIgnoreCase) >= 0 ? "RsyncNotInstalled" : "SshNotInstalled",
-                TalosErrorKind.NotInstalled, $"Cannot start '{program}': {e.Message}. Install the OpenSSH client and rsync.", program, e);
+            throw new TalosException(program.IndexOf("rsync", StringComparison.OrdinalIgnoreCase) >= 0 ? TalosErrors.RsyncNotInstalled : TalosErrors.SshNotInstalled,
+                $"Cannot start '{program}': {e.Message}. Install the OpenSSH client and rsync.", program, e);
         }
     }
 

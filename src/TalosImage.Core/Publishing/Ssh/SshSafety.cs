@@ -101,12 +101,12 @@ public static class SshSafety
 
     /// <summary>Throws ErrorId UnsafeHost unless <paramref name="host"/> is safe.</summary>
     public static string CheckHost(string? host) =>
-        HostProblem(host) is { } problem ? throw new TalosException("UnsafeHost", TalosErrorKind.InvalidArgument, problem, host) : host!;
+        HostProblem(host) is { } problem ? throw new TalosException(TalosErrors.UnsafeHost, problem, host) : host!;
 
     /// <summary>Throws ErrorId UnsafeRemotePath unless <paramref name="path"/> is safe; returns it normalised.</summary>
     public static string CheckRemoteDir(string? path, string what) =>
         RemotePathProblem(path) is { } problem
-            ? throw new TalosException("UnsafeRemotePath", TalosErrorKind.InvalidArgument, $"{what}: {problem}", path)
+            ? throw new TalosException(TalosErrors.UnsafeRemotePath, $"{what}: {problem}", path)
             : NormaliseRemoteDir(path!);
 
     /// <summary>
@@ -399,7 +399,7 @@ public static class SshSafety
     {
         if (string.IsNullOrEmpty(value) || value.Any(c => c < 0x20 || c == 0x7f))
         {
-            throw new TalosException("UnsafeRemotePath", TalosErrorKind.InvalidArgument, $"'{Printable(value ?? "")}' cannot be passed to a remote shell.", value);
+            throw new TalosException(TalosErrors.UnsafeRemotePath, $"'{Printable(value ?? "")}' cannot be passed to a remote shell.", value);
         }
         return "'" + value.Replace("'", "'\"'\"'") + "'";
     }
@@ -408,5 +408,5 @@ public static class SshSafety
     public static string Printable(string s) => SafeText.ForMessage(s, 300);
 
     private static TalosException Unsafe(string what, string? options, string why) =>
-        new("UnsafeOption", TalosErrorKind.InvalidArgument, $"{what} '{Printable(options ?? "")}': {why}.", options);
+        new(TalosErrors.UnsafeOption, $"{what} '{Printable(options ?? "")}': {why}.", options);
 }
