@@ -180,14 +180,17 @@ public sealed class ChildProcess : IDisposable
         }
         catch (OperationCanceledException) when (either.IsCancellationRequested)
         {
+            var exitedAlready = _process.HasExited;
             Kill();
             await DrainAfterKillAsync().ConfigureAwait(false);
             if (cancellationToken.IsCancellationRequested)
             {
                 throw;
             }
-            throw new TimeoutException(
-                $"{CommandLine} did not finish in {timeout.TotalSeconds:0.###} s and was killed (with its child processes); stderr so far: {StderrSoFar.Trim()}");
+            var what = exitedAlready
+                ? $"exited with {_process.ExitCode}, but its output did not end in {timeout.TotalSeconds:0.###} s (a process it left running holds the pipe)"
+                : $"did not finish in {timeout.TotalSeconds:0.###} s and was killed (with its child processes)";
+            throw new TimeoutException($"{CommandLine} {what}; stderr so far: {StderrSoFar.Trim()}");
         }
         _clock.Stop();
         await _readers.ConfigureAwait(false); // surfaces a failed copy to a caller's stream

@@ -93,6 +93,25 @@ public sealed class ChildProcessTests
     }
 
     [SkippableFact]
+    public async Task A_child_that_exits_but_leaves_a_process_holding_its_stdout_is_reported_as_such()
+    {
+        SkipWithoutSh();
+        var e = await Assert.ThrowsAsync<TimeoutException>(() =>
+            ChildProcess.RunAsync("/bin/sh", new[] { "-c", "sleep 300 & echo $! >&2; exit 4" }, new ChildOptions { Timeout = TimeSpan.FromSeconds(2) }));
+        Assert.Contains("exited with 4, but its output did not end in 2 s", e.Message);
+        // The one it left behind: ended here, since nothing else would.
+        var pid = int.Parse(e.Message[(e.Message.LastIndexOf(':') + 1)..].Trim());
+        try
+        {
+            using var left = Process.GetProcessById(pid);
+            left.Kill();
+        }
+        catch (ArgumentException)
+        {
+        }
+    }
+
+    [SkippableFact]
     public async Task Cancelling_kills_the_child_and_throws_cancellation()
     {
         SkipWithoutSh();
