@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TalosImage.Core;
 using TalosImage.Core.Artifacts;
+using TalosImage.Tests;
 
 namespace TalosImage.Bench;
 
@@ -181,20 +182,6 @@ public static class DownloadBench
         return output.Split(' ')[0].Trim();
     }
 
-    private static string Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} exited {p.ExitCode}");
-        }
-        return output;
-    }
+    private static string Run(string file, params string[] args) =>
+        ChildProcess.Run(file, args, new ChildOptions { Timeout = Timeout.InfiniteTimeSpan }).EnsureSuccess().Stdout;
 }

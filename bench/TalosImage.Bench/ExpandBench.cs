@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using TalosImage.Core;
 using TalosImage.Core.Expansion;
+using TalosImage.Tests;
 
 namespace TalosImage.Bench;
 
@@ -149,15 +150,13 @@ public static class ExpandBench
 
     private static long Child(string path, string destination)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "expand", "--one", path, destination })
+        var r = ChildProcess.Run(Environment.ProcessPath!, new[] { "expand", "--one", path, destination }, new ChildOptions { Timeout = Timeout.InfiniteTimeSpan });
+        if (r.ExitCode != 0)
         {
-            start.ArgumentList.Add(a);
+            Console.Error.Write(r.Stderr); // what the child said, as when its stderr was the console
+            return -1;
         }
-        using var p = Process.Start(start)!;
-        var text = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return p.ExitCode == 0 ? long.Parse(text.Trim().Split('\n')[^1]) : -1;
+        return long.Parse(r.Stdout.Trim().Split('\n')[^1]);
     }
 
     private static (string Sha, long NonZero) EnsureImage(string path)
@@ -272,31 +271,13 @@ public static class ExpandBench
     /// <summary>The reference commands with their shell redirect; the paths are positional parameters, not spliced into the script.</summary>
     private static void Sh(string script, params string[] args) => Run("/bin/sh", new[] { "-c", script, "sh" }.Concat(args).ToArray());
 
-    private static void Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(start)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} failed ({p.ExitCode}): {err}");
-        }
-    }
+    private static void Run(string program, params string[] args) =>
+        ChildProcess.Run(program, args, new ChildOptions { StdoutTo = Stream.Null, Timeout = Timeout.InfiniteTimeSpan }).EnsureSuccess();
 
     private static long Allocated(string path)
     {
-        var start = new ProcessStartInfo("du") { RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add("-k");
-        start.ArgumentList.Add(path);
-        using var p = Process.Start(start)!;
-        var text = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return long.Parse(text.Split('\t')[0]) * 1024;
+        var du = ChildProcess.Run("du", new[] { "-k", path });
+        return long.Parse(du.Stdout.Split('\t')[0]) * 1024;
     }
 
     private static string Sha256Of(string path)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TalosImage.Core;
 using TalosImage.Core.Orders;
 using TalosImage.Tests.Servers;
+using TalosImage.Tests;
 
 namespace TalosImage.Bench;
 
@@ -197,8 +198,7 @@ public static class OrderBench
                 f.Write(block);
             }
         }
-        var xz = Process.Start(new ProcessStartInfo("xz", new[] { "-0", "-T0", "-k", "-f", raw }))!;
-        xz.WaitForExit();
+        ChildProcess.Run("xz", new[] { "-0", "-T0", "-k", "-f", raw }, new ChildOptions { StdoutTo = Stream.Null, Timeout = Timeout.InfiniteTimeSpan }).EnsureSuccess();
         var bytes = File.ReadAllBytes(raw + ".xz");
         var size = new FileInfo(raw).Length;
         File.Delete(raw);

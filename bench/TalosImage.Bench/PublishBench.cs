@@ -3,6 +3,7 @@ using TalosImage.Core;
 using TalosImage.Core.Publishing;
 using TalosImage.Core.Publishing.Ssh;
 using TalosImage.Tests.Servers;
+using TalosImage.Tests;
 
 namespace TalosImage.Bench;
 
@@ -110,18 +111,6 @@ public static class PublishBench
         }
     }
 
-    private static void Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { UseShellExecute = false };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(start)!;
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} failed with {p.ExitCode}");
-        }
-    }
+    private static void Run(string program, params string[] args) =>
+        ChildProcess.Run(program, args, new ChildOptions { StdoutTo = Stream.Null, Timeout = Timeout.InfiniteTimeSpan }).EnsureSuccess();
 }

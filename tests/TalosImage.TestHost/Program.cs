@@ -25,12 +25,12 @@
 //   GET  /proxmox/log                      {"requests":["GET /api2/json/..."],"uploads":N,"downloadUrls":N}
 //   GET  /proxmox/files                    [{"node","storage","volid","size","sha256"}] (node "*" on a shared storage)
 //   POST /proxmox/reset                    clears the log, the stored files and the counters
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using TalosImage.Tests;
 using TalosImage.Tests.Publishing.Proxmox;
 using TalosImage.Tests.Servers;
 
@@ -231,37 +231,18 @@ public sealed class TestServers : IAsyncDisposable
     /// <summary>Runs <c>ssh OPTIONS user@127.0.0.1 true</c>: null when it worked, else why not.</summary>
     private static async Task<string?> ProbeAsync(SshServerFixture fixture)
     {
-        var start = new ProcessStartInfo("ssh")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in fixture.SshOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        {
-            start.ArgumentList.Add(a);
-        }
-        foreach (var a in new[] { "-n", "-o", "ConnectTimeout=10", fixture.Host, "true" })
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var ssh = Process.Start(start)!;
-        ssh.StandardInput.Close();
-        var stderr = ssh.StandardError.ReadToEndAsync();
-        var stdout = ssh.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(StepTimeout);
+        var args = fixture.SshOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(new[] { "-n", "-o", "ConnectTimeout=10", fixture.Host, "true" });
+        ChildResult ssh;
         try
         {
-            await ssh.WaitForExitAsync(timeout.Token);
+            ssh = await ChildProcess.RunAsync("ssh", args, new ChildOptions { Timeout = StepTimeout });
         }
-        catch (OperationCanceledException)
+        catch (TimeoutException)
         {
-            ssh.Kill(entireProcessTree: true);
             return "ssh did not finish in " + StepTimeout.TotalSeconds + " s";
         }
-        await stdout;
-        return ssh.ExitCode == 0 ? null : $"ssh exited with {ssh.ExitCode}: {(await stderr).Trim()} {fixture.Log.Trim()}";
+        return ssh.ExitCode == 0 ? null : $"ssh exited with {ssh.ExitCode}: {ssh.Stderr.Trim()} {fixture.Log.Trim()}";
     }
 
     /// <summary>The one line of JSON that tells a test everything it needs.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 
 namespace TalosImage.Tests.Expansion;
@@ -60,30 +59,8 @@ public sealed class ExpansionFixture : IDisposable
     }
 
     /// <summary>Runs a program with an argument list; stdout to <paramref name="stdoutFile"/> when given.</summary>
-    public static void Run(string program, IEnumerable<string> args, string? stdoutFile = null, string? workingDirectory = null)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = stdoutFile is not null, RedirectStandardError = true, UseShellExecute = false };
-        if (workingDirectory is not null)
-        {
-            start.WorkingDirectory = workingDirectory;
-        }
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(start)!;
-        var err = p.StandardError.ReadToEndAsync();
-        if (stdoutFile is not null)
-        {
-            using var f = File.Create(stdoutFile);
-            p.StandardOutput.BaseStream.CopyTo(f);
-        }
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed ({p.ExitCode}): {err.Result}");
-        }
-    }
+    public static void Run(string program, IEnumerable<string> args, string? stdoutFile = null, string? workingDirectory = null) =>
+        ChildProcess.Run(program, args, new ChildOptions { StdoutFile = stdoutFile, WorkingDirectory = workingDirectory }).EnsureSuccess();
 
     /// <summary>Compressed with <c>program args... -c image</c>.</summary>
     public string ByProgram(string name, string program, params string[] args) =>
@@ -100,13 +77,8 @@ public sealed class ExpansionFixture : IDisposable
     {
         try
         {
-            var start = new ProcessStartInfo("du") { RedirectStandardOutput = true, UseShellExecute = false };
-            start.ArgumentList.Add("-k");
-            start.ArgumentList.Add(path);
-            using var p = Process.Start(start)!;
-            var text = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return p.ExitCode == 0 ? long.Parse(text.Split('\t')[0]) * 1024 : null;
+            var du = ChildProcess.Run("du", new[] { "-k", path });
+            return du.ExitCode == 0 ? long.Parse(du.Stdout.Split('\t')[0]) * 1024 : null;
         }
         catch (System.ComponentModel.Win32Exception)
         {

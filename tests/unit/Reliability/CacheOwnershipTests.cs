@@ -142,11 +142,7 @@ public sealed class CacheOwnershipTests : IAsyncLifetime, IDisposable
         Directory.CreateDirectory(VersionDir);
         File.WriteAllBytes(FinalPath, Iso);
         var fifo = FinalPath + ".meta.json";
-        using (var mkfifo = Process.Start(new ProcessStartInfo("mkfifo", new[] { fifo }) { UseShellExecute = false })!)
-        {
-            mkfifo.WaitForExit();
-            Skip.If(mkfifo.ExitCode != 0, "mkfifo failed");
-        }
+        Skip.If(ChildProcess.Run("mkfifo", new[] { fifo }).ExitCode != 0, "mkfifo failed");
 
         var save = SaveAsync();
         var finished = await Task.WhenAny(save, Task.Delay(TimeSpan.FromSeconds(10))) == save;
@@ -283,17 +279,7 @@ public sealed class CacheOwnershipTests : IAsyncLifetime, IDisposable
     /// <summary>The real <c>sha256sum -c</c>, run in the artifact's folder as a user would.</summary>
     private static (int ExitCode, string Output) SumCheck(string sidecar)
     {
-        var psi = new ProcessStartInfo("sha256sum", new[] { "-c", Path.GetFileName(sidecar) })
-        {
-            WorkingDirectory = Path.GetDirectoryName(sidecar)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr.Result);
+        var r = ChildProcess.Run("sha256sum", new[] { "-c", Path.GetFileName(sidecar) }, new ChildOptions { WorkingDirectory = Path.GetDirectoryName(sidecar)! });
+        return (r.ExitCode, r.Stdout + r.Stderr);
     }
 }

@@ -158,11 +158,7 @@ public sealed class InputFileTests : IDisposable
         }
         var config = _dir.Write("config.yaml", Config);
         var fifo = _dir.File("orders.fifo");
-        using (var mk = Process.Start("mkfifo", fifo))
-        {
-            mk.WaitForExit();
-            Assert.Equal(0, mk.ExitCode);
-        }
+        Assert.Equal(0, ChildProcess.Run("mkfifo", new[] { fifo }).ExitCode);
         using var stop = new CancellationTokenSource();
         var writer = Task.Run(() =>
         {

@@ -99,24 +99,19 @@ public sealed class KillTests : IClassFixture<KillFactory>, IDisposable
     /// </summary>
     private async Task<bool> KillDuringAsync(string[] args, Func<CancellationToken, Task> stage, TimeSpan delay, IDictionary<string, string>? env = null)
     {
-        var stderr = new StringBuilder();
         using var process = TalosOrderProcess.Start(_dir.Path, Environment(env), args);
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { lock (stderr) { stderr.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var reached = stage(stop.Token);
         var first = await Task.WhenAny(reached, process.WaitForExitAsync(stop.Token));
         if (first != reached)
         {
             stop.Cancel();
-            Assert.Fail($"talos-order ended (exit {(process.HasExited ? process.ExitCode : -1)}) before the stage was reached: {stderr}");
+            Assert.Fail($"talos-order ended (exit {(process.HasExited ? process.ExitCode : -1)}) before the stage was reached: {process.StderrSoFar}");
         }
         await reached;
         await Task.Delay(delay);
         var alive = !process.HasExited;
-        process.Kill(entireProcessTree: true);
+        process.Kill(); // the whole tree
         await process.WaitForExitAsync(CancellationToken.None);
         return alive;
     }

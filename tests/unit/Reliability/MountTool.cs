@@ -1,10 +1,8 @@
-using System.Diagnostics;
-
 namespace TalosImage.Tests.Reliability;
 
 /// <summary>
 /// Runs mount and umount for the tests that put a small tmpfs under a cache (FullDiskTests, EnvironmentTests): an
-/// argument list, no shell; stdout and stderr read at once, so a chatty program cannot block on a full pipe.
+/// argument list, no shell, through <see cref="ChildProcess"/> (stdout and stderr read at once).
 /// </summary>
 internal static class MountTool
 {
@@ -12,17 +10,8 @@ internal static class MountTool
     {
         try
         {
-            var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var a in args)
-            {
-                start.ArgumentList.Add(a);
-            }
-            using var p = Process.Start(start)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            p.WaitForExit();
-            stdout.GetAwaiter().GetResult();
-            return (p.ExitCode, stderr.GetAwaiter().GetResult());
+            var r = ChildProcess.Run(program, args);
+            return (r.ExitCode, r.Stderr);
         }
         catch (System.ComponentModel.Win32Exception e)
         {

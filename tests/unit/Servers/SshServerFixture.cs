@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace TalosImage.Tests.Servers;
 
@@ -16,8 +14,7 @@ public sealed class SshServerFixture : IDisposable
 {
     public const string SshdPath = "/usr/sbin/sshd";
 
-    private readonly Process? _sshd;
-    private readonly StringBuilder _log = new();
+    private readonly ChildProcess? _sshd;
 
     public SshServerFixture()
     {
@@ -63,21 +60,8 @@ public sealed class SshServerFixture : IDisposable
             // Privilege separation directory that sshd insists on when it runs as root.
             Directory.CreateDirectory("/run/sshd");
         }
-        var start = new ProcessStartInfo(SshdPath)
-        {
-            UseShellExecute = false,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var a in new[] { "-D", "-e", "-f", config })
-        {
-            start.ArgumentList.Add(a);
-        }
-        _sshd = Process.Start(start)!;
-        _sshd.ErrorDataReceived += (_, e) => { lock (_log) { _log.AppendLine(e.Data); } };
-        _sshd.OutputDataReceived += (_, e) => { lock (_log) { _log.AppendLine(e.Data); } };
-        _sshd.BeginErrorReadLine();
-        _sshd.BeginOutputReadLine();
+        // Runs until Dispose; its output is collected in the background for Log.
+        _sshd = ChildProcess.Start(SshdPath, new[] { "-D", "-e", "-f", config });
         try
         {
             WaitForPort();
@@ -119,13 +103,7 @@ public sealed class SshServerFixture : IDisposable
     /// <summary>What sshd wrote so far (for failing-test messages).</summary>
     public string Log
     {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
+        get { return _sshd is null ? "" : _sshd.StdoutSoFar + _sshd.StderrSoFar; }
     }
 
     /// <summary>A new empty folder under <see cref="Folder"/>.</summary>
@@ -138,21 +116,7 @@ public sealed class SshServerFixture : IDisposable
 
     public void Dispose()
     {
-        if (_sshd is not null)
-        {
-            try
-            {
-                if (!_sshd.HasExited)
-                {
-                    _sshd.Kill(entireProcessTree: true);
-                    _sshd.WaitForExit(5000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            _sshd.Dispose();
-        }
+        _sshd?.Dispose(); // kills the tree when it still runs and waits for it to go
         try
         {
             if (Directory.Exists(Folder))
@@ -223,20 +187,5 @@ public sealed class SshServerFixture : IDisposable
         return port;
     }
 
-    private static void Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(start)!;
-        var err = p.StandardError.ReadToEnd();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed: {err}");
-        }
-    }
+    private static void Run(string program, params string[] args) => ChildProcess.Run(program, args).EnsureSuccess();
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace TalosImage.Tests.Servers;
 
 /// <summary>
@@ -28,19 +26,5 @@ public static class TestImages
     }
 
     /// <summary>Runs a program with an argument list; throws with its stderr when it fails (the test fails).</summary>
-    public static void Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(start)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} failed with exit code {p.ExitCode}: {err}");
-        }
-    }
+    public static void Run(string program, params string[] args) => ChildProcess.Run(program, args).EnsureSuccess();
 }

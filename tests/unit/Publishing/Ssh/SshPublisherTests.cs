@@ -575,37 +575,26 @@ public sealed class SshPublisherTests : IDisposable
         File.WriteAllBytes(destination, content);
         File.WriteAllText(destination + ".sha256", $"{artifact.Sha256}  {Path.GetFileName(destination)}\n");
         var finish = RemoteScripts.Finish(plan, artifact.Sha256, null, content.Length);
-        var run = Process.Start(new ProcessStartInfo("sh", new[] { "-c", finish }) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var stdout = await run.StandardOutput.ReadToEndAsync();
-        await run.WaitForExitAsync();
+        var run = await ChildProcess.RunAsync("sh", new[] { "-c", finish });
 
         Assert.Equal(0, run.ExitCode);
-        Assert.Contains("talosimage-identical", stdout);
+        Assert.Contains("talosimage-identical", run.Stdout);
         Assert.False(File.Exists(plan.Temp));
         Assert.Equal(artifact.Sha256, ShaOfFile(destination));
         Assert.Equal($"{artifact.Sha256}  {Path.GetFileName(destination)}\n", File.ReadAllText(destination + ".sha256"));
 
         // And when this push's temporary file is gone (the other push took the same name): identical is not a failure.
         File.Delete(destination + ".sha256");
-        var gone = Process.Start(new ProcessStartInfo("sh", new[] { "-c", finish }) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var goneOut = await gone.StandardOutput.ReadToEndAsync();
-        await gone.WaitForExitAsync();
+        var gone = await ChildProcess.RunAsync("sh", new[] { "-c", finish });
         Assert.Equal(0, gone.ExitCode);
-        Assert.Contains("talosimage-identical", goneOut);
+        Assert.Contains("talosimage-identical", gone.Stdout);
     }
 
     private static byte[] Compress(string tool, string path)
     {
-        var start = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var a in new[] { "-c", "-q", path })
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(start)!;
         using var buffer = new MemoryStream();
-        p.StandardOutput.BaseStream.CopyTo(buffer);
-        p.WaitForExit();
-        Assert.Equal(0, p.ExitCode);
+        var r = ChildProcess.Run(tool, new[] { "-c", "-q", path }, new ChildOptions { StdoutTo = buffer });
+        Assert.Equal(0, r.ExitCode);
         return buffer.ToArray();
     }
 }
