@@ -27,12 +27,16 @@ public static class InputSchema
     internal const string NodeJsonPattern = "^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$";
     internal const string StorageJsonPattern = "^[A-Za-z][A-Za-z0-9._-]{0,127}$";
 
+    // TalosSemVersion's forms, for the JSON Schemas (the loader parses with TalosSemVersion itself).
+    internal const string VersionJsonPattern = @"^\s*v?(?:0|[1-9][0-9]{0,8})\.(?:0|[1-9][0-9]{0,8})\.(?:0|[1-9][0-9]{0,8})(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?\s*$";
+    internal const string MinorJsonPattern = @"^\s*v?(?:0|[1-9][0-9]{0,8})\.(?:0|[1-9][0-9]{0,8})\s*$";
+
     public static readonly IReadOnlyList<string> VersionTypes = new[] { "exact", "latest", "latest-in-minor" };
     public static readonly IReadOnlyList<string> VersionSources = new[] { "factory", "github" };
     public static readonly IReadOnlyList<string> ProxmoxMethods = new[] { "upload", "download-url" };
 
     // Rules between keys; their descriptions are the loader's messages.
-    public static readonly AnyOfKeysRule NeedsNode = new() { Keys = new[] { "node", "nodes" }, Description = "needs node (or nodes): the Proxmox node name(s) to publish through" };
+    public static readonly AnyOfKeysRule NeedsNode = new() { Keys = new[] { "node", "nodes" }, CountOnlyWhenSet = new[] { "node", "nodes" }, Description = "needs node (or nodes): the Proxmox node name(s) to publish through" };
     public static readonly AnyOfKeysRule NeedsUrl = new() { Keys = new[] { "url" }, Description = "needs url, e.g. https://pve-01.example.lan:8006" };
     public static readonly AnyOfKeysRule NeedsSchematic = new()
     {
@@ -186,6 +190,7 @@ public static class InputSchema
         new Property("path", ManifestPath("path; `{orderid}` is replaced, else `-{orderid}` is inserted before the extension")))
     {
         Description = "where each order's manifest is written (precedence: path_template, dir, path, else ./manifest-{orderid}.yaml)",
+        DocsRows = new[] { new DocsRow("(none of them)", "`./manifest-{orderid}.yaml`", "relative paths are relative to the current folder, as before") },
         Compat = "an empty value counts as not given, as in talos_order.py",
     };
 
@@ -226,7 +231,7 @@ public static class InputSchema
     public static readonly MapSchema Proxmox = new(ProxmoxEndpoint, NamePattern, "<name>")
     {
         New = true,
-        Description = "Proxmox VE API endpoints that positions publish to (`push.proxmox: [name]`), see below",
+        Description = "a Proxmox VE API endpoint that positions publish to, see below",
     };
 
     /// <summary>config.yaml.</summary>
@@ -249,8 +254,8 @@ public static class InputSchema
             Description = "`exact`, `latest` or `latest-in-minor`",
             UnknownMessage = (value, hint) => $"unknown version type '{value}'" + (hint is not null ? $"; did you mean '{hint}'?" : "; expected exact, latest or latest-in-minor"),
         }),
-        new Property("value", new ScalarSchema(ScalarType.String) { Description = "for `type: exact`: `v1.11.5` (the `v` is optional)", Examples = new[] { "v1.11.5" } }),
-        new Property("minor", new ScalarSchema(ScalarType.String) { NumbersAsText = true, Description = "for `type: latest-in-minor`: `v1.7`", Examples = new[] { "v1.7" } }))
+        new Property("value", new ScalarSchema(ScalarType.String) { JsonPatterns = new[] { VersionJsonPattern }, Description = "for `type: exact`: `v1.11.5` (the `v` is optional)", Examples = new[] { "v1.11.5" } }),
+        new Property("minor", new ScalarSchema(ScalarType.String) { NumbersAsText = true, JsonPatterns = new[] { MinorJsonPattern }, Description = "for `type: latest-in-minor`: `v1.7`", Examples = new[] { "v1.7" } }))
     {
         Description = "a version request",
         Rules = new SchemaRule[]
@@ -265,7 +270,7 @@ public static class InputSchema
         new ScalarSchema(ScalarType.String)
         {
             // latest (any case) or a Talos version with an optional v and an optional pre-release.
-            Pattern = @"^(?:[Ll][Aa][Tt][Ee][Ss][Tt]|[vV]?[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?)$",
+            JsonPatterns = new[] { "^(?:[Ll][Aa][Tt][Ee][Ss][Tt]$|" + VersionJsonPattern.Substring(1) + ")" },
             Description = "shorthand: `latest` or an exact version such as `v1.11.5`",
             New = true,
             Examples = new[] { "latest", "v1.11.5" },
@@ -312,9 +317,9 @@ public static class InputSchema
     public static readonly ObjectSchema Customization = new(
         new Property("embeddedMachineConfiguration", Text("a machine configuration embedded in the image")),
         new Property("extraKernelArgs", new ListSchema(new ScalarSchema(ScalarType.String) { Nullable = false }, "strings") { Description = "kernel arguments, e.g. `console=ttyS0,115200`" }),
-        new Property("meta", new ListSchema(Keys("a META partition value",
+        new Property("meta", new ListSchema(new ObjectSchema(
                 new Property("key", new ScalarSchema(ScalarType.Integer) { Min = 0, Max = 255, Description = "0..255" }, required: true),
-                new Property("value", Text("the value"))), "{key: 0..255, value: string}")
+                new Property("value", Text("the value"))) { Nullable = false, Description = "a META partition value" }, "{key: 0..255, value: string}")
             { Description = "META partition values" }),
         new Property("systemExtensions", Keys("system extensions; a bare list (as in talos_order.py's README) is an error: the factory takes only this mapping",
             new Property("officialExtensions", new ListSchema(new ScalarSchema(ScalarType.String) { Pattern = @"^\S+$", Nullable = false }, "strings")
@@ -342,8 +347,12 @@ public static class InputSchema
         Description = "an SBC overlay: `{image, name, options}`",
         Rules = new SchemaRule[]
         {
-            new AnyOfKeysRule { Keys = new[] { "image" }, Description = "an overlay needs both image (e.g. siderolabs/sbc-raspberrypi) and name (e.g. rpi_generic)" },
-            new AnyOfKeysRule { Keys = new[] { "name" }, Description = "an overlay needs both image (e.g. siderolabs/sbc-raspberrypi) and name (e.g. rpi_generic)" },
+            new RequiredTogetherRule
+            {
+                When = new[] { "image", "name", "options" },
+                Required = new[] { "image", "name" },
+                Description = "an overlay needs both image (e.g. siderolabs/sbc-raspberrypi) and name (e.g. rpi_generic)",
+            },
         },
     };
 
@@ -355,7 +364,7 @@ public static class InputSchema
             IgnoreCase = true,
             DefaultText = "required",
             Description = "`talos` (any case); anything else is an error",
-            Compat = "talos_order.py skipped a position of another product; here it is an error",
+            Compat = "it skipped a position of another product; here that is an error",
             UnknownMessage = (value, _) => $"unsupported product '{value}'; only 'talos' is supported",
         }, required: true),
         new Property("version", Version),
@@ -411,7 +420,7 @@ public static class InputSchema
         Description = "one order: its manifest is manifest-{orderid}.yaml",
     };
 
-    public static readonly ListSchema OrderList = new(Order, "orders") { Nullable = false, Description = "the orders" };
+    public static readonly ListSchema OrderList = new(Order, "orders") { Description = "the orders" };
 
     /// <summary>orders.yaml: a list of orders, or a mapping with the key orders.</summary>
     public static readonly ObjectSchema OrdersFile = new(new Property("orders", OrderList, required: true))

@@ -53,6 +53,9 @@ public sealed class ObjectSchema : SchemaNode
     /// <summary>Rules between keys of this mapping (one of two keys, a value that limits another).</summary>
     public IReadOnlyList<SchemaRule> Rules { get; init; } = Array.Empty<SchemaRule>();
 
+    /// <summary>Rows the docs table shows after this mapping's keys (a rule that is no key of its own).</summary>
+    public IReadOnlyList<DocsRow> DocsRows { get; init; } = Array.Empty<DocsRow>();
+
     /// <summary>Any key is allowed (free-form data such as overlay options).</summary>
     public bool Open { get; init; }
 
@@ -62,6 +65,9 @@ public sealed class ObjectSchema : SchemaNode
 
     public bool Contains(string name) => _byName.ContainsKey(name);
 }
+
+/// <summary>A row of a docs table that is no key: its first column, its default, its meaning (Markdown).</summary>
+public sealed record DocsRow(string Key, string Default, string Meaning);
 
 /// <summary>A key of a mapping and its value's description.</summary>
 public sealed class Property
@@ -230,4 +236,11 @@ public sealed class WhenRule : SchemaRule
     public IReadOnlyList<string> Required { get; init; } = Array.Empty<string>();
     public string? LimitedKey { get; init; }
     public IReadOnlyList<string> LimitedTo { get; init; } = Array.Empty<string>();
+}
+
+/// <summary>When any of <see cref="When"/> is present, every key of <see cref="Required"/> is present and not empty.</summary>
+public sealed class RequiredTogetherRule : SchemaRule
+{
+    public IReadOnlyList<string> When { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Required { get; init; } = Array.Empty<string>();
 }
