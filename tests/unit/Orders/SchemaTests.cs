@@ -72,6 +72,24 @@ public class SchemaTests
     }
 
     [Fact]
+    public void talos_order_has_the_schemas_beside_it()
+    {
+        // The Cli project's output (and so its tool package, tools/net10.0/any/schemas/) and the copy the tests run.
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var cliOutput = Path.Combine(TestPaths.RepoRoot, "src", "TalosImage.Cli", "bin", configuration, "net10.0");
+        foreach (var dir in new[] { cliOutput, AppContext.BaseDirectory })
+        {
+            Assert.True(File.Exists(Path.Combine(dir, "talos-order.dll")), $"no talos-order.dll in {dir}");
+            foreach (var kind in new[] { Kind.Config, Kind.Orders })
+            {
+                var shipped = Path.Combine(dir, "schemas", Path.GetFileName(SchemaPath(kind)));
+                Assert.True(File.Exists(shipped), $"{shipped} is missing");
+                Assert.Equal(File.ReadAllText(SchemaPath(kind)), File.ReadAllText(shipped));
+            }
+        }
+    }
+
+    [Fact]
     public void The_key_tables_of_CONFIGURATION_md_are_what_the_generator_writes_now()
     {
         var text = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "CONFIGURATION.md"));
