@@ -158,7 +158,7 @@ public static class OrderLoader
         foreach (var kv in map.Children)
         {
             var name = (kv.Key as YamlScalarNode)?.Value ?? "";
-            var path = "proxmox." + name;
+            var path = YamlInput.Join("proxmox", name);
             if (!NamePattern.IsMatch(name))
             {
                 y.Add(kv.Key, path, "endpoint names may use letters, digits, '.', '_' and '-'");

@@ -241,6 +241,7 @@ public static class InputSchema
         new Property("proxmox", Proxmox))
     {
         Description = "TalosImage config.yaml (talos_order.py's keys unchanged, with this project's additions)",
+        Compat = "unknown keys and typos are errors with the likely intended key, not ignored",
     };
 
     // ---------------------------------------------------------------------------------------------- orders.yaml
@@ -300,6 +301,7 @@ public static class InputSchema
         {
             DefaultText = "`[]`",
             Description = "`[{host: name, iso_dir: /path, import_dir: /path}]`; **new**: a bare `- name`",
+            Compat = "host names and folders are checked (no spaces, `;`, quotes, newlines, leading `-`, `..`) and nothing goes through a shell",
         }),
         new Property("proxmox", new ListSchema(new ScalarSchema(ScalarType.String) { Pattern = NamePattern, Nullable = false }, "strings")
         {
@@ -393,7 +395,12 @@ public static class InputSchema
             UnknownMessage = (value, hint) => $"unknown image format '{value}'" + (hint is not null ? $"; did you mean '{hint}'?" : $"; expected iso, raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2 ... (see docs/CONFIGURATION.md)"),
         }),
         new Property("arch", new ScalarSchema(ScalarType.String) { Enum = FactoryCatalog.Architectures, DefaultText = "`defaults.arch`", Description = Or(FactoryCatalog.Architectures) }),
-        new Property("secureboot", Bool(false, "only where the factory offers it: " + string.Join(", ", FactoryCatalog.SecureBootPlatforms))),
+        new Property("secureboot", new ScalarSchema(ScalarType.Boolean)
+        {
+            Default = false,
+            Description = "only where the factory offers it: " + string.Join(", ", FactoryCatalog.SecureBootPlatforms),
+            Compat = "it read a quoted \"false\" as true; here a quoted value is an error (plain yes/no/on/off are booleans, as before)",
+        }),
         new Property("decompress_raw", Bool(false, "expand a compressed disk image in the cache (`<name>.raw` beside it)")),
         new Property("push", PositionPush))
     {
@@ -412,6 +419,7 @@ public static class InputSchema
             JsonPatterns = new[] { @"^(?!.*\.\.)(?!\.$)(?!(?:[Cc][Oo][Nn]|[Pp][Rr][Nn]|[Aa][Uu][Xx]|[Nn][Uu][Ll]|[Cc][Oo][Mm][0-9]|[Ll][Pp][Tt][0-9])(?:\.|$))" },
             DefaultText = "required",
             Description = "1 to 128 of `A-Z a-z 0-9 . _ -`, no `..`; unique in the file (it names the manifest)",
+            Compat = "it took any orderid; here it must be safe as a file name and unique",
         }, required: true),
         new Property("customer", new ScalarSchema(ScalarType.String) { NumbersAsText = true, Default = "", DefaultText = "`\"\"`", Description = "" }),
         new Property("positions", new ListSchema(Position, "positions") { DefaultText = "`[]`", Description = "" }))
@@ -426,5 +434,6 @@ public static class InputSchema
     public static readonly ObjectSchema OrdersFile = new(new Property("orders", OrderList, required: true))
     {
         Description = "TalosImage orders.yaml (talos_order.py's files unchanged, with this project's additions)",
+        Compat = "unknown keys and typos are errors with the likely intended key, not ignored",
     };
 }
