@@ -61,7 +61,8 @@ Describe 'Publish-PSResource to a folder repository' {
     It 'packs the documents, the manifest, the root module, the cmdlets and the en-US help' -ForEach @(
         'README.md', 'LICENSE', 'CHANGELOG.md', 'TalosImage.psd1', 'TalosImage.psm1', 'TalosImage.Format.ps1xml',
         'bin/TalosImage.Cmdlets.dll', 'bin/TalosImage.Core.dll', 'bin/TalosImage.Models.dll', 'bin/TalosImage.Loader.dll',
-        'en-US/TalosImage.Cmdlets.dll-Help.xml', 'en-US/about_TalosImage.help.txt'
+        'en-US/TalosImage.Cmdlets.dll-Help.xml', 'en-US/about_TalosImage.help.txt',
+        'schemas/talos-config.schema.json', 'schemas/talos-orders.schema.json'
     ) {
         $Entries | Should -Contain $_
     }
@@ -124,6 +125,27 @@ Save-Result ([ordered]@{
         $r.Result.Resolved | Should -Be 'v1.11.5'
         $r.Result.Type | Should -Be 'TalosImage.TalosVersion'
         $r.Result.Cache | Should -Be 0
+    }
+}
+
+Describe 'The JSON Schemas of config.yaml and orders.yaml' {
+    It 'ships <_> in schemas/, as committed, parsing as a draft 2020-12 schema, built and as saved' -ForEach @('talos-config.schema.json', 'talos-orders.schema.json') {
+        $committed = Join-Path $PSScriptRoot "../../schemas/$_"
+        foreach ($dir in $ModuleDir, (Split-Path $SavedManifest)) {
+            $path = Join-Path $dir "schemas/$_"
+            Test-Path -LiteralPath $path | Should -BeTrue -Because "$path is shipped"
+            (Get-FileHash $path).Hash | Should -Be (Get-FileHash $committed).Hash
+            $schema = Get-Content -Raw -LiteralPath $path | ConvertFrom-Json -AsHashtable
+            $schema['$schema'] | Should -Be 'https://json-schema.org/draft/2020-12/schema'
+            $schema['$id'] | Should -BeLike 'urn:talosimage:schema:*'
+        }
+    }
+
+    It 'is where docs/CONFIGURATION.md says an installed module has it: (Get-Module TalosImage).ModuleBase/schemas' {
+        $base = (Get-Module TalosImage).ModuleBase
+        $base | Should -Not -BeNullOrEmpty
+        Test-Path -LiteralPath (Join-Path $base 'schemas/talos-orders.schema.json') | Should -BeTrue
+        Test-Path -LiteralPath (Join-Path $base 'schemas/talos-config.schema.json') | Should -BeTrue
     }
 }
 

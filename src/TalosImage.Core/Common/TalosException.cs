@@ -37,16 +37,6 @@ public class TalosException : Exception
         Target = target is string text ? SafeText.Redact(text) : target;
     }
 
-    /// <summary>
-    /// An id and kind given as values: the catalogue's entry when it has the id with that kind, else an uncatalogued
-    /// one. Only for TalosValidationException (Orders/Validation.cs, until it names its entry) and tests' stand-ins;
-    /// src/ names entries (tests/unit/Contract/ErrorIdGuardTests).
-    /// </summary>
-    public TalosException(string errorId, TalosErrorKind kind, string message, object? target = null, Exception? inner = null)
-        : this(TalosErrors.Get(errorId, kind), message, target, inner)
-    {
-    }
-
     /// <summary>The catalogue entry: id, kind, meaning.</summary>
     public TalosError Error { get; }
 

@@ -65,10 +65,10 @@ public sealed record ProxmoxEndpointConfig
     public string Url { get; init; } = "";
     public IReadOnlyList<string> Nodes { get; init; } = Array.Empty<string>();
     public string Storage { get; init; } = "local";
-    public string TokenEnv { get; init; } = "PROXMOX_API_TOKEN";
+    public string TokenEnv { get; init; } = Publishing.Proxmox.ProxmoxApiToken.DefaultVariable;
     public string? Fingerprint { get; init; }
     /// <summary>upload or download-url.</summary>
-    public string Method { get; init; } = "upload";
+    public string Method { get; init; } = ProxmoxMethod.Upload.Word();
 }
 
 public sealed record Order

@@ -24,7 +24,7 @@ public sealed record ValidationProblem(string File, int Line, int Column, string
 public sealed class TalosValidationException : TalosException
 {
     public TalosValidationException(IReadOnlyList<ValidationProblem> problems)
-        : base("InvalidOrderFile", TalosErrorKind.InvalidData, Format(problems), problems.FirstOrDefault()?.File)
+        : base(TalosErrors.InvalidOrderFile, Format(problems), problems.FirstOrDefault()?.File)
     {
         Problems = problems;
     }

@@ -25,7 +25,7 @@ internal sealed class ListResolver : IVersionResolver
             _ => _versions.Where(v => !v.IsPrerelease),
         };
         var best = candidates.OrderByDescending(v => v).FirstOrDefault()
-            ?? throw new TalosException("UnknownVersion", TalosErrorKind.ObjectNotFound, $"no version for {request}");
+            ?? throw new TalosException(TalosErrors.UnknownVersion, $"no version for {request}");
         return Task.FromResult(new TalosVersion { Version = best.ToString(), Source = "Test", Request = request.ToString(), Minor = best.MinorTag });
     }
 }

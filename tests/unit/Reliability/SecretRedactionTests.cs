@@ -276,7 +276,7 @@ public sealed class SecretRedactionTests : IAsyncLifetime, IDisposable
                     var outputs = new[]
                     {
                         SafeText.Excerpt(text, max), SafeText.ForMessage(text, max), SafeText.Printable(text), SafeText.Redact(text),
-                        new TalosException("X", TalosErrorKind.InvalidData, text).Message,
+                        new TalosException(TalosErrors.InvalidServerAnswer, text).Message,
                         SafeText.Excerpt(secret.Substring(keep / 2) + Padding(offset), max), // starts inside the secret
                     };
                     var hits = Fragments(secret, outputs.Select((o, i) => ($"output {i}, max {max}, offset {offset}, keep {keep}", o)));
