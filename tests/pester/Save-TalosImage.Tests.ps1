@@ -257,6 +257,22 @@ Describe 'Save-TalosImage' {
                 Should -Throw -ErrorId "InvalidArtifactRequest,$Command"
             (Get-FactoryLog).requests.Count | Should -Be 0
         }
+
+        It 'refuses an image the platform table rules out with PlatformImageUnavailable, asking nothing: <Why>' -ForEach @(
+            @{ Why = 'an arm64 image of an amd64-only platform'; Platform = 'digital-ocean'; Architecture = 'arm64'; Format = 'raw.gz'; Version = 'v1.11.5'; Says = '*digital-ocean images for amd64 only, not arm64*' }
+            @{ Why = 'an ISO of a disk-image platform'; Platform = 'aws'; Architecture = 'amd64'; Format = 'iso'; Version = 'v1.11.5'; Says = '*aws has no ISO images (iso)*its disk image is raw.xz*' }
+            @{ Why = 'a platform older than its Talos version'; Platform = 'akamai'; Architecture = 'amd64'; Format = 'raw.gz'; Version = 'v1.6.4'; Says = '*akamai images exist from Talos v1.7.0, not in v1.6.4*' }
+        ) {
+            $err = $null
+            $out = Save-TalosImage -SchematicId $Schematic -Version $Version -Platform $Platform -Architecture $Architecture -Format $Format `
+                -FactoryUrl $Factory -CacheDirectory $Cache -ErrorAction SilentlyContinue -ErrorVariable err
+            $out | Should -BeNullOrEmpty
+            $err.Count | Should -Be 1
+            $err[0].FullyQualifiedErrorId | Should -Be "PlatformImageUnavailable,$Command"
+            $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            "$($err[0])" | Should -BeLike $Says
+            (Get-FactoryLog).requests.Count | Should -Be 0
+        }
     }
 
     Context 'help' {

@@ -70,6 +70,10 @@ public sealed record ArtifactRequest
         }
         var format = FactoryCatalog.NormaliseFormat(Format)
             ?? throw Invalid($"Format '{Format}' is not one of {string.Join(", ", FactoryCatalog.Formats)}.", Format);
+        if (PlatformRules.Check(platform, arch, format, SecureBoot, version) is { } unavailable)
+        {
+            throw new TalosException(TalosErrors.PlatformImageUnavailable, $"{PlatformRules.Find(platform)!.Label}: {unavailable}; nothing is asked.", platform);
+        }
         if (!Uri.TryCreate((FactoryUrl ?? "").Trim(), UriKind.Absolute, out var factory) || (factory.Scheme != "http" && factory.Scheme != "https"))
         {
             throw Invalid($"FactoryUrl '{FactoryUrl}' is not an absolute http(s) URL.", FactoryUrl);

@@ -123,6 +123,11 @@ public static class TalosErrors
         meaning: "the schematic ID is not 64 hexadecimal characters, or the platform, architecture, format or factory URL is not one the factory could serve; nothing is asked.",
         By(Hosts.SaveTalosImage));
 
+    public static readonly TalosError PlatformImageUnavailable = Define("PlatformImageUnavailable", TalosErrorKind.InvalidArgument,
+        meaning: "Talos's platform table says the factory builds no such image: the platform lacks that architecture, boot method (ISO, disk image, PXE) or SecureBoot, or the Talos version is older than the platform; the message says what the platform has. Decided offline, before anything is downloaded.",
+        By(Hosts.SaveTalosImage),
+        By(Hosts.InvokeTalosOrder, "a position asks for an image the platform table rules out (e.g. an arm64 or ISO image for digital-ocean, a disk image for equinixMetal, akamai before v1.7.0): the position fails at planning, offline, and the others go on."));
+
     public static readonly TalosError InvalidVersion = Define("InvalidVersion", TalosErrorKind.InvalidArgument,
         meaning: "-Version is not a Talos version.",
         By(Hosts.SaveTalosImage, "-Version is not a Talos version (vMAJOR.MINOR.PATCH with an optional -PRERELEASE)."),

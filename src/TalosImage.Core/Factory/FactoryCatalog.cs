@@ -14,14 +14,11 @@ public static class FactoryCatalog
     public const string PublicFactoryUrl = "https://factory.talos.dev";
     public const string PublicGitHubApiUrl = "https://api.github.com";
 
-    public static IReadOnlyList<string> Platforms { get; } = new[]
-    {
-        "metal", "nocloud", "aws", "azure", "gcp", "digital-ocean", "hcloud", "openstack", "oracle", "exoscale",
-        "opennebula", "scaleway", "upcloud", "vultr", "vmware", "akamai", "cloudstack", "equinixMetal",
-    };
+    /// <summary>Every platform of Talos's platform table (<see cref="PlatformRules"/>).</summary>
+    public static IReadOnlyList<string> Platforms { get; } = PlatformRules.All.Select(r => r.Name).ToArray();
 
     /// <summary>Platforms for which the factory builds SecureBoot images.</summary>
-    public static IReadOnlyList<string> SecureBootPlatforms { get; } = new[] { "metal", "nocloud", "azure", "cloudstack" };
+    public static IReadOnlyList<string> SecureBootPlatforms { get; } = PlatformRules.All.Where(r => r.SecureBoot).Select(r => r.Name).ToArray();
 
     public static IReadOnlyList<string> Architectures { get; } = new[] { "amd64", "arm64" };
 
@@ -47,15 +44,8 @@ public static class FactoryCatalog
     private static readonly string[] FileFormats =
         Formats.Concat(new[] { "iso.gz", "iso.zst" }).OrderByDescending(f => f.Length).ThenBy(f => f, StringComparer.Ordinal).ToArray();
 
-    private static readonly Dictionary<string, string> DefaultFormats = new(StringComparer.Ordinal)
-    {
-        ["metal"] = "raw.zst", ["nocloud"] = "raw.xz", ["aws"] = "raw.xz", ["openstack"] = "raw.xz", ["hcloud"] = "raw.xz",
-        ["gcp"] = "raw.tar.gz", ["azure"] = "vhd.xz", ["digital-ocean"] = "raw.gz", ["vmware"] = "ova", ["oracle"] = "qcow2",
-        ["exoscale"] = "qcow2", ["opennebula"] = "raw.zst", ["scaleway"] = "raw.zst",
-    };
-
     /// <summary>The disk image format the factory's UI offers first for <paramref name="platform"/> (raw.xz when it has none).</summary>
-    public static string DefaultDiskFormat(string platform) => DefaultFormats.TryGetValue(platform, out var f) ? f : "raw.xz";
+    public static string DefaultDiskFormat(string platform) => PlatformRules.Find(platform)?.DiskImageFormat ?? "raw.xz";
 
     /// <summary>
     /// The canonical name of <paramref name="format"/> (trimmed, lower case) when it is one of <see cref="Formats"/>,

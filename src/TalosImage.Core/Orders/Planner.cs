@@ -125,6 +125,18 @@ public static class Planner
             warnings.Add("push is enabled but no hosts or proxmox endpoints are listed: nothing will be pushed");
         }
 
+        PlannedPosition Refused(TalosError error, string message)
+        {
+            events.Warning($"{order.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {SafeText.Printable(message)}");
+            return basePlan with { Error = message, ErrorId = error.Id, ErrorKind = error.Kind, Warnings = warnings };
+        }
+
+        // What the platform table rules out needs no version and no network.
+        if (PlatformRules.Check(p.Platform, p.Arch, p.Format, p.SecureBoot, version: null) is { } refused)
+        {
+            return Refused(TalosErrors.PlatformImageUnavailable, refused);
+        }
+
         TalosVersion version;
         try
         {
@@ -134,6 +146,10 @@ public static class Planner
         {
             events.Warning($"{order.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {SafeText.Printable(e.Message)}");
             return basePlan with { Error = e.Message, ErrorId = e.ErrorId, ErrorKind = e.Kind, Warnings = warnings };
+        }
+        if (PlatformRules.Check(p.Platform, p.Arch, p.Format, p.SecureBoot, version.Version) is { } tooOld)
+        {
+            return Refused(TalosErrors.PlatformImageUnavailable, tooOld) with { Version = version.Version, VersionSource = version.Source };
         }
 
         return Locate(basePlan with
@@ -170,14 +186,14 @@ public static class Planner
         var iso = p.Format == "iso";
         var targets = p.Push.Hosts.Select(h => new PlannedTarget
         {
-            Transport = "Ssh",
+            Transport = nameof(PublishTransport.Ssh),
             Host = h.Host,
             Destination = iso ? h.IsoDir ?? config.ProxmoxDefaultIsoDir : h.ImportDir ?? config.ProxmoxDefaultImportDir,
             SshHost = h,
         }).ToList();
         targets.AddRange(p.Push.Proxmox.Where(config.Proxmox.ContainsKey).Select(name => new PlannedTarget
         {
-            Transport = "ProxmoxApi",
+            Transport = nameof(PublishTransport.ProxmoxApi),
             Host = name,
             Destination = config.Proxmox[name].Storage,
             Proxmox = config.Proxmox[name],
