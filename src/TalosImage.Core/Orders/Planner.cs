@@ -151,6 +151,7 @@ public static class Planner
         {
             return Refused(TalosErrors.PlatformImageUnavailable, tooOld) with { Version = version.Version, VersionSource = version.Source };
         }
+        warnings.AddRange(KernelArgumentWarnings(p, version.Version));
 
         return Locate(basePlan with
         {
@@ -158,6 +159,39 @@ public static class Planner
             VersionSource = version.Source,
             Warnings = warnings,
         }, schematicId, config, expandLocally);
+    }
+
+    /// <summary>The first Talos version whose non-SecureBoot installer images carry the schematic's kernel arguments.</summary>
+    private static readonly TalosSemVersion InstallerKernelArgsFrom = TalosSemVersion.Parse("v1.10.0");
+
+    /// <summary>
+    /// Kernel arguments of the position's schematic that will not do what the order seems to want: the factory puts
+    /// them into installer images only with SecureBoot (the UKI embeds them) or from Talos v1.10, so before that an
+    /// installed machine boots without them; and a <c>talos.platform=</c> argument that names another platform than the
+    /// position's.
+    /// </summary>
+    private static IEnumerable<string> KernelArgumentWarnings(Position p, string version)
+    {
+        var args = p.Schematic?.Customization.ExtraKernelArgs ?? Array.Empty<string>();
+        if (args.Count == 0)
+        {
+            yield break;
+        }
+        if (!p.SecureBoot && TalosSemVersion.Parse(version).CompareTo(InstallerKernelArgsFrom) < 0)
+        {
+            yield return $"extraKernelArgs reach the {p.Format} image but not the installer image of {version} without SecureBoot " +
+                $"(the factory adds them to installers from {InstallerKernelArgsFrom}): an installed machine boots without them; " +
+                "set them in the machine config too (machine.install.extraKernelArgs)";
+        }
+        foreach (var arg in args.Where(a => a.StartsWith("talos.platform=", StringComparison.Ordinal)))
+        {
+            var named = arg.Substring("talos.platform=".Length);
+            if (!string.Equals(named, p.Platform, StringComparison.Ordinal))
+            {
+                yield return $"extraKernelArgs has {SafeText.ForMessage(arg, 100)}, but the position's platform is {p.Platform}: " +
+                    $"the image already tells Talos its platform ({p.Platform}); remove the argument or change the platform";
+            }
+        }
     }
 
     /// <summary>

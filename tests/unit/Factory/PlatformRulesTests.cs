@@ -91,4 +91,35 @@ public class PlatformRulesTests
         Assert.Null(positions[2].Error);
         Assert.Equal(2, resolver.Calls); // akamai's exact version and the latest one (nocloud's)
     }
+
+    [Theory]
+    [InlineData("v1.9.3", false, "[a=1]", true)]                       // before v1.10 without SecureBoot: lost at install
+    [InlineData("v1.10.0", false, "[a=1]", false)]
+    [InlineData("v1.9.3", true, "[a=1]", false)]                         // the UKI carries them
+    [InlineData("v1.9.3", false, "[]", false)]
+    public async Task Kernel_arguments_an_installer_drops_are_warned_about_at_planning(string version, bool secureBoot, string args, bool warned)
+    {
+        var p = await PlanOne($"{{product: talos, platform: nocloud, image_format: iso, secureboot: {secureBoot.ToString().ToLowerInvariant()}, customization: {{extraKernelArgs: {args}}}, version: {{type: exact, value: {version}}}}}", version);
+        Assert.Null(p.Error);
+        Assert.Equal(warned, p.Warnings.Any(w => w.Contains("not the installer image of " + version) && w.Contains("machine.install.extraKernelArgs")));
+    }
+
+    [Theory]
+    [InlineData("talos.platform=metal", true)]
+    [InlineData("talos.platform=nocloud", false)]
+    [InlineData("console=ttyS0", false)]
+    public async Task A_talos_platform_argument_that_names_another_platform_is_warned_about(string arg, bool warned)
+    {
+        var p = await PlanOne($"{{product: talos, platform: nocloud, image_format: iso, customization: {{extraKernelArgs: ['{arg}']}}}}", "v1.11.5");
+        Assert.Equal(warned, p.Warnings.Any(w => w.Contains("extraKernelArgs has talos.platform=metal, but the position's platform is nocloud")));
+    }
+
+    private static async Task<PlannedPosition> PlanOne(string position, string version)
+    {
+        using var dir = new TempDir();
+        var c = dir.Write("c.yaml", $"defaults:\n  cache_dir: {dir.Path}/cache\n");
+        var o = dir.Write("o.yaml", "- orderid: A\n  positions:\n    - " + position + "\n");
+        var plan = await Planner.PlanAsync(OrderLoader.Load(c, o, _ => null), new PlanOptions { Resolver = new ListResolver(version), BaseDirectory = dir.Path }, NullEngineEvents.Instance, CancellationToken.None);
+        return plan.Orders[0].Positions[0];
+    }
 }
