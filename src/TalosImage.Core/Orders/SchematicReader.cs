@@ -120,6 +120,13 @@ public static class SchematicReader
                         y.Add(off.Value, YamlInput.Index(path + ".systemExtensions.officialExtensions", i), $"'{names[i]}' is not an extension name (e.g. siderolabs/qemu-guest-agent)");
                     }
                 }
+                foreach (var (index, first, name) in Factory.ExtensionAliases.Duplicates(names))
+                {
+                    y.Add(off.Value, YamlInput.Index(path + ".systemExtensions.officialExtensions", index),
+                        names[index] == name
+                            ? $"'{name}' is listed twice (also at [{first}]); list each extension once"
+                            : $"'{names[index]}' is the factory's alias of '{Factory.ExtensionAliases.Target(names[index])}', which [{first}] already orders as '{name}'; list each extension once");
+                }
                 result = result with { OfficialExtensions = names };
             }
         }

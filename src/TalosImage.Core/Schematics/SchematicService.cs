@@ -137,7 +137,12 @@ public sealed class SchematicService
         var v = TalosSemVersion.Parse(version).ToString();
         var official = await GetOfficialExtensionsAsync(v, ct).ConfigureAwait(false);
         var known = new HashSet<string>(official.Select(e => e.Name), StringComparer.Ordinal);
-        var unknown = names.Where(n => !known.Contains(n)).Distinct(StringComparer.Ordinal).ToList();
+        // The factory tries its alias of a name that is not official before it fails, so the check does too.
+        foreach (var aliased in names.Where(n => !known.Contains(n) && known.Contains(ExtensionAliases.Target(n))).Distinct(StringComparer.Ordinal))
+        {
+            _events.Verbose($"extension '{aliased}' is not official in Talos {v}; the factory takes it as its alias '{ExtensionAliases.Target(aliased)}'");
+        }
+        var unknown = names.Where(n => !known.Contains(n) && !known.Contains(ExtensionAliases.Target(n))).Distinct(StringComparer.Ordinal).ToList();
         if (unknown.Count == 0)
         {
             return;
