@@ -85,6 +85,11 @@ internal sealed class OctokitHttpAdapter : IHttpClient
         {
             throw new TalosException(TalosErrors.InvalidServerAnswer, $"{shown}: more than {MaxRequests} {What}; stopping", shown);
         }
+        if (request.Method != HttpMethod.Get)
+        {
+            // Only listings are read through this adapter; a body would need Octokit's serialised content.
+            throw new NotSupportedException($"{request.Method} {shown}: only GET requests are sent through this adapter");
+        }
         using var message = new HttpRequestMessage(request.Method, uri);
         foreach (var header in request.Headers)
         {
@@ -92,8 +97,9 @@ internal sealed class OctokitHttpAdapter : IHttpClient
             {
                 continue;
             }
-            // The pipeline's User-Agent (TalosImage/<version>) is the client's; Octokit's would only add to it.
-            if (string.Equals(header.Key, "User-Agent", StringComparison.OrdinalIgnoreCase))
+            // The pipeline's User-Agent (TalosImage/<version>) is the client's; Octokit's would only add to it. The
+            // pipeline does not decompress, so no compressed answer is asked for.
+            if (string.Equals(header.Key, "User-Agent", StringComparison.OrdinalIgnoreCase) || string.Equals(header.Key, "Accept-Encoding", StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -104,11 +110,6 @@ internal sealed class OctokitHttpAdapter : IHttpClient
         if (conditional)
         {
             message.Headers.TryAddWithoutValidation("If-None-Match", IfNoneMatch);
-        }
-        if (request.Method != HttpMethod.Get)
-        {
-            // Only listings are read through this adapter; a body would need Octokit's serialised content.
-            throw new NotSupportedException($"{request.Method} {shown}: only GET requests are sent through this adapter");
         }
 
         using var response = await HttpPipeline.SendAsync(_client, message, _options, cancellationToken).ConfigureAwait(false);
