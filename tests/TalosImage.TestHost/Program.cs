@@ -18,7 +18,8 @@
 //
 // The control endpoint (controlUrl, plain http on 127.0.0.1; answers JSON; 404 for unknown paths and for a server
 // that was not started, 400 for a bad parameter):
-//   GET  /factory/log                      {"requests":[{"method","path","query"}],"imageGets":N,"schematicPosts":N}
+//   GET  /factory/log                      {"requests":[{"method","path","query","conditional","authorized"}],"imageGets":N,"schematicPosts":N}
+//                                          (conditional: an If-None-Match was sent; authorized: an Authorization header was, never its value)
 //   POST /factory/reset                    clears the log, the delay and pending failures (created schematics stay)
 //   POST /factory/delay?ms=N               every image GET waits N ms (0..600000) before it is answered; 0 = no delay
 //   POST /factory/fail?status=S&count=N    the next N image GETs (0..1000) answer status S (400..599)
@@ -157,6 +158,8 @@ public sealed class TestServers : IAsyncDisposable
         _factory = await FakeImageFactory.StartAsync().WaitAsync(StepTimeout);
         _factory.Images = (_, _, asset) => _images.FirstOrDefault(i => i.Asset == asset)?.Bytes;
         _factory.ImageFault = ImageFaultAsync;
+        // GitHub releases of the same versions (GET /repos/siderolabs/talos/releases), for Resolve-TalosVersion -Source GitHub.
+        _factory.Releases = FakeImageFactory.ReleasesOf(_factory.Versions.ToArray());
 
         // The vanilla schematic, created as a client would, so /image/<its id>/... answers at once.
         using var http = new HttpClient { Timeout = StepTimeout };
@@ -332,7 +335,7 @@ public sealed class TestServers : IAsyncDisposable
                     var seen = factory.Log.ToArray();
                     await Json(ctx, 200, new
                     {
-                        requests = seen.Select(s => new { method = s.Method, path = s.Path, query = s.Query }).ToArray(),
+                        requests = seen.Select(s => new { method = s.Method, path = s.Path, query = s.Query, conditional = s.IfNoneMatch is not null, authorized = s.Authorization is not null }).ToArray(),
                         imageGets = seen.Count(s => s.Method == "GET" && s.Path.StartsWith("/image/", StringComparison.Ordinal)),
                         schematicPosts = seen.Count(s => s.Method == "POST" && s.Path == "/schematics"),
                     });

@@ -1,5 +1,6 @@
 # The module as a whole, as users load and use it: Import-Module (also -Force twice, and after Remove-Module),
-# auto-loading from $env:PSModulePath, the private load context next to another module's YamlDotNet in both orders,
+# auto-loading from $env:PSModulePath, the private load context next to another module's YamlDotNet, and next to a
+# different Octokit (one of issue 16's libraries) used through Resolve-TalosVersion -Source GitHub, in both orders,
 # the output types in scripts, the PowerShell-version guard and the help. Every loading test runs in a FRESH pwsh child
 # process, since a load context cannot be unloaded: what this session already loaded would hide a loading defect.
 BeforeDiscovery {
@@ -176,6 +177,56 @@ Save-Result ([ordered]@{
         ForEach-Object { [ordered]@{ Version = "$($_.GetName().Version)"; Context = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name; Location = $_.Location } })
 })
 '@
+    # Another module's copy of one of issue 16's libraries: a stand-in Octokit.dll of version 0.9.0.0 (compiled here,
+    # in a child, so that this session never loads it) with a type of its own and one that shares Octokit's name.
+    # TalosImage must list GitHub releases with its own Octokit 14 (Resolve-TalosVersion -Source GitHub against the
+    # test host), while the other copy keeps serving its module, whichever loaded first.
+    $otherOctokitDir = Join-Path $Work 'OtherOctokit'
+    New-Item -ItemType Directory $otherOctokitDir | Out-Null
+    $script:OtherOctokit = Join-Path $otherOctokitDir 'Octokit.dll'
+    # Compiled with the Roslyn PowerShell carries (Add-Type -OutputAssembly would give it a random assembly name).
+    $compile = Start-TalosChildPwsh -WorkingDirectory $Work -Variable @{ Target = $OtherOctokit } -Script @'
+Add-Type -TypeDefinition 'public static class TalosRoslynWarmUp { }'
+$code = @"
+[assembly: System.Reflection.AssemblyVersion("0.9.0.0")]
+namespace Octokit
+{
+    public static class StandIn { public static string Hello() { return "stand-in Octokit"; } }
+    public class GitHubClient { public override string ToString() { return "stand-in GitHubClient"; } }
+}
+"@
+$core = [object].Assembly.Location
+$refs = @($core, (Join-Path (Split-Path $core) 'System.Runtime.dll')) | ForEach-Object { [Microsoft.CodeAnalysis.MetadataReference]::CreateFromFile($_) }
+$compilation = [Microsoft.CodeAnalysis.CSharp.CSharpCompilation]::Create('Octokit',
+    [Microsoft.CodeAnalysis.SyntaxTree[]] @([Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree]::ParseText($code)),
+    [Microsoft.CodeAnalysis.MetadataReference[]] $refs,
+    [Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions]::new([Microsoft.CodeAnalysis.OutputKind]::DynamicallyLinkedLibrary))
+$emitted = [Microsoft.CodeAnalysis.FileSystemExtensions]::Emit($compilation, $Target)
+if (-not $emitted.Success) { throw "the stand-in did not compile: $($emitted.Diagnostics -join '; ')" }
+$name = [System.Reflection.AssemblyName]::GetAssemblyName($Target)
+Save-Result ([ordered]@{ Name = $name.Name; Version = "$($name.Version)" })
+'@
+    $compiled = Receive-TalosChildPwsh $compile
+    if ($compiled.ExitCode -ne 0 -or $compiled.Result.Name -ne 'Octokit' -or $compiled.Result.Version -ne '0.9.0.0') { throw "the stand-in Octokit.dll was not built: $($compiled.Text)" }
+    $script:OwnOctokitVersion = "$([System.Reflection.AssemblyName]::GetAssemblyName((Join-Path $Bin 'Octokit.dll')).Version)"
+    $octokitVariables = $ProbeVariables + @{ OtherOctokit = $OtherOctokit; GitHubApi = $TestHost.factoryUrl; GitHubCache = (Join-Path $Work 'github-cache') }
+    $loadOtherOctokit = 'Add-Type -Path $OtherOctokit; $otherHello = [Octokit.StandIn]::Hello(); $otherClient = "$([Octokit.GitHubClient]::new())"'
+    $useGitHub = '$env:GITHUB_TOKEN = $null; $env:GH_TOKEN = $null; Import-Module $ModulePath; $releases = @(Resolve-TalosVersion -List -IncludePrerelease -Source GitHub -GitHubApiUrl $GitHubApi -CacheDirectory $GitHubCache -CacheTtl 0)'
+    $reportOctokit = @'
+
+Save-Result ([ordered]@{
+    OtherHello  = $otherHello
+    OtherClient = $otherClient
+    AgainHello  = [Octokit.StandIn]::Hello()
+    Versions    = @($releases.Version)
+    Sources     = @($releases.Source | Select-Object -Unique)
+    Octokit     = @([System.AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Octokit' } |
+        ForEach-Object { [ordered]@{ Version = "$($_.GetName().Version)"; Context = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name; Location = $_.Location } })
+})
+'@
+    $Children.OctokitFirst = Start-TalosChildPwsh -WorkingDirectory $Work -Variable $octokitVariables -Script ($loadOtherOctokit + "`n" + $useGitHub + $reportOctokit)
+    $Children.TalosThenOctokit = Start-TalosChildPwsh -WorkingDirectory $Work -Variable $octokitVariables -Script ($useGitHub + "`n" + $loadOtherOctokit + $reportOctokit)
+
     $Children.OtherFirst = Start-TalosChildPwsh -WorkingDirectory $Work -Variable ($ProbeVariables + @{ Fixture = $fixture }) -Script ($loadOther + "`n" + $loadTalos + $both)
     $Children.TalosFirst = Start-TalosChildPwsh -WorkingDirectory $Work -Variable ($ProbeVariables + @{ Fixture = $fixture }) -Script ($loadTalos + "`n" + $loadOther + $both)
 }
@@ -309,6 +360,46 @@ Describe 'Next to another module that loaded YamlDotNet <Order>' -ForEach @(
         $own.Count | Should -Be 1
         $own[0].Version | Should -Be $OwnVersion
         $own[0].Location | Should -Be (Join-Path $Bin 'YamlDotNet.dll')
+    }
+}
+
+Describe 'Next to another module that loaded a different Octokit <Order>' -ForEach @(
+    @{ Order = 'before TalosImage'; Child = 'OctokitFirst' }
+    @{ Order = 'after TalosImage'; Child = 'TalosThenOctokit' }
+) {
+    BeforeAll {
+        $script:Run = Receive-TalosChildPwsh $Children[$Child]
+    }
+
+    It 'runs without an error' {
+        $Run.ExitCode | Should -Be 0 -Because $Run.Text
+        $Run.Error | Should -BeNullOrEmpty
+    }
+
+    It 'Resolve-TalosVersion -Source GitHub lists the releases with the module''s own Octokit' {
+        $Run.Result.Versions | Should -Be @($TestHost.factoryVersions | Sort-Object { [semver] $_.TrimStart('v') } -Descending)
+        $Run.Result.Versions.Count | Should -BeGreaterThan 3
+        $Run.Result.Sources | Should -Be @('GitHub')
+    }
+
+    It 'the other copy keeps serving the types of its name' {
+        $Run.Result.OtherHello | Should -Be 'stand-in Octokit'
+        $Run.Result.AgainHello | Should -Be 'stand-in Octokit'
+        $Run.Result.OtherClient | Should -Be 'stand-in GitHubClient'
+    }
+
+    It 'has both Octokit versions loaded at once, each in its own context' {
+        $octokit = @($Run.Result.Octokit)
+        $octokit.Count | Should -Be 2
+        $other = @($octokit | Where-Object Context -EQ 'Default')
+        $other.Count | Should -Be 1
+        $other[0].Version | Should -Be '0.9.0.0'
+        $other[0].Location | Should -Be $OtherOctokit
+        $own = @($octokit | Where-Object Context -EQ 'TalosImage')
+        $own.Count | Should -Be 1
+        $own[0].Version | Should -Be $OwnOctokitVersion
+        $own[0].Version | Should -Not -Be '0.9.0.0'
+        $own[0].Location | Should -Be (Join-Path $Bin 'Octokit.dll')
     }
 }
 

@@ -179,6 +179,65 @@ Describe 'Resolve-TalosVersion' {
         }
     }
 
+    Context '-Source GitHub (Octokit, against the test host''s loopback releases API)' {
+        It 'lists the releases of every page newest first, with their publication times, and caches them with the ETag' {
+            $all = @(Resolve-TalosVersion -List -IncludePrerelease -Source GitHub -GitHubApiUrl $Factory -CacheDirectory $Cache)
+            $all.Version | Should -Be (Get-FactoryVersionOrder -IncludePrerelease)
+            $all.Source | Select-Object -Unique | Should -Be 'GitHub'
+            $all.PublishedAt | Should -Not -Contain $null
+            # The fake serves 2 releases a page: every page was asked for, the first without a page number.
+            $pages = @(Get-FactoryRequest /repos/siderolabs/talos/releases)
+            $pages.Count | Should -Be ([math]::Ceiling($TestHost.factoryVersions.Count / 2))
+            $pages[0].query | Should -Be '?per_page=100'
+            $pages.conditional | Should -Not -Contain $true
+            $json = Get-Content -Raw -LiteralPath (Join-Path $Cache 'versions/github.json') | ConvertFrom-Json
+            $json.url | Should -Be "$Factory/repos/siderolabs/talos/releases"
+            $json.etag | Should -Match '^"[0-9a-f]{16}"$'
+
+            (Resolve-TalosVersion -Latest -Source GitHub -GitHubApiUrl $Factory -CacheDirectory $Cache).Version | Should -Be 'v1.11.5'
+            @(Get-FactoryRequest /repos/siderolabs/talos/releases).Count | Should -Be $pages.Count -Because 'within -CacheTtl the cached list answers'
+        }
+
+        It 'asks with If-None-Match after -CacheTtl and reuses the list on 304: one request' {
+            Resolve-TalosVersion -Latest -Source GitHub -GitHubApiUrl $Factory -CacheDirectory $Cache | Out-Null
+            Reset-Factory
+            $v = Resolve-TalosVersion -LatestInMinor v1.10 -Source GitHub -GitHubApiUrl $Factory -CacheDirectory $Cache -CacheTtl 0 -Verbose 4>&1
+            ($v | Where-Object { $_ -is [TalosImage.TalosVersion] }).Version | Should -Be 'v1.10.7'
+            (Get-VerboseMessage $v) -join "`n" | Should -BeLike '*not modified since*'
+            $asked = @(Get-FactoryRequest /repos/siderolabs/talos/releases)
+            $asked.Count | Should -Be 1
+            $asked[0].conditional | Should -BeTrue
+        }
+
+        It 'sends a -GitHubToken SecureString to the API and shows it in no stream' {
+            $secret = 'ghp_PesterSecureStringToken0123456789abcd'
+            $token = ConvertTo-SecureString $secret -AsPlainText -Force
+            $out = Resolve-TalosVersion -Latest -Source GitHub -GitHubApiUrl $Factory -CacheDirectory $Cache -GitHubToken $token -Verbose *>&1
+            ($out | Where-Object { $_ -is [TalosImage.TalosVersion] }).Version | Should -Be 'v1.11.5'
+            @(Get-FactoryRequest /repos/siderolabs/talos/releases).authorized | Select-Object -Unique | Should -Be $true
+            ($out | Out-String) | Should -Not -BeLike "*$secret*"
+            Get-Content -Raw -LiteralPath (Join-Path $Cache 'versions/github.json') | Should -Not -BeLike "*$secret*"
+        }
+
+        It 'sends no Authorization without a token' {
+            $saved = $env:GITHUB_TOKEN, $env:GH_TOKEN
+            $env:GITHUB_TOKEN = $null; $env:GH_TOKEN = $null
+            try {
+                Resolve-TalosVersion -Latest -Source GitHub -GitHubApiUrl $Factory -CacheDirectory $Cache | Out-Null
+            } finally {
+                $env:GITHUB_TOKEN, $env:GH_TOKEN = $saved
+            }
+            @(Get-FactoryRequest /repos/siderolabs/talos/releases).authorized | Should -Not -Contain $true
+        }
+
+        It 'rejects a GitHub API URL that is not http(s) with InvalidGitHubApiUrl' {
+            $err = $null
+            Resolve-TalosVersion -Latest -Source GitHub -GitHubApiUrl 'ftp://github.invalid/' -CacheDirectory $Cache -ErrorAction SilentlyContinue -ErrorVariable err
+            $err[0].FullyQualifiedErrorId | Should -Be "InvalidGitHubApiUrl,$Command"
+            (Get-FactoryLog).requests.Count | Should -Be 0
+        }
+    }
+
     Context 'errors' {
         It 'returns the good versions of a pipeline and one UnknownVersion error for the bad one' {
             $err = $null

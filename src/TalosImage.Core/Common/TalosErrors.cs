@@ -542,6 +542,10 @@ public static class TalosErrors
         meaning: "the version source is neither factory nor github.",
         reason: "Resolve-TalosVersion -Source is a ValidateSet (Factory, GitHub), and the order loader accepts only factory and github as defaults.version_source");
 
+    public static readonly TalosError GitHubRateLimited = Unreached("GitHubRateLimited", TalosErrorKind.PermissionDenied,
+        meaning: "GitHub's API rate limit is used up (403 or 429 with X-RateLimit-Remaining: 0, or a secondary limit with Retry-After): one sentence with the time it resets.",
+        reason: "only the GitHub version source raises it, and the version resolver reports it as the cause of VersionListUnavailable (which takes its kind, PermissionDenied) or of an exact version's Unchecked warning");
+
     public static readonly TalosError InvalidKeepVersions = Unreached("InvalidKeepVersions", TalosErrorKind.InvalidArgument,
         meaning: "keep_versions is below 0.",
         reason: "Clear-TalosCache -KeepVersions has ValidateRange(0, ...), and the order loader takes keep_versions from 1 to 10000");

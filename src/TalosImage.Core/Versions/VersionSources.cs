@@ -6,7 +6,6 @@ using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Net.Http.Headers;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using Newtonsoft.Json.Linq;
@@ -185,14 +184,19 @@ internal sealed class FactoryVersionSource : IVersionListSource
 }
 
 /// <summary>
-/// GitHub releases of siderolabs/talos: paginated (Link rel="next"), a Bearer token when there is one, drafts
-/// skipped, and a conditional first request with the stored ETag (a 304 reuses the stored list and costs nothing).
+/// GitHub releases of siderolabs/talos through Octokit (<c>Repository.Release.GetAll</c>, 100 a page, its pagination
+/// following Link rel="next"), on the engine's HTTP pipeline (<see cref="OctokitHttpAdapter"/>: its timeouts, retries
+/// and size limit), with a Bearer token when there is one (sent to the API's origin only), drafts skipped, and a
+/// conditional first request with the stored ETag: a 304 reuses the stored list and costs nothing. The API base is
+/// used as given (<c>https://api.github.com</c>, GitHub Enterprise's <c>https://HOST/api/v3</c>, a loopback server).
 /// </summary>
 internal sealed class GitHubVersionSource : IVersionListSource
 {
-    public const string Repository = "siderolabs/talos";
+    public const string Owner = "siderolabs";
+    public const string RepositoryName = "talos";
+    public const string Repository = Owner + "/" + RepositoryName;
     private const int MaxPages = 50;
-    private static readonly Regex NextLink = new(@"<(?<url>[^>]+)>\s*;\s*rel=""?next""?", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+    private const int PageSize = 100;
 
     private readonly Uri _api;
     private readonly string? _token;
@@ -233,76 +237,46 @@ internal sealed class GitHubVersionSource : IVersionListSource
 
     private async Task<VersionListFile> FetchPagesAsync(VersionListFile? cached, IEngineEvents events, CancellationToken ct)
     {
+        var adapter = new OctokitHttpAdapter(_client, _http, _api, ValidateReleases)
+        {
+            IfNoneMatch = cached?.ETag is { Length: > 0 } tag ? tag : null,
+            MaxRequests = MaxPages,
+            What = "pages of releases",
+            Cancellation = ct,
+        };
+        var credentials = _token is null ? Octokit.Credentials.Anonymous : new Octokit.Credentials(_token, Octokit.AuthenticationType.Bearer);
+        var connection = new Octokit.Connection(new Octokit.ProductHeaderValue(ToolInfo.Name, ToolInfo.Version), _api,
+            new Octokit.Internal.InMemoryCredentialStore(credentials), adapter, new Octokit.Internal.SimpleJsonSerializer());
+        var github = new Octokit.GitHubClient(connection);
+        IReadOnlyList<Octokit.Release> releases;
+        try
+        {
+            // Octokit's listing calls take no CancellationToken: the adapter's requests watch ct instead.
+            releases = await github.Repository.Release.GetAll(Owner, RepositoryName, new Octokit.ApiOptions { PageSize = PageSize }).ConfigureAwait(false);
+        }
+        catch (OctokitHttpAdapter.NotModifiedException)
+        {
+            events.Verbose($"{Url}: not modified since {VersionResolver.Time(cached!.FetchedAt)} (ETag {cached.ETag})");
+            return cached with { FetchedAt = DateTimeOffset.UtcNow };
+        }
+        catch (Exception e) when (e is not TalosException and not OperationCanceledException)
+        {
+            // An answer Octokit cannot read (the adapter passes only successful JSON answers on).
+            throw new TalosException(TalosErrors.InvalidServerAnswer, $"GET {Url}: the answer is not a list of GitHub releases ({SafeText.Redact(e.Message, _token)})", Url);
+        }
         var versions = new Dictionary<string, VersionEntry>(StringComparer.Ordinal);
-        string? etag = null;
-        var next = new Uri(_api, $"repos/{Repository}/releases?per_page=100");
-        for (var page = 1; next is not null; page++)
+        foreach (var release in releases)
         {
-            if (page > MaxPages)
+            if (release is null || release.Draft || !TalosSemVersion.TryParse(release.TagName, out var v))
             {
-                throw new TalosException(TalosErrors.InvalidServerAnswer, $"{Url}: more than {MaxPages} pages of releases; stopping", Url);
+                continue;
             }
-            using var request = new HttpRequestMessage(HttpMethod.Get, next);
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
-            request.Headers.TryAddWithoutValidation("X-GitHub-Api-Version", "2022-11-28");
-            if (_token is not null && SameOrigin(next, _api))
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
-            }
-            var conditional = page == 1 && cached?.ETag is { Length: > 0 };
-            if (conditional)
-            {
-                request.Headers.TryAddWithoutValidation("If-None-Match", cached!.ETag);
-            }
-            using var response = await HttpPipeline.SendAsync(_client, request, _http, ct).ConfigureAwait(false);
-            if (conditional && response.StatusCode == HttpStatusCode.NotModified)
-            {
-                events.Verbose($"{Url}: not modified since {VersionResolver.Time(cached!.FetchedAt)} (ETag {cached.ETag})");
-                return cached with { FetchedAt = DateTimeOffset.UtcNow };
-            }
-            await HttpPipeline.EnsureSuccessAsync(response, _http, ct).ConfigureAwait(false);
-            if (page == 1)
-            {
-                etag = response.Headers.TryGetValues("ETag", out var tags) ? tags.FirstOrDefault() : null;
-            }
-            var url = HttpPipeline.Redact(next);
-            var json = HttpText.ParseJson(await HttpText.ReadAsync(response, _http, ct).ConfigureAwait(false), url);
-            if (json is not JArray releases)
-            {
-                throw new TalosException(TalosErrors.InvalidServerAnswer, $"GET {url}: expected a JSON list of releases", url);
-            }
-            foreach (var release in releases.OfType<JObject>())
-            {
-                if ((bool?)release["draft"] == true || !TalosSemVersion.TryParse((string?)release["tag_name"], out var v))
-                {
-                    continue;
-                }
-                var published = VersionListFile.ParseTime(release["published_at"]?.Type == JTokenType.String ? (string?)release["published_at"] : null);
-                versions[v.ToString()] = new VersionEntry(v, v.IsPrerelease || (bool?)release["prerelease"] == true, published);
-            }
-            next = NextPage(response, next);
+            versions[v.ToString()] = new VersionEntry(v, v.IsPrerelease || release.Prerelease, release.PublishedAt?.ToUniversalTime());
         }
-        events.Verbose($"{Url}: {versions.Count} releases");
-        return new VersionListFile(Key, Url, DateTimeOffset.UtcNow, etag, versions.Values.ToList());
+        events.Verbose($"{Url}: {versions.Count} releases in {adapter.Requests} page(s)");
+        return new VersionListFile(Key, Url, DateTimeOffset.UtcNow, adapter.ETag, versions.Values.ToList());
     }
 
-    private static Uri? NextPage(HttpResponseMessage response, Uri current)
-    {
-        if (!response.Headers.TryGetValues("Link", out var links))
-        {
-            return null;
-        }
-        foreach (var link in links)
-        {
-            var m = NextLink.Match(link);
-            if (m.Success && Uri.TryCreate(current, m.Groups["url"].Value, out var next))
-            {
-                return next;
-            }
-        }
-        return null;
-    }
-
-    private static bool SameOrigin(Uri a, Uri b) =>
-        string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase) && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
+    private static TalosException? ValidateReleases(JToken json, string url) =>
+        json is JArray ? null : new TalosException(TalosErrors.InvalidServerAnswer, $"GET {url}: expected a JSON list of releases", url);
 }

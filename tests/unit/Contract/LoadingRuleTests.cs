@@ -49,6 +49,40 @@ public sealed class LoadingRuleTests : IDisposable
     }
 
     [Fact]
+    public void Every_reference_of_a_shipped_assembly_is_shipped_or_the_runtimes_at_a_version_that_satisfies_it()
+    {
+        // What the private context resolves (ModuleLoadContext.Load): bin/'s copy, unless the runtime's is as new or
+        // newer. A reference to a version higher than that copy, or to something neither has, fails only when the code
+        // that needs it runs (SSH.NET's BouncyCastle, Octokit's, SharpCompress's polyfills ...): found here instead.
+        var problems = new List<string>();
+        foreach (var file in Directory.GetFiles(IsolationTests.Bin, "*.dll").OrderBy(f => f, StringComparer.Ordinal))
+        {
+            var assembly = _context.LoadFromAssemblyPath(file);
+            foreach (var reference in assembly.GetReferencedAssemblies())
+            {
+                var name = reference.Name!;
+                if (name is "netstandard" or "mscorlib" || (name == "System.Management.Automation" && assembly.GetName().Name == "TalosImage.Cmdlets"))
+                {
+                    continue;
+                }
+                var shipped = _shipped.Contains(name) ? AssemblyName.GetAssemblyName(Path.Combine(IsolationTests.Bin, name + ".dll")).Version : null;
+                var runtimePath = Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), name + ".dll");
+                var runtime = File.Exists(runtimePath) ? AssemblyName.GetAssemblyName(runtimePath).Version : null;
+                var resolved = runtime is not null && (shipped is null || runtime >= shipped) ? runtime : shipped;
+                if (resolved is null)
+                {
+                    problems.Add($"{assembly.GetName().Name} references {reference.FullName}, which is neither in bin/ nor the runtime's");
+                }
+                else if (reference.Version is { } wanted && resolved < wanted)
+                {
+                    problems.Add($"{assembly.GetName().Name} references {name} {wanted}, but the private context would load {resolved}");
+                }
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join("; ", problems));
+    }
+
+    [Fact]
     public void The_manifest_loads_only_the_records_before_the_root_module()
     {
         var manifest = File.ReadAllText(Path.Combine(IsolationTests.ModuleDir, "TalosImage.psd1"));

@@ -116,4 +116,82 @@ public class IsolationTests
         Assert.Equal(ModuleLoadContext.CmdletAssemblyName, first.GetName().Name);
         Assert.IsType<ModuleLoadContext>(AssemblyLoadContext.GetLoadContext(first));
     }
+
+    /// <summary>Issue 16's libraries and what they bring (SSH.NET: BouncyCastle, Microsoft.Extensions.*.Abstractions).</summary>
+    public static readonly TheoryData<string> NewLibraries = new()
+    {
+        "Octokit", "SharpCompress", "Renci.SshNet", "BouncyCastle.Cryptography",
+        "Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.DependencyInjection.Abstractions",
+    };
+
+    [Theory]
+    [MemberData(nameof(NewLibraries))]
+    public void The_new_libraries_and_theirs_load_privately_from_bin_and_not_as_this_process_copy(string name)
+    {
+        var context = new ModuleLoadContext(Bin, ModuleLoadContext.RuntimeAssemblies());
+
+        var own = context.LoadFromAssemblyName(new AssemblyName(name));
+
+        Assert.Same(context, AssemblyLoadContext.GetLoadContext(own));
+        Assert.Equal(Path.Combine(Bin, name + ".dll"), own.Location);
+        // This test process has its own copy in the default context (the engine's references), as another module would.
+        var theirs = AssemblyLoadContext.Default.LoadFromAssemblyName(new AssemblyName(name));
+        Assert.NotSame(theirs, own);
+        Assert.Same(AssemblyLoadContext.Default, AssemblyLoadContext.GetLoadContext(theirs));
+    }
+
+    [Fact]
+    public void Every_shipped_library_loads_privately_unless_the_runtime_has_it_at_the_same_version_or_newer()
+    {
+        var runtime = ModuleLoadContext.RuntimeAssemblies();
+        var context = new ModuleLoadContext(Bin, runtime);
+        var problems = new List<string>();
+        foreach (var file in Directory.GetFiles(Bin, "*.dll").OrderBy(f => f, StringComparer.Ordinal))
+        {
+            var name = Path.GetFileNameWithoutExtension(file);
+            if (name is ModuleLoadContext.SharedAssemblyName or "TalosImage.Loader")
+            {
+                continue; // the default context's by design (the Polyfills and records tests above)
+            }
+            var shipped = AssemblyName.GetAssemblyName(file).Version!;
+            var fromRuntime = runtime.TryGetValue(name, out var runtimePath) && AssemblyName.GetAssemblyName(runtimePath).Version! >= shipped;
+            var loaded = context.LoadFromAssemblyName(new AssemblyName(name));
+            var where = AssemblyLoadContext.GetLoadContext(loaded);
+            if (fromRuntime ? !ReferenceEquals(where, AssemblyLoadContext.Default) : !ReferenceEquals(where, context) || loaded.Location != file)
+            {
+                problems.Add($"{name} {shipped}: loaded in {where?.Name} from {loaded.Location}, expected {(fromRuntime ? "the runtime's copy" : "bin/ in the private context")}");
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join("; ", problems));
+    }
+
+    [Fact]
+    public async Task The_private_engine_lists_GitHub_releases_with_its_own_Octokit()
+    {
+        await using var fake = await TalosImage.Tests.Servers.FakeImageFactory.StartAsync();
+        fake.Releases = TalosImage.Tests.Servers.FakeImageFactory.ReleasesOf("v1.10.7", "v1.11.5", "v1.12.0-beta.1");
+        var context = new ModuleLoadContext(Bin, ModuleLoadContext.RuntimeAssemblies());
+        var core = context.LoadFromAssemblyName(new AssemblyName("TalosImage.Core"));
+        var optionsType = core.GetType("TalosImage.Core.Versions.VersionSourceOptions", throwOnError: true)!;
+        var options = Activator.CreateInstance(optionsType)!;
+        Func<string, string?> noEnvironment = _ => null;
+        foreach (var (property, value) in new (string, object)[] { ("Source", "github"), ("GitHubApiUrl", fake.BaseUrl), ("Environment", noEnvironment) })
+        {
+            optionsType.GetProperty(property)!.SetValue(options, value);
+        }
+        var events = core.GetType("TalosImage.Core.NullEngineEvents", throwOnError: true)!.GetField("Instance")!.GetValue(null);
+        var resolverType = core.GetType("TalosImage.Core.Versions.VersionResolver", throwOnError: true)!;
+        var resolver = Activator.CreateInstance(resolverType, options, events)!;
+
+        var task = (Task)resolverType.GetMethod("ListAsync")!.Invoke(resolver, new object[] { true, CancellationToken.None })!;
+        await task;
+        var list = (IReadOnlyList<TalosImage.TalosVersion>)task.GetType().GetProperty("Result")!.GetValue(task)!;
+
+        Assert.Equal(new[] { "v1.12.0-beta.1", "v1.11.5", "v1.10.7" }, list.Select(v => v.Version));
+        Assert.All(list, v => Assert.Equal("GitHub", v.Source));
+        Assert.True(fake.GitHubRequests >= 2); // 2 a page: pages were followed
+        var octokit = Assert.Single(context.Assemblies, a => a.GetName().Name == "Octokit");
+        Assert.Equal(Path.Combine(Bin, "Octokit.dll"), octokit.Location);
+        Assert.NotSame(typeof(Octokit.GitHubClient).Assembly, octokit);
+    }
 }

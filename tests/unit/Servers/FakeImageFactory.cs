@@ -53,6 +53,24 @@ public sealed class FakeImageFactory : IAsyncDisposable
     /// <summary>When set, GitHub requests must carry "Authorization: Bearer" with it (else 401, echoing the header).</summary>
     public string? RequiredToken { get; set; }
 
+    /// <summary>
+    /// Where the releases API lives under this server: "" (the root, as a loopback api.github.com) or "/api/v3" (as
+    /// GitHub Enterprise Server serves it). The Links of the pages point under it too.
+    /// </summary>
+    public string GitHubApiPrefix { get; set; } = "";
+
+    /// <summary>When set, the pages' Link headers point to this base instead of this server's (another origin).</summary>
+    public string? LinkBase { get; set; }
+
+    /// <summary>
+    /// When set, GET .../releases answers as GitHub does once the primary rate limit is used up: this status (403 or
+    /// 429), X-RateLimit-Limit 60, X-RateLimit-Remaining 0 and X-RateLimit-Reset at this time.
+    /// </summary>
+    public (int Status, DateTimeOffset Reset)? GitHubRateLimited { get; set; }
+
+    /// <summary>When set, GET .../releases answers 200 with this body (JSON that is not a list, text that is not JSON).</summary>
+    public string? ReleasesBody { get; set; }
+
     /// <summary>Official extensions, the same for every version the factory lists.</summary>
     public List<Extension> Extensions { get; set; } = new()
     {
@@ -117,7 +135,7 @@ public sealed class FakeImageFactory : IAsyncDisposable
 
     public int Count(string method, string path) => Log.Count(s => s.Method == method && s.Path == path);
 
-    public int GitHubRequests => Log.Count(s => s.Path.StartsWith("/repos/", StringComparison.Ordinal));
+    public int GitHubRequests => Log.Count(s => s.Path.StartsWith(GitHubApiPrefix + "/repos/", StringComparison.Ordinal));
 
     /// <summary>The ETag the release list has now.</summary>
     public string ReleasesETag => "\"" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(",", Releases.Select(r => $"{r.Tag}/{r.Prerelease}/{r.Draft}"))))).Substring(0, 16).ToLowerInvariant() + "\"";
@@ -176,7 +194,7 @@ public sealed class FakeImageFactory : IAsyncDisposable
         {
             await SendImageAsync(ctx, moved, "moved");
         }
-        else if (req.Method == "GET" && path == "/repos/siderolabs/talos/releases")
+        else if (req.Method == "GET" && path == GitHubApiPrefix + "/repos/siderolabs/talos/releases")
         {
             await ReleasesAsync(ctx);
         }
@@ -294,6 +312,21 @@ public sealed class FakeImageFactory : IAsyncDisposable
             await Json(ctx, 401, new { message = "Bad credentials: " + req.Headers.Authorization.FirstOrDefault(), documentation_url = "https://docs.github.com/rest" });
             return;
         }
+        if (GitHubRateLimited is { } limited)
+        {
+            ctx.Response.Headers["X-RateLimit-Limit"] = "60";
+            ctx.Response.Headers["X-RateLimit-Remaining"] = "0";
+            ctx.Response.Headers["X-RateLimit-Used"] = "60";
+            ctx.Response.Headers["X-RateLimit-Reset"] = limited.Reset.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Json(ctx, limited.Status, new { message = "API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit.)", documentation_url = "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting" });
+            return;
+        }
+        if (ReleasesBody is not null)
+        {
+            ctx.Response.ContentType = "application/json; charset=utf-8";
+            await ctx.Response.WriteAsync(ReleasesBody);
+            return;
+        }
         var perPage = int.TryParse(req.Query["per_page"], out var pp) ? Math.Min(pp, PageSize) : PageSize;
         var page = int.TryParse(req.Query["page"], out var pg) ? pg : 1;
         var ordered = Releases.OrderByDescending(r => r.PublishedAt ?? DateTimeOffset.MinValue).ToList();
@@ -305,7 +338,7 @@ public sealed class FakeImageFactory : IAsyncDisposable
             ctx.Response.StatusCode = 304;
             return;
         }
-        string Link(int p) => $"<{BaseUrl}/repos/siderolabs/talos/releases?per_page={perPage}&page={p}>";
+        string Link(int p) => $"<{LinkBase ?? BaseUrl}{GitHubApiPrefix}/repos/siderolabs/talos/releases?per_page={perPage}&page={p}>";
         var links = new List<string>();
         if (page < pages)
         {
