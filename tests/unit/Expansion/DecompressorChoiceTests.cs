@@ -53,3 +53,38 @@ public sealed class DecompressorChoiceTests
         Assert.Equal(ExpansionBackend.Managed, DecompressorChoice.Resolve(ExpansionBackend.Managed, null, Env("fast")));
     }
 }
+
+/// <summary>defaults.decompressor in config.yaml and TALOSIMAGE_DECOMPRESSOR in the orders loader.</summary>
+public sealed class DecompressorConfigTests
+{
+    private static TalosImage.Core.Orders.TalosConfig Load(TempDir dir, string config, string? variable)
+    {
+        var c = dir.Write("config.yaml", config);
+        var o = dir.Write("orders.yaml", "- orderid: A\n");
+        return TalosImage.Core.Orders.OrderLoader.Load(c, o, name => name == DecompressorChoice.EnvironmentVariable ? variable : null).Config;
+    }
+
+    [Fact]
+    public void Auto_by_default_the_config_key_else_and_the_variable_wins_over_it()
+    {
+        using var dir = new TempDir();
+        Assert.Equal("auto", Load(dir, "defaults: {}\n", null).Decompressor);
+        Assert.Equal("managed", Load(dir, "defaults:\n  decompressor: managed\n", null).Decompressor);
+        Assert.Equal("program", Load(dir, "defaults:\n  decompressor: managed\n", "Program").Decompressor);
+        Assert.Equal("native", Load(dir, "defaults: {}\n", "native").Decompressor);
+        Assert.Equal("managed", Load(dir, "defaults:\n  decompressor: managed\n", "").Decompressor);
+    }
+
+    [Fact]
+    public void Other_values_are_load_errors_that_name_the_key_or_the_variable()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<TalosImage.Core.Orders.TalosValidationException>(() => Load(dir, "defaults:\n  decompressor: sharpcompress\n", null));
+        var problem = Assert.Single(e.Problems);
+        Assert.Contains("decompressor", problem.Key);
+        e = Assert.Throws<TalosImage.Core.Orders.TalosValidationException>(() => Load(dir, "defaults: {}\n", "fast"));
+        problem = Assert.Single(e.Problems);
+        Assert.Equal(DecompressorChoice.EnvironmentVariable, problem.Key);
+        Assert.Contains("'fast'", problem.Message);
+    }
+}
