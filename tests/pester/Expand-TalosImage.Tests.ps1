@@ -255,17 +255,19 @@ Describe 'Choosing the decompressor' {
         Remove-Item -LiteralPath $Work -Recurse -Force -ErrorAction SilentlyContinue
     }
 
-    # The decoder an expansion says, checked against the factory's raw image, its record and -Verbose.
-    function Assert-ExpandedBy($Output, $Image, [string] $Decompressor) {
-        $artifact = @($Output | Where-Object { $_ -is [TalosImage.TalosArtifact] })
-        $verbose = @($Output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
-        $artifact.Count | Should -Be 1
-        $artifact[0].Decompressor | Should -BeExactly $Decompressor
-        $artifact[0].FromCache | Should -BeFalse
-        $artifact[0].Sha256 | Should -Be $Image.rawSha256
-        Get-TalosTestSha256 $artifact[0].Path | Should -Be $Image.rawSha256
-        (Get-Content -Raw -LiteralPath "$($artifact[0].Path).meta.json" | ConvertFrom-Json).decompressor | Should -BeExactly $Decompressor
-        $verbose | Should -Match "with the $Decompressor decompressor"
+    BeforeAll {
+        # The decoder an expansion says, checked against the factory's raw image, its record and -Verbose.
+        function script:Assert-ExpandedBy($Output, $Image, [string] $Decompressor) {
+            $artifact = @($Output | Where-Object { $_ -is [TalosImage.TalosArtifact] })
+            $verbose = @($Output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
+            $artifact.Count | Should -Be 1
+            $artifact[0].Decompressor | Should -BeExactly $Decompressor
+            $artifact[0].FromCache | Should -BeFalse
+            $artifact[0].Sha256 | Should -Be $Image.rawSha256
+            Get-TalosTestSha256 $artifact[0].Path | Should -Be $Image.rawSha256
+            (Get-Content -Raw -LiteralPath "$($artifact[0].Path).meta.json" | ConvertFrom-Json).decompressor | Should -BeExactly $Decompressor
+            $verbose | Should -Match "with the $Decompressor decompressor"
+        }
     }
 
     It '-Decompressor Managed expands a <Format> to the factory''s raw image, and says Managed' -ForEach @(
