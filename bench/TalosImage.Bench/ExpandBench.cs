@@ -12,7 +12,9 @@ namespace TalosImage.Bench;
 /// /tmp/talosimage-bench-expand, compresses it as the factory does (<c>xz -0 -T0</c>, <c>zstd -T0 -18</c>; the
 /// compressed files are kept between runs unless the data is deleted), and prints the median wall time of
 /// Expand (ImageExpander) against <c>xz -T0 -dc IN &gt; OUT</c>, Python's lzma in 1 MiB chunks and
-/// <c>zstd -dc IN &gt; OUT</c>, the allocated size of the output, its hash and the peak working set.
+/// <c>zstd -dc IN &gt; OUT</c>, the allocated size of the output, its hash and the peak working set; and the managed
+/// decoder (SharpCompress, <c>-Decompressor Managed</c>) against <c>xz -T0 -dc</c> for raw.xz and against the native
+/// path for raw.zst, both with the hash.
 /// The data is deleted at the end unless --keep.
 /// </summary>
 public static class ExpandBench
@@ -26,7 +28,7 @@ public static class ExpandBench
     {
         if (args.Length > 0 && args[0] == "--one")
         {
-            return await OneAsync(args[1], args[2]);
+            return await OneAsync(args[1], args[2], args.Length > 3 ? (ExpansionBackend)Enum.Parse(typeof(ExpansionBackend), args[3]) : ExpansionBackend.Auto);
         }
         var runs = args.Length > 0 && int.TryParse(args[0], out var r) ? r : 5;
         var keep = args.Contains("--keep");
@@ -56,6 +58,8 @@ public static class ExpandBench
             (times.TryGetValue(label, out var list) ? list : times[label] = new List<double>()).Add(sw.Elapsed.TotalSeconds);
         }
         string? oursXzFileSha = null, oursZstFileSha = null, pySha = null;
+        string? managedXzSha = null, managedZstSha = null, managedXzFileSha = null, managedZstFileSha = null;
+        long managedXzAllocated = 0, managedZstAllocated = 0;
         long xzAllocated = 0, zstdAllocated = 0;
         for (var round = 0; round < runs; round++)
         {
@@ -81,6 +85,14 @@ public static class ExpandBench
             Time("zstd", () => Sh("exec zstd -q -dc \"$1\" > \"$2\"", zst, theirs));
             zstdAllocated = Allocated(theirs);
             Clean(theirs);
+            Time("mngd-xz", () => { var a = Expand(xz, "raw.xz", xzSha, ours, ExpansionBackend.Managed); managedXzSha = a.Sha256; });
+            managedXzAllocated = Allocated(ours);
+            managedXzFileSha ??= Sha256Of(ours);
+            Clean(ours);
+            Time("mngd-zst", () => { var a = Expand(zst, "raw.zst", zstSha, ours, ExpansionBackend.Managed); managedZstSha = a.Sha256; });
+            managedZstAllocated = Allocated(ours);
+            managedZstFileSha ??= Sha256Of(ours);
+            Clean(ours);
         }
         foreach (var (label, list) in times)
         {
@@ -91,11 +103,17 @@ public static class ExpandBench
         var tPy = Median(times["python"]);
         var tOursZst = Median(times["ours-zst"]);
         var tZstd = Median(times["zstd"]);
+        var tManagedXz = Median(times["mngd-xz"]);
+        var tManagedZst = Median(times["mngd-zst"]);
 
         Clean(ours);
         var peakXz = Child(xz, ours);
         Clean(ours);
         var peakZst = Child(zst, ours);
+        Clean(ours);
+        var peakManagedXz = Child(xz, ours, ExpansionBackend.Managed);
+        Clean(ours);
+        var peakManagedZst = Child(zst, ours, ExpansionBackend.Managed);
         Clean(ours);
 
         Console.WriteLine();
@@ -103,9 +121,13 @@ public static class ExpandBench
         Console.WriteLine($"raw.xz  ours {tOursXz:0.00} s   python lzma 1 MiB chunks {tPy:0.00} s   speed-up {tPy / tOursXz:0.0}x (goal >= 3x)");
         Console.WriteLine($"raw.zst ours {tOursZst:0.00} s   zstd -dc {tZstd:0.00} s   ratio {tOursZst / tZstd:0.00}x (goal <= 1.1x)");
         Console.WriteLine($"allocated: ours xz {Units.Bytes(oursXzAllocated)} ({(double)oursXzAllocated / nonZero:0.00}x non-zero), ours zst {Units.Bytes(oursZstAllocated)} ({(double)oursZstAllocated / nonZero:0.00}x) (goal <= 1.1x); xz -dc {Units.Bytes(xzAllocated)}, zstd -dc {Units.Bytes(zstdAllocated)}");
-        var identical = oursXzSha == imageSha && oursXzFileSha == imageSha && oursZstSha == imageSha && oursZstFileSha == imageSha && pySha == imageSha;
-        Console.WriteLine($"byte-identical (SHA-256 of original, ours xz/zst reported and re-read, python): {(identical ? "yes" : "NO")}");
-        Console.WriteLine($"peak working set (child process, whole process): raw.xz {Units.Bytes(peakXz)}, raw.zst {Units.Bytes(peakZst)} (goal < 200 MB)");
+        Console.WriteLine($"managed raw.xz  {tManagedXz:0.00} s   xz -T0 -dc {tXz:0.00} s   ratio {tManagedXz / tXz:0.00}x (goal <= 2.0x)");
+        Console.WriteLine($"managed raw.zst {tManagedZst:0.00} s   native (libzstd) {tOursZst:0.00} s   ratio {tManagedZst / tOursZst:0.00}x (goal <= 1.2x); zstd -dc {tZstd:0.00} s");
+        Console.WriteLine($"allocated, managed: xz {Units.Bytes(managedXzAllocated)} ({(double)managedXzAllocated / nonZero:0.00}x non-zero), zst {Units.Bytes(managedZstAllocated)} ({(double)managedZstAllocated / nonZero:0.00}x)");
+        var identical = oursXzSha == imageSha && oursXzFileSha == imageSha && oursZstSha == imageSha && oursZstFileSha == imageSha && pySha == imageSha
+            && managedXzSha == imageSha && managedXzFileSha == imageSha && managedZstSha == imageSha && managedZstFileSha == imageSha;
+        Console.WriteLine($"byte-identical (SHA-256 of original, ours native and managed xz/zst reported and re-read, python): {(identical ? "yes" : "NO")}");
+        Console.WriteLine($"peak working set (child process, whole process): raw.xz {Units.Bytes(peakXz)}, raw.zst {Units.Bytes(peakZst)}; managed raw.xz {Units.Bytes(peakManagedXz)}, raw.zst {Units.Bytes(peakManagedZst)} (goal < 200 MB)");
 
         if (!keep)
         {
@@ -132,15 +154,15 @@ public static class ExpandBench
         return lib is null ? "not found" : $"{t.GetProperty("Name")!.GetValue(lib)} {t.GetProperty("Version")!.GetValue(lib)}, multi-threaded decoder: {t.GetProperty("HasMultiThreadedDecoder")!.GetValue(lib)}";
     }
 
-    private static TalosArtifact Expand(string path, string format, string sha, string destination) =>
-        new ImageExpander(NullEngineEvents.Instance, new ExpandOptions { Force = true })
+    private static TalosArtifact Expand(string path, string format, string sha, string destination, ExpansionBackend backend = ExpansionBackend.Auto) =>
+        new ImageExpander(NullEngineEvents.Instance, new ExpandOptions { Force = true, Backend = backend })
             .ExpandAsync(new TalosArtifact { Path = path, Format = format, Sha256 = sha }, destination, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Child mode: one expansion in a fresh process; prints its peak working set.</summary>
-    private static async Task<int> OneAsync(string path, string destination)
+    private static async Task<int> OneAsync(string path, string destination, ExpansionBackend backend)
     {
         var format = ImageExpander.FormatOf(path)!;
-        await new ImageExpander(NullEngineEvents.Instance, new ExpandOptions { Force = true })
+        await new ImageExpander(NullEngineEvents.Instance, new ExpandOptions { Force = true, Backend = backend })
             .ExpandAsync(new TalosArtifact { Path = path, Format = format }, destination, CancellationToken.None);
         using var me = Process.GetCurrentProcess();
         me.Refresh();
@@ -148,9 +170,9 @@ public static class ExpandBench
         return 0;
     }
 
-    private static long Child(string path, string destination)
+    private static long Child(string path, string destination, ExpansionBackend backend = ExpansionBackend.Auto)
     {
-        var r = ChildProcess.Run(Environment.ProcessPath!, new[] { "expand", "--one", path, destination }, new ChildOptions { Timeout = Timeout.InfiniteTimeSpan });
+        var r = ChildProcess.Run(Environment.ProcessPath!, new[] { "expand", "--one", path, destination, backend.ToString() }, new ChildOptions { Timeout = Timeout.InfiniteTimeSpan });
         if (r.ExitCode != 0)
         {
             Console.Error.Write(r.Stderr); // what the child said, as when its stderr was the console

@@ -39,15 +39,30 @@ public sealed class ExpandTalosImageCommand : TalosCmdlet
     [ValidateRange(0, 1024)]
     public int Threads { get; set; }
 
+    /// <summary>
+    /// The xz/zstd decoder: Auto (liblzma/libzstd when they load, else the managed one), Native, Managed or Program.
+    /// Unset: TALOSIMAGE_DECOMPRESSOR, else Auto (DecompressorChoice).
+    /// </summary>
+    [Parameter]
+    [ValidateSet("Auto", "Native", "Managed", "Program")]
+    public string? Decompressor { get; set; }
+
     protected override void ProcessRecord()
     {
         var source = ParameterSetName == ArtifactSet && InputObject is not null
             ? InputObject
             : ImageExpander.ArtifactFor(GetUnresolvedProviderPathFromPSPath(Path));
         var destination = Destination is null ? null : GetUnresolvedProviderPathFromPSPath(Destination);
-        var options = new ExpandOptions { Force = Force, Threads = Threads };
         RunEngine(async (events, token) =>
         {
+            // The parameter wins over TALOSIMAGE_DECOMPRESSOR (read, and refused when it names no decoder, only then).
+            DecompressorChoice.TryParse(Decompressor, out var asked);
+            var options = new ExpandOptions
+            {
+                Force = Force,
+                Threads = Threads,
+                Backend = DecompressorChoice.Resolve(Decompressor is null ? null : asked),
+            };
             // A verified expansion of this very source is what a run would return: passed on without asking, as
             // Save-TalosImage passes on a cached file, so that Save | Expand -WhatIf | Publish -WhatIf reaches Publish.
             var stage = new ExpandStage(events, options, CacheAccess.PerCall());

@@ -68,6 +68,11 @@ public sealed record TalosArtifact
     /// (an expansion recorded it). Lets Publish-TalosImage -RemoteExpand verify what the host expanded.
     /// </summary>
     public string? ExpandedSha256 { get; init; }
+    /// <summary>
+    /// For an expanded image: the decoder that expanded it, Native (liblzma / libzstd), Managed (SharpCompress, or .NET
+    /// for gz) or Program (xz / zstd); for a skipped expansion the one its record names. Empty for a download.
+    /// </summary>
+    public string Decompressor { get; init; } = "";
 
     public override string ToString() => Path;
 }

@@ -242,3 +242,117 @@ Describe 'Expand-TalosImage on factory downloads' {
         $result.SchematicId | Should -Be $Schematic
     }
 }
+
+Describe 'Choosing the decompressor' {
+    BeforeEach {
+        $script:Work = New-TalosTestFolder
+        $script:Cache = Join-Path $Work 'cache'
+        $script:SavedVariable = $env:TALOSIMAGE_DECOMPRESSOR
+        $env:TALOSIMAGE_DECOMPRESSOR = $null
+    }
+    AfterEach {
+        $env:TALOSIMAGE_DECOMPRESSOR = $script:SavedVariable
+        Remove-Item -LiteralPath $Work -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    BeforeAll {
+        # The decoder an expansion says, checked against the factory's raw image, its record and -Verbose.
+        function script:Assert-ExpandedBy($Output, $Image, [string] $Decompressor) {
+            $artifact = @($Output | Where-Object { $_ -is [TalosImage.TalosArtifact] })
+            $verbose = @($Output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
+            $artifact.Count | Should -Be 1
+            $artifact[0].Decompressor | Should -BeExactly $Decompressor
+            $artifact[0].FromCache | Should -BeFalse
+            $artifact[0].Sha256 | Should -Be $Image.rawSha256
+            Get-TalosTestSha256 $artifact[0].Path | Should -Be $Image.rawSha256
+            (Get-Content -Raw -LiteralPath "$($artifact[0].Path).meta.json" | ConvertFrom-Json).decompressor | Should -BeExactly $Decompressor
+            $verbose | Should -Match "with the $Decompressor decompressor"
+        }
+    }
+
+    It '-Decompressor Managed expands a <Format> to the factory''s raw image, and says Managed' -ForEach @(
+        @{ Format = 'raw.xz' }, @{ Format = 'raw.zst' }
+    ) {
+        $image = Get-TalosFactoryImage $TestHost "nocloud-amd64.$Format"
+        $saved = Save-TestImage $Cache $Format
+
+        $output = $saved | Expand-TalosImage -Decompressor Managed -Verbose 4>&1
+
+        Assert-ExpandedBy $output $image 'Managed'
+        ($output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n" | Should -Match 'SharpCompress'
+    }
+
+    It 'TALOSIMAGE_DECOMPRESSOR=managed does the same for a <Format>; -Decompressor wins over it' -ForEach @(
+        @{ Format = 'raw.xz' }, @{ Format = 'raw.zst' }
+    ) {
+        $image = Get-TalosFactoryImage $TestHost "nocloud-amd64.$Format"
+        $saved = Save-TestImage $Cache $Format
+        $env:TALOSIMAGE_DECOMPRESSOR = 'managed'
+
+        Assert-ExpandedBy ($saved | Expand-TalosImage -Verbose 4>&1) $image 'Managed'
+        Assert-ExpandedBy ($saved | Expand-TalosImage -Force -Decompressor Native -Verbose 4>&1) $image 'Native'
+    }
+
+    It 'takes liblzma/libzstd by default here (Auto), and the programs only when asked' {
+        $image = Get-TalosFactoryImage $TestHost 'nocloud-amd64.raw.zst'
+        $saved = Save-TestImage $Cache 'raw.zst'
+        Assert-ExpandedBy ($saved | Expand-TalosImage -Verbose 4>&1) $image 'Native'
+        Assert-ExpandedBy ($saved | Expand-TalosImage -Force -Decompressor Program -Verbose 4>&1) $image 'Program'
+    }
+
+    It 'refuses a TALOSIMAGE_DECOMPRESSOR that names no decoder with InvalidDecompressor, and writes nothing' {
+        $saved = Save-TestImage $Cache 'raw.zst'
+        $env:TALOSIMAGE_DECOMPRESSOR = 'fastest'
+
+        $result = $saved | Expand-TalosImage -ErrorAction SilentlyContinue -ErrorVariable failures
+
+        $result | Should -BeNullOrEmpty
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'InvalidDecompressor,*'
+        $failures[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $failures[0].Exception.Message | Should -Match "TALOSIMAGE_DECOMPRESSOR is 'fastest'"
+        Test-Path -LiteralPath (Join-Path (Split-Path $saved.Path) 'nocloud-amd64.raw') | Should -BeFalse
+    }
+
+    It 'offers the four decoders to -Decompressor and refuses others' {
+        (Get-Command Expand-TalosImage).Parameters['Decompressor'].Attributes.ValidValues | Should -Be @('Auto', 'Native', 'Managed', 'Program')
+        $saved = Save-TestImage $Cache 'raw.zst'
+        { $saved | Expand-TalosImage -Decompressor Fast -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    }
+
+    It 'Invoke-TalosOrder expands with defaults.decompressor from config.yaml, and TALOSIMAGE_DECOMPRESSOR wins over it' {
+        $image = Get-TalosFactoryImage $TestHost 'nocloud-amd64.raw.xz'
+        Push-Location $Work
+        try {
+            @"
+defaults:
+  cache_dir: cache
+  factory_url: $($TestHost.factoryUrl)
+  decompressor: managed
+manifest:
+  dir: manifests
+"@ | Set-Content -LiteralPath config.yaml
+            @"
+- orderid: PESTER-DEC
+  positions:
+    - {name: disk, product: talos, version: v1.11.5, image_format: raw.xz, decompress_raw: true, customization: {}}
+"@ | Set-Content -LiteralPath orders.yaml
+
+            $result = Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -WarningAction SilentlyContinue
+            $result.Status | Should -Be 'Succeeded'
+            $raw = @(Get-ChildItem -Recurse -Filter 'nocloud-amd64.raw' -LiteralPath (Join-Path $Work 'cache'))
+            $raw.Count | Should -Be 1
+            Get-TalosTestSha256 $raw[0].FullName | Should -Be $image.rawSha256
+            (Get-Content -Raw -LiteralPath "$($raw[0].FullName).meta.json" | ConvertFrom-Json).decompressor | Should -BeExactly 'Managed'
+
+            Remove-Item -LiteralPath $raw[0].FullName, "$($raw[0].FullName).meta.json", "$($raw[0].FullName).sha256"
+            $env:TALOSIMAGE_DECOMPRESSOR = 'program'
+            (Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -WarningAction SilentlyContinue).Status | Should -Be 'Succeeded'
+            (Get-Content -Raw -LiteralPath "$($raw[0].FullName).meta.json" | ConvertFrom-Json).decompressor | Should -BeExactly 'Program'
+            Get-TalosTestSha256 $raw[0].FullName | Should -Be $image.rawSha256
+        }
+        finally {
+            Pop-Location
+        }
+    }
+}

@@ -30,6 +30,8 @@ public sealed class ArtifactMetadata
     [JsonProperty("kind")] public string Kind { get; set; } = nameof(ArtifactKind.Downloaded);
     /// <summary>For an expanded image: SHA-256 of the compressed file it came from.</summary>
     [JsonProperty("source_sha256", NullValueHandling = NullValueHandling.Ignore)] public string? SourceSha256 { get; set; }
+    /// <summary>For an expanded image: the decoder that expanded it (Native, Managed or Program).</summary>
+    [JsonProperty("decompressor", NullValueHandling = NullValueHandling.Ignore)] public string? Decompressor { get; set; }
     [JsonProperty("downloaded_at")] public DateTimeOffset DownloadedAt { get; set; }
     /// <summary>The artifact's last-write time (UTC ticks) when it was recorded; a change means the file was touched.</summary>
     [JsonProperty("mtime_ticks")] public long MtimeTicks { get; set; }

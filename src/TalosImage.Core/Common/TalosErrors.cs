@@ -296,6 +296,10 @@ public static class TalosErrors
         By(Hosts.InvokeTalosOrder, "expand stage: neither liblzma/libzstd nor the xz/zstd program is found."),
         By(Hosts.ExpandTalosImage));
 
+    public static readonly TalosError InvalidDecompressor = Define("InvalidDecompressor", TalosErrorKind.InvalidArgument,
+        meaning: "the environment variable TALOSIMAGE_DECOMPRESSOR is not one of auto, native, managed, program.",
+        By(Hosts.ExpandTalosImage, "the environment variable TALOSIMAGE_DECOMPRESSOR is not one of auto, native, managed, program (-Decompressor wins over it)."));
+
     public static readonly TalosError CorruptImage = Define("CorruptImage", TalosErrorKind.InvalidData,
         meaning: "the compressed data is corrupt or truncated; nothing is left under the destination's name.",
         By(Hosts.InvokeTalosOrder, "expand stage: the compressed image is corrupt or truncated."),

@@ -13,23 +13,33 @@ using TalosImage.Core.Factory;
 
 namespace TalosImage.Core.Expansion;
 
-/// <summary>How xz and zstd are decoded: Auto = the library when it loads, else the program.</summary>
+/// <summary>
+/// Which decoder expands xz and zstd (<c>-Decompressor</c>, <c>defaults.decompressor</c>, <c>TALOSIMAGE_DECOMPRESSOR</c>;
+/// see <see cref="DecompressorChoice"/>): Auto = the system's liblzma / libzstd when it loads, else the managed
+/// decoder; Native = the library only; Managed = SharpCompress (in the module, nothing to install); Program = the
+/// xz / zstd programs on PATH only. gz and tar.gz are always decoded by .NET (System.IO.Compression): Managed.
+/// </summary>
 public enum ExpansionBackend
 {
     Auto,
     Native,
+    Managed,
     Program,
 }
 
 public sealed record ExpandOptions
 {
-    /// <summary>Decoder threads for xz (liblzma's multi-threaded decoder, or <c>xz -T</c>); 0 = one per core.</summary>
+    /// <summary>Decoder threads for xz (block-parallel workers, liblzma's multi-threaded decoder, or <c>xz -T</c>); 0 = one per core.</summary>
     public int Threads { get; init; }
 
     /// <summary>Expand even when a verified expansion of the same source is already there.</summary>
     public bool Force { get; init; }
 
+    /// <summary>The decoder (<see cref="ExpansionBackend"/>); hosts resolve it with <see cref="DecompressorChoice.Resolve"/>.</summary>
     public ExpansionBackend Backend { get; init; } = ExpansionBackend.Auto;
+
+    /// <summary>For tests: behave as on a host where liblzma and libzstd do not load.</summary>
+    internal bool WithoutNativeLibraries { get; init; }
 }
 
 /// <summary>
@@ -196,7 +206,7 @@ public sealed class ImageExpander
         }
         sourceSha ??= HashFile(sourcePath, ct);
         return string.Equals(recordedSource, sourceSha, StringComparison.OrdinalIgnoreCase)
-            ? Result(WithIdentityOf(source, meta), sourcePath, destination, FactoryCatalog.ExpandedFormat(format), meta.Sha256, meta.Size, fromCache: true, started)
+            ? Result(WithIdentityOf(source, meta), sourcePath, destination, FactoryCatalog.ExpandedFormat(format), meta.Sha256, meta.Size, fromCache: true, started, meta.Decompressor ?? "")
             : null;
     }
 
@@ -217,8 +227,8 @@ public sealed class ImageExpander
             _events.Verbose($"{job.Destination}: already expanded from this {job.Format} (SHA-256 {done.Sha256}); skipped.");
             return done;
         }
-        var (sha, size) = Write(job, sourceSha, ct);
-        return Result(job.Source, job.SourcePath, job.Destination, job.ExpandedFormat, sha, size, fromCache: false, started);
+        var (sha, size, decompressor) = Write(job, sourceSha, ct);
+        return Result(job.Source, job.SourcePath, job.Destination, job.ExpandedFormat, sha, size, fromCache: false, started, decompressor);
     }
 
     /// <summary>An expansion to run: the described source, its path and format, the destination and the expanded format.</summary>
@@ -267,15 +277,15 @@ public sealed class ImageExpander
     /// its final name; on any failure nothing of this expansion stays, and an older expansion whose record was
     /// touched goes too. Returns the expanded image's SHA-256 and size.
     /// </summary>
-    private (string Sha256, long Size) Write(Job job, string? sourceSha, CancellationToken ct)
+    private (string Sha256, long Size, string Decompressor) Write(Job job, string? sourceSha, CancellationToken ct)
     {
         var (source, sourcePath, format, destination) = (job.Source, job.SourcePath, job.Format, job.Destination);
-        var decoder = ChooseDecoder(format, sourcePath);
-        if (decoder is LzmaBlockDecoder)
+        var (decoder, kind) = ChooseDecoder(format, sourcePath);
+        if (decoder is XzBlockParallelDecoder)
         {
             sourceSha ??= HashFile(sourcePath, ct); // it reads blocks out of order: the source is hashed first
         }
-        _events.Verbose($"Expanding {sourcePath} -> {destination} with {decoder.Description}.");
+        _events.Verbose($"Expanding {sourcePath} -> {destination} with the {kind} decompressor: {decoder.Description}.");
         var part = destination + PartSuffix;
         CacheFiles.RefuseUnlessFileOrAbsent(part); // a planted link is refused, not followed nor removed
         var recording = false;
@@ -286,6 +296,7 @@ public sealed class ImageExpander
             var record = ArtifactMetadata.For(ExpandedIdentity(source, destination, job.ExpandedFormat, sha, size), ArtifactKind.Expanded,
                 source.InstallerImage.Length > 0 ? source.InstallerImage : null, DateTimeOffset.UtcNow);
             record.SourceSha256 = sourceSha;
+            record.Decompressor = kind.ToString();
             // The record first, then the final name: a file never has its final name without a record that matches it.
             recording = true;
             record.WriteFor(destination, part);
@@ -294,7 +305,7 @@ public sealed class ImageExpander
             {
                 record.WriteFor(destination); // a file system whose rename touched the mtime
             }
-            return (sha, size);
+            return (sha, size, kind.ToString());
         }
         catch (Exception e)
         {
@@ -319,7 +330,7 @@ public sealed class ImageExpander
         }
     }
 
-    private static TalosArtifact Result(TalosArtifact source, string sourcePath, string destination, string format, string sha, long size, bool fromCache, Stopwatch started) =>
+    private static TalosArtifact Result(TalosArtifact source, string sourcePath, string destination, string format, string sha, long size, bool fromCache, Stopwatch started, string decompressor) =>
         new(ExpandedIdentity(source, destination, format, sha, size))
         {
             Path = destination,
@@ -328,6 +339,7 @@ public sealed class ImageExpander
             Kind = nameof(ArtifactKind.Expanded),
             SourcePath = sourcePath,
             DurationSeconds = started.Elapsed.TotalSeconds,
+            Decompressor = decompressor,
         };
 
     /// <summary>The identity of the image expanded from <paramref name="source"/> into <paramref name="destination"/>: the source's, with the expanded file's name, format, hash and size.</summary>
@@ -386,55 +398,69 @@ public sealed class ImageExpander
 
     private int Threads => _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
 
-    private IDecoder ChooseDecoder(string format, string sourcePath)
+    /// <summary>
+    /// The decoder for <paramref name="format"/> and the kind that it is (Native, Managed or Program, never Auto):
+    /// Auto takes the library when it loads, else the managed decoder; the programs run only when asked for.
+    /// </summary>
+    private (IDecoder Decoder, ExpansionBackend Kind) ChooseDecoder(string format, string sourcePath)
     {
         if (format.EndsWith(".tar.gz", StringComparison.Ordinal))
         {
-            return new TarGzDecoder(sourcePath, "disk." + FactoryCatalog.ExpandedFormat(format));
+            return (new TarGzDecoder(sourcePath, "disk." + FactoryCatalog.ExpandedFormat(format)), ExpansionBackend.Managed);
         }
         if (format.EndsWith(".gz", StringComparison.Ordinal))
         {
-            return new GzipDecoder(sourcePath);
+            return (new GzipDecoder(sourcePath), ExpansionBackend.Managed);
         }
         var xz = format.EndsWith(".xz", StringComparison.Ordinal);
-        var program = xz ? "xz" : "zstd";
-        if (_options.Backend != ExpansionBackend.Program)
+        var backend = _options.Backend;
+        if (backend is ExpansionBackend.Auto or ExpansionBackend.Native)
         {
-            IDecoder? native = xz
+            IDecoder? native = _options.WithoutNativeLibraries ? null
+                : xz
                 ? LzmaLibrary.Instance is { } lzma ? (IDecoder?)LzmaBlockDecoder.TryCreate(lzma, sourcePath, Threads) ?? new LzmaDecoder(lzma, Threads) : null
                 : ZstdLibrary.Instance is { } zstd ? new ZstdDecoder(zstd) : null;
             if (native is not null)
             {
-                return native;
+                return (native, ExpansionBackend.Native);
             }
-            if (_options.Backend == ExpansionBackend.Native)
+            if (backend == ExpansionBackend.Native)
             {
                 throw Missing(xz, sourcePath, libraryOnly: true);
             }
+            _events.Verbose($"{(xz ? "liblzma" : "libzstd")} did not load ({string.Join(", ", xz ? LzmaLibrary.Candidates : ZstdLibrary.Candidates)}): the managed decoder expands {Path.GetFileName(sourcePath)}.");
         }
+        if (backend != ExpansionBackend.Program)
+        {
+            IDecoder managed = xz
+                ? (IDecoder?)ManagedXzBlockDecoder.TryCreate(sourcePath, Threads) ?? new ManagedXzDecoder()
+                : new ManagedZstdDecoder();
+            return (managed, ExpansionBackend.Managed);
+        }
+        var program = xz ? "xz" : "zstd";
         var path = ProgramDecoder.FindOnPath(program);
         if (path is null)
         {
             throw Missing(xz, sourcePath, libraryOnly: false);
         }
-        return new ProgramDecoder(path, xz ? $"-dc -T{Threads}" : "-dc");
+        return (new ProgramDecoder(path, xz ? $"-dc -T{Threads}" : "-dc"), ExpansionBackend.Program);
     }
 
     private static TalosException Missing(bool xz, string sourcePath, bool libraryOnly)
     {
         var libraries = string.Join(", ", xz ? LzmaLibrary.Candidates : ZstdLibrary.Candidates);
-        var what = libraryOnly ? $"the {(xz ? "liblzma" : "libzstd")} library ({libraries})" : $"neither the library ({libraries}) nor the '{(xz ? "xz" : "zstd")}' program";
+        var what = libraryOnly ? $"the {(xz ? "liblzma" : "libzstd")} library ({libraries})" : $"the '{(xz ? "xz" : "zstd")}' program (asked for with the Program decompressor) on PATH";
         var install = xz
             ? "Install xz: Debian/Ubuntu 'apt-get install xz-utils' (liblzma5), RHEL/Fedora 'dnf install xz', Alpine 'apk add xz', macOS 'brew install xz', Windows 'winget install tukaani.xz' or put liblzma.dll / xz.exe on PATH."
             : "Install zstd: Debian/Ubuntu 'apt-get install zstd' (libzstd1), RHEL/Fedora 'dnf install zstd', Alpine 'apk add zstd', macOS 'brew install zstd', Windows 'winget install Meta.Zstandard' or put libzstd.dll / zstd.exe on PATH.";
-        return new TalosException(TalosErrors.DecompressorMissing, $"Cannot expand '{sourcePath}': {what} was found. {install}", sourcePath);
+        return new TalosException(TalosErrors.DecompressorMissing, $"Cannot expand '{sourcePath}': {what} was not found. {install} Or expand with the managed decoder (-Decompressor Managed, or Auto).", sourcePath);
     }
 
     private (string Sha256, long Size, string? InputSha256) Run(IDecoder decoder, string sourcePath, string part, string format, bool hashInput, CancellationToken ct)
     {
         var total = new FileInfo(sourcePath).Length;
         var progress = new ExpandProgress(_events, Interlocked.Increment(ref _nextActivityId), $"Expanding {Path.GetFileName(sourcePath)}", total);
-        using var pipeline = new ChunkPipeline(ChunkSize, decoder is LzmaBlockDecoder blocks ? Math.Max(ChunkCount, blocks.BufferCount) : ChunkCount, ct);
+        using var pipeline = new ChunkPipeline(ChunkSize, decoder is XzBlockParallelDecoder blocks ? Math.Max(ChunkCount, blocks.BufferCount) : ChunkCount, ct);
         using var input = new InputStream(new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan), hashInput, progress.Report);
         // three stages: the decoder thread fills chunks; this thread writes them sparsely; a third hashes them
         // (SHA-256 runs at about 1.8 GB/s, as fast as zstd decodes, so it gets a core of its own) and gives them back.
@@ -518,7 +544,7 @@ public sealed class ImageExpander
             length = writer.Length;
         }
         progress.Done(length);
-        if (decoder is LzmaBlockDecoder { DeduplicatedBlocks: > 0 } deduplicated)
+        if (decoder is XzBlockParallelDecoder { DeduplicatedBlocks: > 0 } deduplicated)
         {
             _events.Verbose($"{deduplicated.DeduplicatedBlocks} xz blocks were repeats of an all-zero block and were not decoded again.");
         }

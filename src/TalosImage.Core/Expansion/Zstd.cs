@@ -91,37 +91,49 @@ internal unsafe struct ZstdOutBuffer
 }
 
 /// <summary>
-/// Decodes .zst with libzstd's streaming API. Frames are decoded one after another (as <c>zstd -d</c> does);
-/// libzstd verifies each frame's content checksum when the frame has one. Input that ends inside a frame
+/// Decodes .zst with a zstd streaming API (libzstd's, <see cref="ZstdDecoder"/>, or SharpCompress's managed port,
+/// <see cref="ManagedZstdDecoder"/>). Frames are decoded one after another (as <c>zstd -d</c> does); the library
+/// verifies each frame's content checksum when the frame has one. Input that ends inside a frame
 /// (ZSTD_decompressStream has not returned 0 when the input is exhausted and nothing more comes out) is truncated.
 /// </summary>
-internal sealed unsafe class ZstdDecoder : IDecoder
+internal abstract unsafe class ZstdStreamDecoder : IDecoder
 {
     private const int InputBufferSize = 1 << 20;
 
-    private readonly ZstdLibrary _library;
+    public abstract string Description { get; }
 
-    public ZstdDecoder(ZstdLibrary library) => _library = library;
+    /// <summary>The library's name in messages.</summary>
+    protected abstract string Library { get; }
 
-    public string Description => $"libzstd {_library.Version} ({_library.Name})";
+    protected abstract IntPtr Create();
+
+    protected abstract UIntPtr Init(IntPtr ds);
+
+    protected abstract UIntPtr Decompress(IntPtr ds, ZstdOutBuffer* output, ZstdInBuffer* input);
+
+    protected abstract void Free(IntPtr ds);
+
+    protected abstract bool IsError(UIntPtr code);
+
+    protected abstract string ErrorName(UIntPtr code);
 
     public void Decode(Stream input, ChunkPipeline output)
     {
-        var ds = _library.CreateDStream();
+        var ds = Create();
         if (ds == IntPtr.Zero)
         {
-            throw new DecoderFailedException("libzstd could not create a decompression stream (out of memory?)");
+            throw new DecoderFailedException(Library + " could not create a decompression stream (out of memory?)");
         }
         var inBuffer = new byte[InputBufferSize];
         var inPin = GCHandle.Alloc(inBuffer, GCHandleType.Pinned);
         try
         {
-            Check(_library.InitDStream(ds), 0);
+            Check(Init(ds), 0);
             Run(ds, input, output, (byte*)inPin.AddrOfPinnedObject(), inBuffer);
         }
         finally
         {
-            _library.FreeDStream(ds);
+            Free(ds);
             inPin.Free();
         }
     }
@@ -159,7 +171,7 @@ internal sealed unsafe class ZstdDecoder : IDecoder
             fixed (byte* outBase = outBuffer)
             {
                 var outb = new ZstdOutBuffer { Dst = outBase, Size = (UIntPtr)outBuffer.Length, Pos = (UIntPtr)outPos };
-                ret = _library.DecompressStream(ds, &outb, &inb);
+                ret = Decompress(ds, &outb, &inb);
                 outPos = (int)outb.Pos;
             }
             totalOut += outPos - before;
@@ -185,10 +197,34 @@ internal sealed unsafe class ZstdDecoder : IDecoder
 
     private void Check(UIntPtr ret, long totalIn)
     {
-        if (_library.IsError(ret))
+        if (IsError(ret))
         {
-            var name = _library.ErrorName(ret);
-            throw new CorruptDataException($"{name} (libzstd, after {totalIn} compressed bytes read)");
+            var name = ErrorName(ret);
+            throw new CorruptDataException($"{name} ({Library}, after {totalIn} compressed bytes read)");
         }
     }
+}
+
+/// <summary>zstd with the system's libzstd (<see cref="ZstdStreamDecoder"/>).</summary>
+internal sealed unsafe class ZstdDecoder : ZstdStreamDecoder
+{
+    private readonly ZstdLibrary _library;
+
+    public ZstdDecoder(ZstdLibrary library) => _library = library;
+
+    public override string Description => $"libzstd {_library.Version} ({_library.Name})";
+
+    protected override string Library => "libzstd";
+
+    protected override IntPtr Create() => _library.CreateDStream();
+
+    protected override UIntPtr Init(IntPtr ds) => _library.InitDStream(ds);
+
+    protected override UIntPtr Decompress(IntPtr ds, ZstdOutBuffer* output, ZstdInBuffer* input) => _library.DecompressStream(ds, output, input);
+
+    protected override void Free(IntPtr ds) => _library.FreeDStream(ds);
+
+    protected override bool IsError(UIntPtr code) => _library.IsError(code);
+
+    protected override string ErrorName(UIntPtr code) => _library.ErrorName(code);
 }

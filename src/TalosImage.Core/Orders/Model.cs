@@ -26,6 +26,8 @@ public sealed record TalosConfig
     /// <summary>factory or github.</summary>
     public string VersionSource { get; init; } = "factory";
     public TimeSpan VersionCacheTtl { get; init; } = TimeSpan.FromHours(1);
+    /// <summary>auto, native, managed or program (<see cref="Expansion.DecompressorChoice"/>); TALOSIMAGE_DECOMPRESSOR overrides it.</summary>
+    public string Decompressor { get; init; } = "auto";
     public int Concurrency { get; init; } = 4;
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(30);
     public ManifestSettings Manifest { get; init; } = new();

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using TalosImage.Core.Expansion;
 using TalosImage.Core.Factory;
 using TalosImage.Core.Orders.Schema;
 using TalosImage.Core.Publishing.Proxmox;
@@ -97,6 +98,7 @@ public static class OrderLoader
             VersionCacheTtl = d.Seconds("version_cache_ttl") ?? config.VersionCacheTtl,
             LockTimeout = d.Seconds("lock_timeout") ?? config.LockTimeout,
             Concurrency = (int?)d.Integer("concurrency") ?? config.Concurrency,
+            Decompressor = d.Text("decompressor") ?? config.Decompressor,
         };
         if (d.Object("push") is { } p)
         {
@@ -129,6 +131,19 @@ public static class OrderLoader
 
     private static TalosConfig ApplyEnvironment(TalosConfig config, Func<string, string?> environment, YamlInput y)
     {
+        // TALOSIMAGE_DECOMPRESSOR wins over defaults.decompressor, as TALOS_FACTORY_URL wins over factory_url.
+        var decompressor = environment(DecompressorChoice.EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(decompressor))
+        {
+            if (DecompressorChoice.TryParse(decompressor, out var backend))
+            {
+                config = config with { Decompressor = backend.ToString().ToLowerInvariant() };
+            }
+            else
+            {
+                y.Add(0, 0, DecompressorChoice.EnvironmentVariable, DecompressorChoice.Problem(decompressor!));
+            }
+        }
         var url = environment(FactoryUrlVariable);
         if (string.IsNullOrWhiteSpace(url))
         {

@@ -48,7 +48,9 @@ internal sealed class PositionPipeline : IDisposable
         _checkExtensions = checkExtensions;
         // The run holds the cache lock for all of its stages.
         _save = new SaveStage(config.CacheDir, events, options.Http, CacheAccess.HeldByCaller);
-        _expand = new ExpandStage(events, access: CacheAccess.HeldByCaller);
+        // defaults.decompressor, with TALOSIMAGE_DECOMPRESSOR already applied by the loader (DecompressorChoice).
+        DecompressorChoice.TryParse(config.Decompressor, out var decompressor);
+        _expand = new ExpandStage(events, new ExpandOptions { Backend = decompressor }, CacheAccess.HeldByCaller);
         _ssh = new SshPublisher(events);
         _downloads = new SemaphoreSlim(config.Concurrency);
         _expansions = new SemaphoreSlim(Math.Max(1, Math.Min(config.Concurrency, 2)));

@@ -22,12 +22,58 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
         "xz-sha256" => _f.ByProgram(variant, "xz", "-0", "-T2", "--block-size=262144", "--check=sha256"),
         "zstd" => _f.ByProgram(variant, "zstd", "-18", "-T0", "-q"),
         "zstd-nocheck" => _f.ByProgram(variant, "zstd", "-18", "--no-check", "-q"),
+        "zstd-multi" => _f.Compressed(variant, p => Concatenate(p, "zstd", "-3", "-q")),
+        "xz-concat" => _f.Compressed(variant, p => Concatenate(p, "xz", "-0", "-T1")),
         "gz" => _f.ByProgram(variant, "gzip", "-6"),
         "tar.gz" => _f.Compressed(variant, p => ExpansionFixture.Run("tar", new[] { "-czf", p, "-C", Path.GetDirectoryName(_f.ImagePath)!, "disk.raw" })),
         "tar.gz-sparse" => _f.Compressed(variant, p => ExpansionFixture.Run("tar", new[] { "-czf", p, "--sparse", "-C", Path.GetDirectoryName(_f.ImagePath)!, "disk.raw" })),
         "tar.gz-posix-sparse" => _f.Compressed(variant, p => ExpansionFixture.Run("tar", new[] { "-czf", p, "--format=posix", "--sparse", "-C", Path.GetDirectoryName(_f.ImagePath)!, "disk.raw" })),
         _ => throw new ArgumentException(variant),
     };
+
+    /// <summary>The image's two halves compressed one by one and concatenated: two zstd frames, or two xz streams.</summary>
+    private void Concatenate(string path, string program, params string[] args)
+    {
+        var image = File.ReadAllBytes(_f.ImagePath);
+        using var output = File.Create(path);
+        for (var half = 0; half < 2; half++)
+        {
+            var part = path + ".half" + half;
+            File.WriteAllBytes(part, image[(half * image.Length / 2)..((half + 1) * image.Length / 2)]);
+            ExpansionFixture.Run(program, args.Concat(new[] { "-c", part }), part + ".out");
+            using (var compressed = File.OpenRead(part + ".out"))
+            {
+                compressed.CopyTo(output);
+            }
+            File.Delete(part);
+            File.Delete(part + ".out");
+        }
+    }
+
+    /// <summary>Every xz and zstd variant with every decoder that can run it (gz and tar.gz: .NET whatever is asked).</summary>
+    public static TheoryData<string, ExpansionBackend> VariantsAndDecoders()
+    {
+        var data = new TheoryData<string, ExpansionBackend>();
+        foreach (var variant in new[] { "xz-single", "xz-multi", "xz-crc32", "xz-crc64", "xz-sha256", "xz-concat", "zstd", "zstd-nocheck", "zstd-multi" })
+        {
+            foreach (var backend in new[] { ExpansionBackend.Auto, ExpansionBackend.Native, ExpansionBackend.Managed, ExpansionBackend.Program })
+            {
+                data.Add(variant, backend);
+            }
+        }
+        foreach (var variant in new[] { "gz", "tar.gz", "tar.gz-sparse", "tar.gz-posix-sparse" })
+        {
+            data.Add(variant, ExpansionBackend.Auto);
+            data.Add(variant, ExpansionBackend.Managed);
+        }
+        return data;
+    }
+
+    /// <summary>The decoder a run with <paramref name="backend"/> reports for <paramref name="variant"/> on this host (the libraries load here).</summary>
+    private static string DecoderThatRuns(string variant, ExpansionBackend backend) =>
+        variant.StartsWith("xz", StringComparison.Ordinal) || variant.StartsWith("zstd", StringComparison.Ordinal)
+            ? (backend == ExpansionBackend.Auto ? ExpansionBackend.Native : backend).ToString()
+            : "Managed";
 
     private static string Extension(string variant) =>
         variant.StartsWith("xz", StringComparison.Ordinal) ? "raw.xz"
@@ -59,22 +105,12 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
         new ImageExpander(events ?? NullEngineEvents.Instance, options).ExpandAsync(source, destination, CancellationToken.None);
 
     [Theory]
-    [InlineData("xz-single")]
-    [InlineData("xz-multi")]
-    [InlineData("xz-crc32")]
-    [InlineData("xz-crc64")]
-    [InlineData("xz-sha256")]
-    [InlineData("zstd")]
-    [InlineData("zstd-nocheck")]
-    [InlineData("gz")]
-    [InlineData("tar.gz")]
-    [InlineData("tar.gz-sparse")]
-    [InlineData("tar.gz-posix-sparse")]
-    public async Task Round_trip_gives_the_original_bytes_with_metadata(string variant)
+    [MemberData(nameof(VariantsAndDecoders))]
+    public async Task Round_trip_gives_the_original_bytes_with_metadata(string variant, ExpansionBackend backend)
     {
         using var dir = new TempDir();
         var source = Source(dir, variant);
-        var result = await Expand(source);
+        var result = await Expand(source, new ExpandOptions { Backend = backend });
 
         var expected = dir.File("nocloud-amd64.raw");
         Assert.Equal(expected, result.Path);
@@ -101,18 +137,61 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
         Assert.Equal("raw", meta.Format);
         Assert.True(meta.Matches(expected));
         Assert.Equal($"{_f.ImageSha256}  nocloud-amd64.raw\n", File.ReadAllText(ArtifactMetadata.ShaPath(expected)));
+        Assert.Equal(DecoderThatRuns(variant, backend), result.Decompressor);
+        Assert.Equal(DecoderThatRuns(variant, backend), meta.Decompressor);
+    }
+
+    [Theory]
+    [InlineData("xz-multi")]
+    [InlineData("xz-single")]
+    [InlineData("zstd")]
+    [InlineData("zstd-multi")]
+    public async Task Auto_takes_the_managed_decoder_where_the_libraries_do_not_load_and_Native_then_fails(string variant)
+    {
+        using var dir = new TempDir();
+        var events = new RecordingEvents();
+        var result = await Expand(Source(dir, variant), new ExpandOptions { WithoutNativeLibraries = true }, events: events);
+        Assert.Equal("Managed", result.Decompressor);
+        Assert.Equal(_f.ImageSha256, ExpansionFixture.Sha256Of(result.Path));
+        Assert.Contains(events.Messages, m => m.Contains("did not load", StringComparison.Ordinal) && m.Contains("managed decoder", StringComparison.Ordinal));
+        Assert.Contains(events.Messages, m => m.Contains("with the Managed decompressor: SharpCompress", StringComparison.Ordinal));
+
+        using var other = new TempDir();
+        var e = await Assert.ThrowsAsync<TalosException>(() => Expand(Source(other, variant), new ExpandOptions { Backend = ExpansionBackend.Native, WithoutNativeLibraries = true }));
+        Assert.Equal("DecompressorMissing", e.ErrorId);
+        Assert.Contains(variant.StartsWith("xz", StringComparison.Ordinal) ? "liblzma" : "libzstd", e.Message);
+        Assert.False(File.Exists(other.File("nocloud-amd64.raw" + ImageExpander.PartSuffix)));
+    }
+
+    [Fact]
+    public async Task A_skipped_expansion_names_the_decoder_that_made_it()
+    {
+        using var dir = new TempDir();
+        var source = Source(dir, "zstd");
+        var first = await Expand(source, new ExpandOptions { Backend = ExpansionBackend.Managed });
+        Assert.Equal("Managed", first.Decompressor);
+        var second = await Expand(source, new ExpandOptions { Backend = ExpansionBackend.Program });
+        Assert.True(second.FromCache);
+        Assert.Equal("Managed", second.Decompressor);
+        Assert.Equal("Managed", ImageExpander.FindExpanded(source, null, CancellationToken.None)!.Decompressor);
     }
 
     [SkippableTheory]
-    [InlineData("xz-multi")]
-    [InlineData("zstd")]
-    [InlineData("gz")]
-    [InlineData("tar.gz-sparse")]
-    public async Task Output_is_sparse(string variant)
+    [InlineData("xz-multi", ExpansionBackend.Auto)]
+    [InlineData("zstd", ExpansionBackend.Auto)]
+    [InlineData("gz", ExpansionBackend.Auto)]
+    [InlineData("tar.gz-sparse", ExpansionBackend.Auto)]
+    [InlineData("xz-multi", ExpansionBackend.Managed)]
+    [InlineData("xz-single", ExpansionBackend.Managed)]
+    [InlineData("zstd", ExpansionBackend.Managed)]
+    [InlineData("zstd-multi", ExpansionBackend.Managed)]
+    [InlineData("xz-multi", ExpansionBackend.Program)]
+    [InlineData("zstd", ExpansionBackend.Program)]
+    public async Task Output_is_sparse(string variant, ExpansionBackend backend)
     {
         Skip.IfNot(_f.SupportsHoles(), "the temp filesystem does not make holes (or du is missing): sparseness cannot be observed here");
         using var dir = new TempDir();
-        var result = await Expand(Source(dir, variant));
+        var result = await Expand(Source(dir, variant), new ExpandOptions { Backend = backend });
         var allocated = ExpansionFixture.AllocatedBytes(result.Path)!.Value;
         // 6 MiB image, about 1.8 MiB of it not zeros; allow for filesystem block rounding.
         Assert.True(allocated < _f.NonZeroBytes + (256 << 10), $"allocated {allocated} bytes for {_f.NonZeroBytes} non-zero bytes");
@@ -143,6 +222,20 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
     }
 
     [Theory]
+    [InlineData("xz-multi", 1)]
+    [InlineData("xz-multi", 2)]
+    [InlineData("xz-multi", 5)]
+    [InlineData("xz-single", 4)]
+    [InlineData("xz-concat", 2)]
+    public async Task Managed_xz_with_any_thread_count_gives_identical_output(string variant, int threads)
+    {
+        using var dir = new TempDir();
+        var result = await Expand(Source(dir, variant), new ExpandOptions { Backend = ExpansionBackend.Managed, Threads = threads });
+        Assert.Equal(_f.ImageSha256, ExpansionFixture.Sha256Of(result.Path));
+        Assert.Equal(_f.ImageSha256, result.Sha256);
+    }
+
+    [Theory]
     [InlineData("xz-single", "truncate", ExpansionBackend.Native)]
     [InlineData("xz-multi", "truncate", ExpansionBackend.Native)]
     [InlineData("xz-multi", "truncate-tail", ExpansionBackend.Native)]
@@ -153,12 +246,37 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
     [InlineData("xz-sha256", "flip", ExpansionBackend.Native)]
     [InlineData("xz-multi", "truncate", ExpansionBackend.Program)]
     [InlineData("xz-multi", "flip", ExpansionBackend.Program)]
+    [InlineData("xz-single", "truncate", ExpansionBackend.Managed)]
+    [InlineData("xz-single", "truncate-tail", ExpansionBackend.Managed)]
+    [InlineData("xz-single", "flip", ExpansionBackend.Managed)]
+    [InlineData("xz-single", "flip-index", ExpansionBackend.Managed)]
+    [InlineData("xz-multi", "truncate", ExpansionBackend.Managed)]
+    [InlineData("xz-multi", "truncate-tail", ExpansionBackend.Managed)]
+    [InlineData("xz-multi", "flip", ExpansionBackend.Managed)]
+    [InlineData("xz-multi", "flip-index", ExpansionBackend.Managed)]
+    [InlineData("xz-multi", "flip-last-block", ExpansionBackend.Managed)]
+    [InlineData("xz-crc32", "flip", ExpansionBackend.Managed)]
+    [InlineData("xz-crc64", "flip", ExpansionBackend.Managed)]
+    [InlineData("xz-sha256", "flip", ExpansionBackend.Managed)]
+    [InlineData("xz-concat", "truncate", ExpansionBackend.Managed)]
+    [InlineData("xz-concat", "flip", ExpansionBackend.Managed)]
+    [InlineData("xz-concat", "truncate-tail", ExpansionBackend.Managed)]
+    [InlineData("xz-concat", "garbage", ExpansionBackend.Managed)]
+    [InlineData("xz-concat", "garbage", ExpansionBackend.Native)]
     [InlineData("zstd", "truncate", ExpansionBackend.Native)]
     [InlineData("zstd", "truncate-tail", ExpansionBackend.Native)]
     [InlineData("zstd-nocheck", "truncate", ExpansionBackend.Native)]
     [InlineData("zstd", "flip", ExpansionBackend.Native)]
     [InlineData("zstd", "truncate", ExpansionBackend.Program)]
     [InlineData("zstd", "flip", ExpansionBackend.Program)]
+    [InlineData("zstd", "truncate", ExpansionBackend.Managed)]
+    [InlineData("zstd", "truncate-tail", ExpansionBackend.Managed)]
+    [InlineData("zstd-nocheck", "truncate", ExpansionBackend.Managed)]
+    [InlineData("zstd", "flip", ExpansionBackend.Managed)]
+    [InlineData("zstd-multi", "truncate", ExpansionBackend.Managed)]
+    [InlineData("zstd-multi", "truncate-tail", ExpansionBackend.Managed)]
+    [InlineData("zstd-multi", "flip", ExpansionBackend.Managed)]
+    [InlineData("zstd-multi", "truncate-tail", ExpansionBackend.Native)]
     [InlineData("gz", "truncate", ExpansionBackend.Auto)]
     [InlineData("gz", "truncate-tail", ExpansionBackend.Auto)]
     [InlineData("gz", "flip", ExpansionBackend.Auto)]
@@ -176,6 +294,7 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
             "truncate-tail" => bytes[..^4], // only the end of the container (index / checksum / trailer) missing
             "flip-index" => Flip(bytes, bytes.Length - 20), // inside the xz index
             "flip-last-block" => Flip(bytes, bytes.Length - 200), // the last block: a zero run, like earlier ones
+            "garbage" => bytes.Concat(new byte[] { 0, 0, 0, 0, 1, 2, 3, 4 }).ToArray(), // stream padding, then not a stream
             _ => Flip(bytes, bytes.Length / 2),
         };
         File.WriteAllBytes(source.Path, bytes);
@@ -211,6 +330,24 @@ public sealed class ImageExpanderTests : IClassFixture<ExpansionFixture>
         events = new RecordingEvents();
         await Expand(Source(single, "xz-single"), new ExpandOptions { Threads = 2 }, events: events);
         Assert.Contains(events.Messages, m => m.Contains("multi-threaded decoder", StringComparison.Ordinal)); // one block: streaming
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Managed_multi_block_xz_is_decoded_block_parallel_and_zero_blocks_are_not_decoded_twice(int threads)
+    {
+        using var dir = new TempDir();
+        var events = new RecordingEvents();
+        var result = await Expand(Source(dir, "xz-multi"), new ExpandOptions { Backend = ExpansionBackend.Managed, Threads = threads }, events: events);
+        Assert.Equal(_f.ImageSha256, ExpansionFixture.Sha256Of(result.Path));
+        Assert.Contains(events.Messages, m => m.Contains("SharpCompress", StringComparison.Ordinal) && m.Contains($"block-parallel decoder, {threads} threads", StringComparison.Ordinal));
+        Assert.Contains(events.Messages, m => m.Contains("repeats of an all-zero block", StringComparison.Ordinal));
+
+        using var concat = new TempDir();
+        events = new RecordingEvents();
+        await Expand(Source(concat, "xz-concat"), new ExpandOptions { Backend = ExpansionBackend.Managed, Threads = threads }, events: events);
+        Assert.Contains(events.Messages, m => m.Contains("SharpCompress", StringComparison.Ordinal) && m.Contains("streaming decoder", StringComparison.Ordinal)); // two streams
     }
 
     [Fact]

@@ -156,6 +156,13 @@ public static class InputSchema
             New = true,
             Description = "seconds a fetched version list is reused",
         }),
+        new Property("decompressor", new ScalarSchema(ScalarType.String)
+        {
+            Enum = Expansion.DecompressorChoice.Words,
+            Default = ConfigDefaults.Decompressor,
+            New = true,
+            Description = "how raw.xz and raw.zst are expanded: `auto` (liblzma/libzstd when they load, else the managed decoder), `native` (the libraries only), `managed` (SharpCompress, in the module) or `program` (the xz/zstd programs only); the environment variable `TALOSIMAGE_DECOMPRESSOR` overrides it (docs/EXPANSION.md)",
+        }),
         new Property("concurrency", new ScalarSchema(ScalarType.Integer)
         {
             Min = 1,
