@@ -58,8 +58,11 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
     /// Rsync (the ssh and rsync programs), Sftp (built in: SSH.NET, no programs) or Auto (rsync when both programs are
     /// on PATH, else sftp).
     /// </summary>
+    /// <remarks>A string, not the engine's enum: a script must be able to name every parameter type (the engine's types
+    /// live in the module's private load context on PowerShell 7).</remarks>
     [Parameter(ParameterSetName = SshSet)]
-    public SshTransport Transport { get; set; } = SshTransport.Auto;
+    [ValidateSet("Auto", "Rsync", "Sftp", IgnoreCase = true)]
+    public string Transport { get; set; } = "Auto";
 
     /// <summary>The passphrase of a protected identity file (sftp transport). Without it: $env:TALOSIMAGE_SSH_PASSPHRASE.</summary>
     [Parameter(ParameterSetName = SshSet)]
@@ -152,7 +155,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
         var options = SshOptions();
         foreach (var host in ComputerName)
         {
-            var target = new SshTarget { Host = host, IsoDir = IsoDirectory, ImportDir = ImportDirectory, SshOptions = SshOption, RsyncOptions = RsyncOption, Transport = Transport };
+            var target = new SshTarget { Host = host, IsoDir = IsoDirectory, ImportDir = ImportDirectory, SshOptions = SshOption, RsyncOptions = RsyncOption, Transport = SshTransports.Parse(Transport) };
             string destination;
             try
             {

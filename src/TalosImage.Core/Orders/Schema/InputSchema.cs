@@ -23,7 +23,7 @@ public static class InputSchema
     public const string EnvironmentVariablePattern = "^[A-Za-z_][A-Za-z0-9_]*$";
     internal const string WindowsDevicePattern = @"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$";
     internal const string HostJsonPattern = @"^(?!-)(?:[A-Za-z0-9._-]+@)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\[[0-9A-Fa-f:.]+\])$";
-    internal const string RemoteDirJsonPattern = @"^(?!.*(?:^|/)\.\.(?:/|$))/[A-Za-z0-9._/+-]*$";
+    internal const string RemoteDirJsonPattern = @"^(?!.*(?:^|/)\.\.(?:/|$))/[^\u0000-\u001f\u007f-\u009f]*$";
     internal const string NodeJsonPattern = "^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$";
     internal const string StorageJsonPattern = "^[A-Za-z][A-Za-z0-9._-]{0,127}$";
 

@@ -72,6 +72,10 @@ public sealed class SftpConnectionPool : IDisposable
         return await task.ConfigureAwait(false);
     }
 
+    /// <summary>Whether every open connection runs its remote commands on itself (no second connection; for tests).</summary>
+    internal bool AllExecOnSameConnection =>
+        _connections.Values.Where(l => l.IsValueCreated && l.Value.Status == TaskStatus.RanToCompletion).All(l => l.Value.Result.SharesOneConnection);
+
     public void Dispose()
     {
         _disposed = true;

@@ -90,6 +90,38 @@ public sealed class SftpPublisherTests : SshPublisherTests
         Assert.Equal(new[] { "Published", "Published", "Skipped", "Published", "Published" }, results.Select(r => r.Status));
         Assert.All(results, r => Assert.Equal("Ssh", r.Transport));
         Assert.Equal(1, pool.Opened);
+        Assert.True(pool.AllExecOnSameConnection, "the remote scripts ran on a second connection");
+    }
+
+    [Fact]
+    public void Push_transport_is_read_from_config_and_a_host_entry_overrides_it()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "talosimage-transport-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var config = Path.Combine(dir, "config.yaml");
+            var orders = Path.Combine(dir, "orders.yaml");
+            File.WriteAllText(config, "defaults:\n  push:\n    transport: sftp\n");
+            File.WriteAllText(orders, "- orderid: A\n  positions:\n    - product: talos\n      customization: {}\n      push:\n        enabled: true\n" +
+                "        hosts:\n          - pve1\n          - {host: pve2, transport: rsync, iso_dir: \"/mnt/pve/ISO Store/template/iso\"}\n");
+
+            var input = TalosImage.Core.Orders.OrderLoader.Load(config, orders, _ => null);
+
+            Assert.Equal("sftp", input.Config.Push.Transport);
+            var hosts = input.Orders[0].Positions[0].Push.Hosts;
+            Assert.Null(hosts[0].Transport);
+            Assert.Equal("rsync", hosts[1].Transport);
+            Assert.Equal("/mnt/pve/ISO Store/template/iso", hosts[1].IsoDir);
+
+            File.WriteAllText(config, "defaults:\n  push:\n    transport: scp\n");
+            var e = Assert.Throws<TalosImage.Core.Orders.TalosValidationException>(() => TalosImage.Core.Orders.OrderLoader.Load(config, orders, _ => null));
+            Assert.Contains(e.Problems, p => p.Key == "defaults.push.transport");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [SkippableFact]
