@@ -17,7 +17,7 @@ namespace TalosImage.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsData.Publish, "TalosImage", SupportsShouldProcess = true, DefaultParameterSetName = SshSet, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(TalosPublishResult))]
-public sealed class PublishTalosImageCommand : TalosCmdlet
+public sealed class PublishTalosImageCommand : TalosCmdlet, IDisposable
 {
     private const string SshSet = "Ssh";
     private const string ApiSet = "ProxmoxApi";
@@ -142,10 +142,12 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
         _connections = null;
     }
 
-    protected override void StopProcessing()
+    /// <summary>PowerShell disposes a cmdlet after a stopped or failed pipeline too (EndProcessing does not run then).</summary>
+    void IDisposable.Dispose()
     {
-        base.StopProcessing();
         _connections?.Dispose();
+        _connections = null;
+        Dispose();
     }
 
     private void PublishOverSsh(TalosArtifact artifact)

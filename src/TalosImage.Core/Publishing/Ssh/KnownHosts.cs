@@ -127,7 +127,7 @@ internal static class KnownHosts
 
     private static readonly object AppendLock = new();
 
-    /// <summary>Appends the host's line to <paramref name="file"/> (creating it and its folder, mode 600 where that exists).</summary>
+    /// <summary>Appends the host's line to <paramref name="file"/> (creating it and its folder).</summary>
     public static void Append(string file, string line)
     {
         lock (AppendLock)

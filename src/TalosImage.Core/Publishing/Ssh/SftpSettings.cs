@@ -135,7 +135,7 @@ public sealed record SftpSettings
             Port = port is null ? 22 : ParsePort(port, host),
             IdentityFiles = identities.Select(p => Expand(p, home)).ToList(),
             UserKnownHostsFiles = Files(userKnown, home) ?? new[] { Path.Combine(home, ".ssh", "known_hosts"), Path.Combine(home, ".ssh", "known_hosts2") },
-            GlobalKnownHostsFiles = Files(globalKnown, home) ?? new[] { "/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2" },
+            GlobalKnownHostsFiles = Files(globalKnown, home) ?? DefaultGlobalKnownHosts(),
             Policy = PolicyOf(strict, host),
             ConnectTimeout = timeout is null || timeout.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : TimeSpan.FromSeconds(ParseSeconds(timeout, host)),
         };
@@ -150,6 +150,21 @@ public sealed record SftpSettings
         }
         home ??= HomeFolder();
         return DefaultIdentityNames.Select(n => Path.Combine(home, ".ssh", n)).Where(File.Exists).ToList();
+    }
+
+    /// <summary>/etc/ssh/ssh_known_hosts(2); on Windows also Win32-OpenSSH's %ProgramData%\ssh\ssh_known_hosts.</summary>
+    private static IReadOnlyList<string> DefaultGlobalKnownHosts()
+    {
+        var files = new List<string> { "/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2" };
+        if (Path.DirectorySeparatorChar == '\\')
+        {
+            var data = Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData);
+            if (data.Length > 0)
+            {
+                files.Add(Path.Combine(data, "ssh", "ssh_known_hosts"));
+            }
+        }
+        return files;
     }
 
     private static IReadOnlyList<string>? Files(string? value, string home) =>
