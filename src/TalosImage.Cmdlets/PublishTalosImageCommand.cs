@@ -11,13 +11,13 @@ using TalosImage.Core.Publishing.Ssh;
 namespace TalosImage.Cmdlets;
 
 /// <summary>
-/// Publishes artifacts to Proxmox VE nodes: over SSH/rsync (parameter set Ssh, hosts in parallel) or through the
+/// Publishes artifacts to Proxmox VE nodes: over SSH with rsync or sftp (parameter set Ssh, hosts in parallel) or through the
 /// Proxmox API (parameter set ProxmoxApi). One ShouldProcess per host or node names the remote path or volume id;
 /// one TalosPublishResult per host or node; a failed host also writes a non-terminating error.
 /// </summary>
 [Cmdlet(VerbsData.Publish, "TalosImage", SupportsShouldProcess = true, DefaultParameterSetName = SshSet, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(TalosPublishResult))]
-public sealed class PublishTalosImageCommand : TalosCmdlet
+public sealed class PublishTalosImageCommand : TalosCmdlet, IDisposable
 {
     private const string SshSet = "Ssh";
     private const string ApiSet = "ProxmoxApi";
@@ -53,6 +53,20 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
     /// <summary>Push a raw.xz/raw.zst/raw.gz compressed and expand it on the host into the .raw.</summary>
     [Parameter(ParameterSetName = SshSet)]
     public SwitchParameter RemoteExpand { get; set; }
+
+    /// <summary>
+    /// Rsync (the ssh and rsync programs), Sftp (built in: SSH.NET, no programs) or Auto (rsync when both programs are
+    /// on PATH, else sftp).
+    /// </summary>
+    /// <remarks>A string, not the engine's enum: a script must be able to name every parameter type (the engine's types
+    /// live in the module's private load context on PowerShell 7).</remarks>
+    [Parameter(ParameterSetName = SshSet)]
+    [ValidateSet("Auto", "Rsync", "Sftp", IgnoreCase = true)]
+    public string Transport { get; set; } = "Auto";
+
+    /// <summary>The passphrase of a protected identity file (sftp transport). Without it: $env:TALOSIMAGE_SSH_PASSPHRASE.</summary>
+    [Parameter(ParameterSetName = SshSet)]
+    public SecureString? KeyPassphrase { get; set; }
 
     /// <summary>Hosts published at once.</summary>
     [Parameter(ParameterSetName = SshSet)]
@@ -112,24 +126,49 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
         }
     }
 
+    /// <summary>The sftp transport's connections: one per host for all the artifacts this pipeline publishes.</summary>
+    private SftpConnectionPool? _connections;
+
+    private SshPublishOptions SshOptions() => new()
+    {
+        MaxParallelHosts = ThrottleLimit,
+        Connections = _connections ??= new SftpConnectionPool(),
+        Credentials = new SftpCredentials { Passphrase = KeyPassphrase },
+    };
+
+    protected override void EndProcessing()
+    {
+        _connections?.Dispose();
+        _connections = null;
+    }
+
+    /// <summary>PowerShell disposes a cmdlet after a stopped or failed pipeline too (EndProcessing does not run then).</summary>
+    void IDisposable.Dispose()
+    {
+        _connections?.Dispose();
+        _connections = null;
+        Dispose();
+    }
+
     private void PublishOverSsh(TalosArtifact artifact)
     {
         var mode = RemoteExpand ? SshPublishMode.RemoteExpand : SshPublishMode.AsIs;
         var approved = new List<SshTarget>();
+        var options = SshOptions();
         foreach (var host in ComputerName)
         {
-            var target = new SshTarget { Host = host, IsoDir = IsoDirectory, ImportDir = ImportDirectory, SshOptions = SshOption, RsyncOptions = RsyncOption };
+            var target = new SshTarget { Host = host, IsoDir = IsoDirectory, ImportDir = ImportDirectory, SshOptions = SshOption, RsyncOptions = RsyncOption, Transport = SshTransports.Parse(Transport) };
             string destination;
             try
             {
-                destination = SshPublisher.DestinationFor(artifact, target, mode);
+                destination = SshPublisher.DestinationFor(artifact, target, mode, options);
             }
             catch (TalosException e)
             {
                 ThrowTerminatingError(ErrorRecordFor(e, host));
                 return;
             }
-            if (ShouldProcess($"{host}:{destination}", $"Publish {Describe(artifact)} over SSH"))
+            if (ShouldProcess($"{host}:{destination}", $"Publish {Describe(artifact)} over SSH{(SshPublisher.TransportFor(target, options) == SshTransport.Sftp ? " (sftp)" : "")}"))
             {
                 approved.Add(target);
             }
@@ -140,7 +179,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet
         }
         RunEngine(async (events, ct) =>
         {
-            var publisher = new SshPublisher(events, new SshPublishOptions { MaxParallelHosts = ThrottleLimit });
+            var publisher = new SshPublisher(events, options);
             foreach (var result in await publisher.PublishManyAsync(artifact, approved, mode, ct).ConfigureAwait(false))
             {
                 Report(result);

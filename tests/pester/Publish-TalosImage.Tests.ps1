@@ -1,4 +1,5 @@
-# Publish-TalosImage as a user runs it: over SSH/rsync to the test host's real sshd (files land under ssh.remoteRoot),
+# Publish-TalosImage as a user runs it: over SSH (rsync, and sftp with ssh and rsync hidden from PATH) to the test
+# host's real sshd (files land under ssh.remoteRoot),
 # and through the Proxmox API fake (https with a self-signed certificate, pinned by its fingerprint, token auth).
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
@@ -141,7 +142,8 @@ Describe 'Publish-TalosImage over SSH to a real sshd' {
         @{ Name = 'a host with a leading dash'; ErrorId = 'UnsafeHost'; Extra = { param($m) @{ ComputerName = @("-oProxyCommand=touch $m") } } }
         @{ Name = 'an ssh option that runs a command'; ErrorId = 'UnsafeOption'; Extra = { param($m) @{ SshOption = "$($Ssh.sshOptions) -o ProxyCommand=touch\ $m" } } }
         @{ Name = 'an rsync option that runs a command'; ErrorId = 'UnsafeOption'; Extra = { param($m) @{ RsyncOption = "-a --rsync-path=touch\ $m" } } }
-        @{ Name = 'a remote folder with a shell command'; ErrorId = 'UnsafeRemotePath'; Extra = { param($m) @{ IsoDirectory = "/tmp/x;touch $m" } } }
+        # Issue 16: spaces, quotes and ';' in a folder are passed literally now (see 'publishes into folders with spaces'); a line break cannot be.
+        @{ Name = 'a remote folder with a line break and a command'; ErrorId = 'UnsafeRemotePath'; Extra = { param($m) @{ IsoDirectory = "/tmp/x`ntouch $m" } } }
         @{ Name = 'a relative remote folder'; ErrorId = 'UnsafeRemotePath'; Extra = { param($m) @{ IsoDirectory = '../../etc' } } }
     ) {
         $marker = Join-Path $Work ('pwned-' + [guid]::NewGuid().ToString('N'))
@@ -186,6 +188,133 @@ Describe 'Publish-TalosImage over SSH to a real sshd' {
         $fromItem.Destination | Should -Be $rawPath
         $fromItem.Status | Should -Be 'Skipped'
         Get-TalosTestSha256 $rawPath | Should -Be $XzImage.rawSha256
+    }
+}
+
+Describe 'Publish-TalosImage into folders with spaces, quotes and non-ASCII letters (both transports)' {
+    It 'publishes over <Transport> into a folder like "ISO Store" and runs nothing the name holds' -ForEach @(
+        @{ Transport = 'Rsync' }
+        @{ Transport = 'Sftp' }
+    ) {
+        $marker = Join-Path $Work ('pwned-' + [guid]::NewGuid().ToString('N'))
+        $remote = New-RemoteFolder
+        $dir = "$remote/ISO Store ünï/it's; touch $marker; `$(touch $marker)/template/iso"
+
+        $first = $Iso | Publish-TalosImage -ComputerName $Ssh.target -SshOption $Ssh.sshOptions -Transport $Transport -IsoDirectory $dir
+        $again = $Iso | Publish-TalosImage -ComputerName $Ssh.target -SshOption $Ssh.sshOptions -Transport $Transport -IsoDirectory $dir
+
+        $first.Status | Should -Be 'Published'
+        $first.Destination | Should -Be "$dir/$Stem-nocloud-amd64.iso"
+        Get-TalosTestSha256 -Path "$dir/$Stem-nocloud-amd64.iso" | Should -Be $IsoImage.sha256
+        $again.Status | Should -Be 'Skipped'
+        Test-Path -LiteralPath $marker | Should -BeFalse
+    }
+}
+
+Describe 'Publish-TalosImage -Transport Sftp (SSH.NET) with ssh and rsync hidden from PATH' {
+    BeforeAll {
+        # No ssh, no rsync: PATH is one empty folder while these tests run (the engine runs in this process).
+        $script:SavedPath = $env:PATH
+        $script:NoPrograms = Join-Path $Work ('no-programs-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+        New-Item -ItemType Directory -Path $NoPrograms | Out-Null
+    }
+    BeforeEach {
+        $env:PATH = $NoPrograms
+        $script:Remote = New-RemoteFolder
+        $script:SftpArgs = @{ ComputerName = $Ssh.target; SshOption = $Ssh.sshOptions; IsoDirectory = "$Remote/iso"; ImportDirectory = "$Remote/import"; Transport = 'Sftp' }
+    }
+    AfterEach {
+        $env:PATH = $SavedPath
+    }
+
+    It 'publishes an ISO and an expanded raw over one connection, verified, then skips both' {
+        (Get-Command ssh -CommandType Application -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+        (Get-Command rsync -CommandType Application -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+
+        $results = @($Iso, $Raw | Publish-TalosImage @SftpArgs)
+
+        $results.Status | Should -Be @('Published', 'Published')
+        $results.Transport | Should -Be @('Ssh', 'Ssh')
+        $results.Verified | Should -Be @($true, $true)
+        $results[0].Destination | Should -Be "$Remote/iso/$Stem-nocloud-amd64.iso"
+        $results[0].BytesSent | Should -Be $IsoImage.size
+        Get-TalosTestSha256 "$Remote/iso/$Stem-nocloud-amd64.iso" | Should -Be $IsoImage.sha256
+        Get-TalosTestSha256 "$Remote/import/$Stem-nocloud-amd64.raw" | Should -Be $XzImage.rawSha256
+        Get-TalosTreeListing $Remote | Should -Be @(
+            "import/$Stem-nocloud-amd64.raw", "import/$Stem-nocloud-amd64.raw.sha256",
+            "iso/$Stem-nocloud-amd64.iso", "iso/$Stem-nocloud-amd64.iso.sha256")
+
+        $again = @($Iso, $Raw | Publish-TalosImage @SftpArgs)
+        $again.Status | Should -Be @('Skipped', 'Skipped')
+        $again.BytesSent | Should -Be @(0, 0)
+    }
+
+    It '-Transport Auto picks sftp without the programs, and -WhatIf says so' {
+        $arguments = $SftpArgs.Clone()
+        $arguments.Transport = 'Auto'
+        $run = Invoke-TalosTranscribed -Folder $Work { $Iso | Publish-TalosImage @arguments -WhatIf }
+        $result = $Iso | Publish-TalosImage @arguments
+
+        $run.Text | Should -Match ([regex]::Escape("What if: Performing the operation ""Publish nocloud-amd64.iso v1.11.5 over SSH (sftp)"""))
+        $result.Status | Should -Be 'Published'
+        Get-TalosTestSha256 "$Remote/iso/$Stem-nocloud-amd64.iso" | Should -Be $IsoImage.sha256
+    }
+
+    It '-RemoteExpand pushes the raw.xz and expands it on the host' {
+        $result = $Xz | Publish-TalosImage @SftpArgs -RemoteExpand
+
+        $result.Status | Should -Be 'Published'
+        $result.RemoteExpanded | Should -BeTrue
+        $result.Verified | Should -BeTrue
+        $result.BytesSent | Should -BeLessThan $XzImage.rawSize
+        Get-TalosTestSha256 "$Remote/import/$Stem-nocloud-amd64.raw" | Should -Be $XzImage.rawSha256
+        ($Xz | Publish-TalosImage @SftpArgs -RemoteExpand).Status | Should -Be 'Skipped'
+    }
+
+    It 'refuses an unknown host key with its fingerprint and the line to add (non-terminating SshHostKeyUnknown), writing nothing' {
+        $known = Join-Path $Work ('known-' + [guid]::NewGuid().ToString('N'))
+        Set-Content -LiteralPath $known -Value '# empty'
+        $arguments = $SftpArgs.Clone()
+        $arguments.SshOption = $Ssh.sshOptions -replace 'UserKnownHostsFile=\S+', "UserKnownHostsFile=$known"
+        $hostKey = (Get-Content -Raw -LiteralPath ($Ssh.knownHostsPath)).Trim()
+
+        $results = @($Iso | Publish-TalosImage @arguments -ErrorAction SilentlyContinue -ErrorVariable failures)
+
+        $results[0].Status | Should -Be 'Failed'
+        $results[0].ErrorId | Should -Be 'SshHostKeyUnknown'
+        $results[0].Error | Should -Match 'SHA256:[A-Za-z0-9+/]{43}'
+        $results[0].Error.Contains($hostKey) | Should -BeTrue -Because "the message gives the known_hosts line to add"
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'SshHostKeyUnknown,*'
+        $failures[0].CategoryInfo.Category | Should -Be 'SecurityError'
+        Test-Path -LiteralPath $Remote | Should -BeFalse
+    }
+
+    It 'opens a passphrase-protected key with -KeyPassphrase' {
+        $env:PATH = $SavedPath
+        $key = Join-Path $Work ('locked-' + [guid]::NewGuid().ToString('N'))
+        & ssh-keygen -q -t ed25519 -N 'pester secret' -C locked -f $key
+        Add-Content -LiteralPath (Join-Path (Split-Path $Ssh.keyPath) 'authorized_keys') -Value (Get-Content -Raw -LiteralPath "$key.pub").Trim()
+        $env:PATH = $NoPrograms
+        $arguments = $SftpArgs.Clone()
+        $arguments.SshOption = $Ssh.sshOptions.Replace($Ssh.keyPath, $key)
+
+        $ok = $Iso | Publish-TalosImage @arguments -KeyPassphrase (Get-Secure 'pester secret')
+        $none = @($Iso | Publish-TalosImage @arguments -IsoDirectory "$Remote/other" -ErrorAction SilentlyContinue -ErrorVariable failures)
+
+        $ok.Status | Should -Be 'Published'
+        $none[0].ErrorId | Should -Be 'SshKeyUnreadable'
+        $none[0].Error | Should -Not -Match 'pester secret'
+    }
+
+    It 'refuses ssh options sftp cannot honour, naming them (terminating SftpOptionUnsupported)' {
+        $arguments = $SftpArgs.Clone()
+        $arguments.SshOption = "$($Ssh.sshOptions) -J bastion -o ControlPath=/tmp/cm"
+
+        $err = { $Iso | Publish-TalosImage @arguments } | Should -Throw -PassThru
+
+        $err.FullyQualifiedErrorId | Should -BeLike 'SftpOptionUnsupported,*'
+        $err.Exception.Message | Should -BeLike '*-J, -o ControlPath cannot be honoured by the sftp transport*'
+        Test-Path -LiteralPath $Remote | Should -BeFalse
     }
 }
 

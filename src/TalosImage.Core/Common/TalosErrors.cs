@@ -421,6 +421,26 @@ public static class TalosErrors
         meaning: "a remote check or step failed in another way; the message has its exit code and output.",
         By(Hosts.PublishTalosImage));
 
+    public static readonly TalosError SftpOptionUnsupported = Define("SftpOptionUnsupported", TalosErrorKind.InvalidArgument,
+        meaning: "the sftp transport (push.transport: sftp, -Transport Sftp) cannot honour an ssh option (-J/ProxyJump, -C, -o ControlPath, ...); the message names them. Use the rsync transport for them.",
+        By(Hosts.PublishTalosImage));
+
+    public static readonly TalosError SshHostKeyUnknown = Define("SshHostKeyUnknown", TalosErrorKind.SecurityError,
+        meaning: "sftp transport: the host's key is in no known_hosts file and StrictHostKeyChecking is yes (the default); nothing was written. The message has the key's SHA256 fingerprint and the line to add (or use -o StrictHostKeyChecking=accept-new).",
+        By(Hosts.PublishTalosImage));
+
+    public static readonly TalosError SshHostKeyChanged = Define("SshHostKeyChanged", TalosErrorKind.SecurityError,
+        meaning: "sftp transport: the host offers another key than known_hosts lists for it, or a key marked @revoked; the connection is refused and nothing was written. The message names the known_hosts line and the new key's SHA256 fingerprint.",
+        By(Hosts.PublishTalosImage));
+
+    public static readonly TalosError SshKeyUnreadable = Define("SshKeyUnreadable", TalosErrorKind.InvalidArgument,
+        meaning: "sftp transport: an identity file cannot be read or decrypted (missing, not a private key, or protected by a passphrase that was not given or is wrong: -KeyPassphrase or TALOSIMAGE_SSH_PASSPHRASE), or there is no identity file at all.",
+        By(Hosts.PublishTalosImage));
+
+    public static readonly TalosError SftpTransferFailed = Define("SftpTransferFailed", TalosErrorKind.WriteError,
+        meaning: "sftp transport: writing the temporary file on the host failed (permissions, disk full, connection lost); the message has the server's answer.",
+        By(Hosts.PublishTalosImage));
+
     public static readonly TalosError ProxmoxEndpointInvalid = Define("ProxmoxEndpointInvalid", TalosErrorKind.InvalidArgument,
         meaning: "-ProxmoxUri is not an https:// URL. Terminating.",
         By(Hosts.PublishTalosImage));

@@ -43,6 +43,8 @@ public sealed record PushDefaults
     public bool PreferDecompressed { get; init; }
     /// <summary>Push the compressed image and expand it on the host.</summary>
     public bool RemoteExpand { get; init; }
+    /// <summary>auto, rsync or sftp (<see cref="Publishing.Ssh.SshTransport"/>).</summary>
+    public string Transport { get; init; } = "auto";
 }
 
 public sealed record CachePolicy
@@ -116,6 +118,8 @@ public sealed record PushHost
     public string Host { get; init; } = "";
     public string? IsoDir { get; init; }
     public string? ImportDir { get; init; }
+    /// <summary>auto, rsync or sftp; null: config.yaml's defaults.push.transport.</summary>
+    public string? Transport { get; init; }
 }
 
 /// <summary>A config and an orders file, loaded and validated together.</summary>

@@ -111,6 +111,7 @@ public static class OrderLoader
                     SshOpts = p.Text("ssh_opts") ?? config.Push.SshOpts,
                     PreferDecompressed = p.Bool("prefer_decompressed") ?? config.Push.PreferDecompressed,
                     RemoteExpand = p.Bool("remote_expand") ?? config.Push.RemoteExpand,
+                    Transport = p.Text("transport") ?? config.Push.Transport,
                 },
             };
         }
@@ -481,7 +482,7 @@ public static class OrderLoader
             }
             if (host is not null)
             {
-                hosts.Add(new PushHost { Host = host, IsoDir = hm.Text("iso_dir"), ImportDir = hm.Text("import_dir") });
+                hosts.Add(new PushHost { Host = host, IsoDir = hm.Text("iso_dir"), ImportDir = hm.Text("import_dir"), Transport = hm.Text("transport") });
             }
         }
         var proxmox = pm.StringList("proxmox") ?? Array.Empty<string>();

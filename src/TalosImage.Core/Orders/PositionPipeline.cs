@@ -32,6 +32,7 @@ internal sealed class PositionPipeline : IDisposable
     private readonly SaveStage _save;
     private readonly ExpandStage _expand;
     private readonly SshPublisher _ssh;
+    private readonly SftpConnectionPool _sftpConnections = new();
     private readonly SemaphoreSlim _downloads;
     private readonly SemaphoreSlim _expansions;
     private readonly SemaphoreSlim _pushes;
@@ -51,7 +52,8 @@ internal sealed class PositionPipeline : IDisposable
         // defaults.decompressor, with TALOSIMAGE_DECOMPRESSOR already applied by the loader (DecompressorChoice).
         DecompressorChoice.TryParse(config.Decompressor, out var decompressor);
         _expand = new ExpandStage(events, new ExpandOptions { Backend = decompressor }, CacheAccess.HeldByCaller);
-        _ssh = new SshPublisher(events);
+        // One SSH connection per host for the whole run (sftp transport); closed in Dispose.
+        _ssh = new SshPublisher(events, new SshPublishOptions { Connections = _sftpConnections });
         _downloads = new SemaphoreSlim(config.Concurrency);
         _expansions = new SemaphoreSlim(Math.Max(1, Math.Min(config.Concurrency, 2)));
         _pushes = new SemaphoreSlim(config.Concurrency);
@@ -59,6 +61,7 @@ internal sealed class PositionPipeline : IDisposable
 
     public void Dispose()
     {
+        _sftpConnections.Dispose();
         _downloads.Dispose();
         _expansions.Dispose();
         _pushes.Dispose();
@@ -284,6 +287,7 @@ internal sealed class PositionPipeline : IDisposable
             ImportDir = host.ImportDir ?? _config.ProxmoxDefaultImportDir,
             SshOptions = _config.Push.SshOpts,
             RsyncOptions = _config.Push.RsyncOpts,
+            Transport = SshTransports.Parse(host.Transport ?? _config.Push.Transport),
         }, mode, ct).ConfigureAwait(false);
         return new[] { result };
     }

@@ -202,7 +202,7 @@ public class OrderLoaderTests
                     hosts:
                       - host: "-oProxyCommand=touch /tmp/x"
                       - host: pve-01
-                        iso_dir: "/x;echo INJECTED"
+                        iso_dir: "/x\necho INJECTED"
                       - host: "pve 02"
                       - host: pve-03
                         iso_dir: /var/lib/../../etc

@@ -172,7 +172,8 @@ public class SchemaTests
         yield return C("url with a query", "defaults:\n  factory_url: \"http://127.0.0.1/?a=1\"\n", "without user name or password");
         yield return C("another user's home", "defaults:\n  cache_dir: ~bob/cache\n", "another user's home folder");
         yield return C("blank cache_dir", "defaults:\n  cache_dir: \"  \"\n", "not a usable path");
-        yield return C("unsafe remote dir", "defaults:\n  proxmox_default_iso_dir: \"/x;echo\"\n", "not a safe remote folder");
+        // Issue 16: "/x;echo" is a valid folder now (passed literally); a line break still cannot be passed.
+        yield return C("unsafe remote dir", "defaults:\n  proxmox_default_iso_dir: \"/x\\necho\"\n", "not a safe remote folder");
         yield return C("relative remote dir", "defaults:\n  proxmox_default_import_dir: var/lib\n", "not a safe remote folder");
         yield return C("remote dir with ..", "defaults:\n  proxmox_default_iso_dir: /var/lib/../../etc\n", "not a safe remote folder");
         yield return C("control character in ssh options", "defaults:\n  push:\n    ssh_opts: \"-o\\nProxyCommand=x\"\n", "line break");
@@ -227,7 +228,7 @@ public class SchemaTests
         yield return Pos("unsafe host", "push: {hosts: [{host: \"-oProxyCommand=touch /tmp/x\"}]}", "is not a host name");
         yield return Pos("host with a space", "push: {hosts: [\"pve 02\"]}", "is not a host name");
         yield return Pos("host without host", "push: {hosts: [{iso_dir: /x}]}", "is required");
-        yield return Pos("unsafe iso_dir", "push: {hosts: [{host: pve-01, iso_dir: \"/x;echo INJECTED\"}]}", "not a safe remote folder");
+        yield return Pos("unsafe iso_dir", "push: {hosts: [{host: pve-01, iso_dir: \"/x\\necho INJECTED\"}]}", "not a safe remote folder");
         yield return Pos("unknown push key", "push: {enable: true}", "did you mean 'enabled'?");
         yield return Pos("hosts that are a string", "push: {hosts: pve-01}", "expected a list of hosts");
     }
@@ -288,7 +289,7 @@ public class SchemaTests
         {
             Assert.True(Regex.IsMatch(h, InputSchema.HostJsonPattern) == (h.Length <= 320 && SshSafety.HostProblem(h) is null), $"host '{h}'");
         }
-        var dirs = new[] { "/", "/var/lib/vz", "/a/../b", "/a/..", "/..", "/a..b/c", "relative", "/a b", "/a;b", "/x/./y", "//x", "/a/.../b" };
+        var dirs = new[] { "/", "/var/lib/vz", "/a/../b", "/a/..", "/..", "/a..b/c", "relative", "/a b", "/a;b", "/x/./y", "//x", "/a/.../b", "/ISO Store/ünï", "/it's $x `y`", "/a\nb", "/a\u0001b", "/a\u0085b", "/a\tb" };
         foreach (var d in dirs)
         {
             Assert.True(Regex.IsMatch(d, InputSchema.RemoteDirJsonPattern) == (SshSafety.RemotePathProblem(d) is null), $"remote dir '{d}'");

@@ -53,6 +53,8 @@ public sealed class SshServerFixture : IDisposable
             "PrintMotd no",
             "MaxStartups 100",
             "MaxSessions 100",
+            // The sftp transport (SSH.NET) needs the sftp subsystem; internal-sftp needs no sftp-server program.
+            "Subsystem sftp internal-sftp",
             "LogLevel ERROR",
             "") + "\n");
         if (Environment.UserName == "root")

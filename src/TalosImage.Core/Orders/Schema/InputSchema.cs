@@ -23,7 +23,7 @@ public static class InputSchema
     public const string EnvironmentVariablePattern = "^[A-Za-z_][A-Za-z0-9_]*$";
     internal const string WindowsDevicePattern = @"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$";
     internal const string HostJsonPattern = @"^(?!-)(?:[A-Za-z0-9._-]+@)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\[[0-9A-Fa-f:.]+\])$";
-    internal const string RemoteDirJsonPattern = @"^(?!.*(?:^|/)\.\.(?:/|$))/[A-Za-z0-9._/+-]*$";
+    internal const string RemoteDirJsonPattern = @"^(?!.*(?:^|/)\.\.(?:/|$))/[^\u0000-\u001f\u007f-\u009f]*$";
     internal const string NodeJsonPattern = "^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$";
     internal const string StorageJsonPattern = "^[A-Za-z][A-Za-z0-9._-]{0,127}$";
 
@@ -84,7 +84,14 @@ public static class InputSchema
             Description = "extra ssh options, likewise; ProxyCommand/LocalCommand/RemoteCommand, -F, forwardings and bare words are refused at load time",
         }),
         new Property("prefer_decompressed", Bool(ConfigDefaults.Push.PreferDecompressed, "push the expanded `.raw` instead of the compressed download")),
-        new Property("remote_expand", Bool(ConfigDefaults.Push.RemoteExpand, "push the compressed raw.xz/raw.zst and expand it on the host", isNew: true)))
+        new Property("remote_expand", Bool(ConfigDefaults.Push.RemoteExpand, "push the compressed raw.xz/raw.zst and expand it on the host", isNew: true)),
+        new Property("transport", new ScalarSchema(ScalarType.String)
+        {
+            Enum = Publishing.Ssh.SshTransports.Words,
+            Default = ConfigDefaults.Push.Transport,
+            New = true,
+            Description = "how files travel over SSH: `rsync` (the ssh and rsync programs; ~/.ssh/config, the agent and ProxyJump apply), `sftp` (built in, no programs; host keys from known_hosts, keys from `-i` or ~/.ssh/id_*; docs/Publishing-SSH.md) or `auto` (rsync when both programs are on PATH, else sftp); a host entry's `transport` overrides it",
+        }))
     {
         Description = "how positions push over SSH unless they say otherwise",
     };
@@ -292,7 +299,14 @@ public static class InputSchema
     public static readonly ObjectSchema PushHost = new(
         new Property("host", new ScalarSchema(ScalarType.String) { Format = ValueFormat.Host, Nullable = false, Description = "[user@]host name as ssh takes it (~/.ssh/config applies)" }, required: true),
         new Property("iso_dir", new ScalarSchema(ScalarType.String) { Format = ValueFormat.RemoteDir, DefaultText = "`defaults.proxmox_default_iso_dir`", Description = "where ISO images go on this host" }),
-        new Property("import_dir", new ScalarSchema(ScalarType.String) { Format = ValueFormat.RemoteDir, DefaultText = "`defaults.proxmox_default_import_dir`", Description = "where disk images go on this host" }))
+        new Property("import_dir", new ScalarSchema(ScalarType.String) { Format = ValueFormat.RemoteDir, DefaultText = "`defaults.proxmox_default_import_dir`", Description = "where disk images go on this host" }),
+        new Property("transport", new ScalarSchema(ScalarType.String)
+        {
+            Enum = Publishing.Ssh.SshTransports.Words,
+            DefaultText = "`defaults.push.transport`",
+            New = true,
+            Description = "`auto`, `rsync` or `sftp` for this host",
+        }))
     {
         Nullable = false,
         Description = "a host to push to over SSH",
@@ -308,7 +322,7 @@ public static class InputSchema
         {
             DefaultText = "`[]`",
             Description = "`[{host: name, iso_dir: /path, import_dir: /path}]`; **new**: a bare `- name`",
-            Compat = "host names and folders are checked (no spaces, `;`, quotes, newlines, leading `-`, `..`) and nothing goes through a shell",
+            Compat = "host names are checked (no spaces, `;`, quotes, newlines, leading `-`); folders must be absolute, without `..` or control characters (spaces, quotes and non-ASCII letters are passed literally, **new**), and nothing goes through a shell",
         }),
         new Property("proxmox", new ListSchema(new ScalarSchema(ScalarType.String) { Pattern = NamePattern, Nullable = false }, "strings")
         {

@@ -45,6 +45,8 @@ internal static class RemoteMarker
     public const string Identical = Prefix + "identical";
     /// <summary>Verified and renamed into place.</summary>
     public const string Ok = Prefix + "ok";
+    /// <summary><c>talosimage-block INDEX HEX</c>: the SHA-256 of one block of a temporary file (sftp resume).</summary>
+    public const string Block = Prefix + "block";
     /// <summary><c>talosimage-raw HEX</c>: the SHA-256 of the image expanded on the host.</summary>
     public const string Raw = Prefix + "raw";
 
@@ -209,6 +211,33 @@ internal static class RemoteScripts
         sb.Append("identical; mv -f -- ").Append(r).Append(' ').Append(f).Append(" || { identical full; " + Exit(RemoteExit.RenameFailed) + "; }; rm -f -- ").Append(t).Append("; ")
             .Append(Record("\"$h\"", plan)).Append("echo " + RemoteMarker.Ok);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The SHA-256 of each of the first <paramref name="count"/> blocks of <paramref name="block"/> bytes of
+    /// <paramref name="path"/>, one <c>talosimage-block INDEX HEX</c> line each (the sftp transport's resume check).
+    /// </summary>
+    internal static string BlockHashes(string path, long block, long count)
+    {
+        var p = SshSafety.Quote(path);
+        var b = block.ToString(CultureInfo.InvariantCulture);
+        return "i=0; while [ $i -lt " + count.ToString(CultureInfo.InvariantCulture) + " ]; do h=$(dd if=" + p + " bs=" + b + " skip=$i count=1 2>/dev/null | sha256sum) || " +
+            Exit(RemoteExit.ReadFailed) + "; echo \"" + RemoteMarker.Block + " $i ${h%% *}\"; i=$((i + 1)); done; " + Exit(RemoteExit.Ok);
+    }
+
+    /// <summary>The <see cref="BlockHashes"/> lines: block index to hash.</summary>
+    internal static Dictionary<long, string> ParseBlockHashes(string stdout)
+    {
+        var map = new Dictionary<long, string>();
+        foreach (var line in stdout.Split('\n'))
+        {
+            var words = line.Trim().Split(' ');
+            if (words.Length == 3 && words[0] == RemoteMarker.Block && long.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out var i))
+            {
+                map[i] = words[2];
+            }
+        }
+        return map;
     }
 
     /// <summary>Writes the sidecar <c>&lt;hex&gt;  &lt;name&gt;</c> after the final file; a failure to write it fails nothing.</summary>

@@ -65,10 +65,17 @@ internal sealed class SshPublishPlan
     public bool Expand => Decompressor is not null;
     public IReadOnlyList<string> SshOptions { get; private set; } = Array.Empty<string>();
     public IReadOnlyList<string> RsyncOptions { get; private set; } = Array.Empty<string>();
+    /// <summary>Rsync or Sftp (never Auto: the publisher resolves it before planning).</summary>
+    public SshTransport Transport { get; private set; } = SshTransport.Rsync;
+    /// <summary>The sftp transport's reading of host and ssh options; null for rsync.</summary>
+    public SftpSettings? Sftp { get; private set; }
     public string LocalPath { get; private set; } = "";
 
-    /// <summary>Validates and plans; throws TalosException (UnsafeHost, UnsafeRemotePath, UnsafeOption, ArtifactFileMissing).</summary>
-    public static SshPublishPlan For(TalosArtifact artifact, SshTarget target, SshPublishMode mode, bool needFile)
+    /// <summary>
+    /// Validates and plans; throws TalosException (UnsafeHost, UnsafeRemotePath, UnsafeOption, SftpOptionUnsupported,
+    /// ArtifactFileMissing). A target's <see cref="SshTransport.Auto"/> is resolved with <paramref name="options"/>' programs.
+    /// </summary>
+    public static SshPublishPlan For(TalosArtifact artifact, SshTarget target, SshPublishMode mode, bool needFile, SshPublishOptions? options = null)
     {
         if (artifact is null)
         {
@@ -87,6 +94,12 @@ internal sealed class SshPublishPlan
         var importDir = SshSafety.CheckRemoteDir(target.ImportDir, $"import folder for {plan.Host}");
         plan.SshOptions = SshSafety.CheckSshOptions(target.SshOptions);
         plan.RsyncOptions = SshSafety.CheckRsyncOptions(target.RsyncOptions);
+        options ??= new SshPublishOptions();
+        plan.Transport = SshTransports.Resolve(target.Transport, options.SshProgram, options.RsyncProgram, options.Environment);
+        if (plan.Transport == SshTransport.Sftp)
+        {
+            plan.Sftp = SftpSettings.From(plan.Host, plan.SshOptions);
+        }
 
         var format = (artifact.Format ?? "").Trim().ToLowerInvariant();
         if (format.Length == 0)

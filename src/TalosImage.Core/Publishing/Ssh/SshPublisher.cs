@@ -41,8 +41,15 @@ public sealed class SshPublisher
     /// names them (<c>talos-&lt;schematic12&gt;-&lt;version&gt;-&lt;asset stem&gt;&lt;ext&gt;</c>); with RemoteExpand a
     /// raw.xz/raw.zst/raw.gz gets the <c>.raw</c> name. Throws TalosException for an unsafe host, folder or option.
     /// </summary>
-    public static string DestinationFor(TalosArtifact artifact, SshTarget target, SshPublishMode mode) =>
-        SshPublishPlan.For(artifact, target, mode, needFile: false).Final;
+    public static string DestinationFor(TalosArtifact artifact, SshTarget target, SshPublishMode mode, SshPublishOptions? options = null) =>
+        SshPublishPlan.For(artifact, target, mode, needFile: false, options).Final;
+
+    /// <summary>The transport a push to <paramref name="target"/> uses (Auto resolved) — for -WhatIf and messages.</summary>
+    public static SshTransport TransportFor(SshTarget target, SshPublishOptions? options = null)
+    {
+        options ??= new SshPublishOptions();
+        return SshTransports.Resolve(target.Transport, options.SshProgram, options.RsyncProgram, options.Environment);
+    }
 
     /// <summary>
     /// Publishes one artifact to one host. Remote failures (connection, authentication, mkdir, rsync, verification,
@@ -52,9 +59,10 @@ public sealed class SshPublisher
     /// </summary>
     public async Task<TalosPublishResult> PublishAsync(TalosArtifact artifact, SshTarget target, SshPublishMode mode, CancellationToken ct)
     {
-        var plan = SshPublishPlan.For(artifact, target, mode, needFile: true);
+        var plan = SshPublishPlan.For(artifact, target, mode, needFile: true, _options);
         var sha = await LocalSha256Async(artifact, plan.LocalPath, ct).ConfigureAwait(false);
-        return await PublishPlannedAsync(plan, sha, ct).ConfigureAwait(false);
+        using var own = _options.Connections is null && plan.Sftp is not null ? new SftpConnectionPool() : null;
+        return await PublishPlannedAsync(plan, sha, _options.Connections ?? own, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -68,7 +76,7 @@ public sealed class SshPublisher
         {
             throw new ArgumentNullException(nameof(targets));
         }
-        var plans = targets.Select(t => SshPublishPlan.For(artifact, t, mode, needFile: true)).ToList();
+        var plans = targets.Select(t => SshPublishPlan.For(artifact, t, mode, needFile: true, _options)).ToList();
         var duplicate = plans.GroupBy(p => (p.Host, p.Final)).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
@@ -80,6 +88,8 @@ public sealed class SshPublisher
             return Array.Empty<TalosPublishResult>();
         }
         var sha = await LocalSha256Async(artifact, plans[0].LocalPath, ct).ConfigureAwait(false);
+        using var own = _options.Connections is null && plans.Any(p => p.Sftp is not null) ? new SftpConnectionPool() : null;
+        var pool = _options.Connections ?? own;
         var results = new TalosPublishResult[plans.Count];
         using var gate = new SemaphoreSlim(Math.Max(1, _options.MaxParallelHosts));
         var work = plans.Select(async (plan, i) =>
@@ -87,7 +97,7 @@ public sealed class SshPublisher
             await gate.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                results[i] = await PublishPlannedAsync(plan, sha, ct).ConfigureAwait(false);
+                results[i] = await PublishPlannedAsync(plan, sha, pool, ct).ConfigureAwait(false);
             }
             finally
             {
@@ -113,11 +123,16 @@ public sealed class SshPublisher
     /// (to the temporary name) and <see cref="FinishAsync"/> (verify, expand, rename). Each step either passes or ends
     /// the push with its result.
     /// </summary>
-    private async Task<TalosPublishResult> PublishPlannedAsync(SshPublishPlan plan, string sha, CancellationToken ct)
+    private async Task<TalosPublishResult> PublishPlannedAsync(SshPublishPlan plan, string sha, SftpConnectionPool? pool, CancellationToken ct)
     {
         var push = new Push(plan, sha, new System.IO.FileInfo(plan.LocalPath).Length);
         try
         {
+            if (plan.Sftp is { } settings)
+            {
+                // One connection per host for the run: the probe, the file and the finish of every push to it.
+                push.Connection = await pool!.GetAsync(settings, _options.Credentials, _events, _options.ConnectTimeout, ct).ConfigureAwait(false);
+            }
             if (!plan.Expand && plan.Format.StartsWith("raw.", StringComparison.Ordinal))
             {
                 _events.Warning($"{plan.Host}: {plan.Final} is a compressed disk image; Proxmox does not list it for import. " +
@@ -126,6 +141,11 @@ public sealed class SshPublisher
             if (await ProbeAsync(push, ct).ConfigureAwait(false) is { } probed)
             {
                 return probed;
+            }
+            if (push.Connection is { } connection)
+            {
+                var (failed, uploaded) = await UploadAsync(push, connection, ct).ConfigureAwait(false);
+                return failed ?? await FinishAsync(push, uploaded, ct).ConfigureAwait(false);
             }
             var (rsync, sent) = await RsyncAsync(plan, push.Size, ct).ConfigureAwait(false);
             if (rsync.ExitCode != 0)
@@ -183,6 +203,12 @@ public sealed class SshPublisher
         public TalosPublishResult Skipped(long sent) => Result(PublishStatus.Skipped, sent, true);
 
         public TimeSpan Clock => _watch.Elapsed;
+
+        /// <summary>Bytes of a stale temporary file the probe took over (rsync resumes it; sftp keeps its verified blocks).</summary>
+        public long Resumable { get; set; }
+
+        /// <summary>The sftp transport's connection to the host; null for rsync.</summary>
+        public SftpConnection? Connection { get; set; }
     }
 
     /// <summary>
@@ -193,7 +219,7 @@ public sealed class SshPublisher
     private async Task<TalosPublishResult?> ProbeAsync(Push push, CancellationToken ct)
     {
         var plan = push.Plan;
-        var probe = await RunRemoteAsync(plan, RemoteScripts.Probe(plan, push.Size, push.ExpectedRaw, push.Want, _options.StaleTemporaryAge), ct).ConfigureAwait(false);
+        var probe = await RunRemoteAsync(push, RemoteScripts.Probe(plan, push.Size, push.ExpectedRaw, push.Want, _options.StaleTemporaryAge), ct).ConfigureAwait(false);
         if (probe.ExitCode == (int)RemoteExit.MkdirFailed)
         {
             return push.Failed($"mkdir -p {plan.Dir} failed on {plan.Host}: {Trim(probe.StandardError)}", TalosErrors.RemoteMkdirFailed.Id);
@@ -225,6 +251,7 @@ public sealed class SshPublisher
         if (lines.TryGetValue(RemoteMarker.Resume, out var resumed))
         {
             _events.Verbose($"{plan.Host}: resuming from the temporary file an interrupted push left ({resumed} bytes).");
+            push.Resumable = long.TryParse(resumed, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
         }
         return null;
     }
@@ -233,7 +260,7 @@ public sealed class SshPublisher
     private async Task<TalosPublishResult> FinishAsync(Push push, long sent, CancellationToken ct)
     {
         var plan = push.Plan;
-        var finish = await RunRemoteAsync(plan, RemoteScripts.Finish(plan, push.Sha, push.ExpectedRaw, push.Size), ct).ConfigureAwait(false);
+        var finish = await RunRemoteAsync(push, RemoteScripts.Finish(plan, push.Sha, push.ExpectedRaw, push.Size), ct).ConfigureAwait(false);
         var done = RemoteMarker.Parse(finish.StandardOutput);
         if (finish.ExitCode == (int)RemoteExit.Ok && done.ContainsKey(RemoteMarker.Identical))
         {
@@ -273,8 +300,18 @@ public sealed class SshPublisher
             ? push.Failed($"ssh {push.Plan.Host} failed while {step}: {Trim(outcome.StandardError)}", TalosErrors.SshConnectionFailed.Id)
             : push.Failed($"{step} on {push.Plan.Host} failed (exit {outcome.ExitCode}): {Trim(outcome.StandardError)}", TalosErrors.RemoteCommandFailed.Id);
 
-    private async Task<ProcessOutcome> RunRemoteAsync(SshPublishPlan plan, string command, CancellationToken ct)
+    private async Task<ProcessOutcome> RunRemoteAsync(Push push, string command, CancellationToken ct)
     {
+        var plan = push.Plan;
+        if (push.Connection is { } connection)
+        {
+            var result = await connection.RunAsync(command, ct).ConfigureAwait(false);
+            if (result.ExitCode == 0 && result.StandardError.Trim().Length > 0)
+            {
+                _events.Verbose($"sftp {plan.Host}: {Trim(result.StandardError)}");
+            }
+            return result;
+        }
         var args = plan.SshArguments(_options.ConnectTimeout);
         args.Add("--");
         args.Add(plan.SshHost);
@@ -336,6 +373,141 @@ public sealed class SshPublisher
         }
         var sent = BytesSent(outcome.StandardOutput);
         return (outcome, sent ?? (outcome.ExitCode == 0 ? size : 0));
+    }
+
+    /// <summary>
+    /// The sftp transport's step 2: the local file to the temporary name over the sftp channel (replacing a temporary
+    /// file an interrupted push left: sftp has no delta transfer to resume it). Returns a failed result, or the bytes sent.
+    /// </summary>
+    private async Task<(TalosPublishResult? Failed, long Sent)> UploadAsync(Push push, SftpConnection connection, CancellationToken ct)
+    {
+        var plan = push.Plan;
+        var activity = Interlocked.Increment(ref _nextActivityId);
+        var label = $"Sending {System.IO.Path.GetFileName(plan.LocalPath)} to {plan.Host}";
+        var clock = Stopwatch.StartNew();
+        var lastReport = TimeSpan.Zero;
+        long sent = 0;
+        void Report(long done)
+        {
+            Interlocked.Exchange(ref sent, done);
+            if (clock.Elapsed - lastReport < TimeSpan.FromMilliseconds(250))
+            {
+                return;
+            }
+            lastReport = clock.Elapsed;
+            _events.Progress(new EngineProgress
+            {
+                ActivityId = activity,
+                Activity = label,
+                Status = $"{Units.Bytes(done)} of {Units.Bytes(push.Size)}",
+                PercentComplete = push.Size == 0 ? 100 : (int)Math.Min(100, done * 100 / push.Size),
+                BytesDone = done,
+                BytesTotal = push.Size,
+            });
+        }
+        var progress = new DirectProgress<Renci.SshNet.UploadFileProgressReport>(r => Report((long)r.TotalBytesUploaded));
+        _events.Verbose($"{plan.Host}: sftp {System.IO.Path.GetFileName(plan.LocalPath)} -> {plan.Temp}");
+        try
+        {
+            using var local = new System.IO.FileStream(plan.LocalPath, System.IO.FileMode.Open, System.IO.FileAccess.Read, System.IO.FileShare.Read, 1 << 16, useAsync: true);
+            var offset = push.Resumable > 0 ? await ResumeOffsetAsync(push, connection, local, ct).ConfigureAwait(false) : 0;
+            if (offset > 0)
+            {
+                _events.Verbose($"{plan.Host}: the first {Units.Bytes(offset)} of {plan.Temp} match the local file; sending the rest.");
+                local.Position = offset;
+                using var remote = await connection.Sftp.OpenAsync(plan.Temp, System.IO.FileMode.Open, System.IO.FileAccess.Write, ct).ConfigureAwait(false);
+                remote.SetLength(offset);
+                remote.Position = offset;
+                var buffer = new byte[256 * 1024];
+                int read;
+                while ((read = await local.ReadAsync(buffer, 0, buffer.Length, ct).ConfigureAwait(false)) > 0)
+                {
+                    await remote.WriteAsync(buffer, 0, read, ct).ConfigureAwait(false);
+                    Report(local.Position - offset);
+                }
+                await remote.FlushAsync(ct).ConfigureAwait(false);
+                return (null, local.Length - offset);
+            }
+            await connection.Sftp.UploadFileAsync(local, plan.Temp, true, progress, ct).ConfigureAwait(false);
+            return (null, local.Length);
+        }
+        catch (Exception e) when (e is Renci.SshNet.Common.SshException or System.Net.Sockets.SocketException or System.IO.IOException or ObjectDisposedException && !ct.IsCancellationRequested)
+        {
+            var id = e is Renci.SshNet.Common.SshConnectionException or System.Net.Sockets.SocketException || !connection.IsConnected
+                ? TalosErrors.SshConnectionFailed.Id : TalosErrors.SftpTransferFailed.Id;
+            return (push.Failed($"sftp to {plan.Host}:{plan.Temp} failed: {Trim(e.Message)}", id, Interlocked.Read(ref sent)), 0);
+        }
+        finally
+        {
+            _events.Progress(new EngineProgress { ActivityId = activity, Activity = label, Status = "done", Completed = true });
+        }
+    }
+
+    /// <summary>
+    /// How much of a taken-over temporary file can stay: its blocks are hashed on the host and compared with the local
+    /// file's, and the transfer continues after the last block of the unbroken run that matches (sftp has no rsync
+    /// delta; the final verification still hashes the whole file).
+    /// </summary>
+    private async Task<long> ResumeOffsetAsync(Push push, SftpConnection connection, System.IO.Stream local, CancellationToken ct)
+    {
+        var plan = push.Plan;
+        var usable = Math.Min(push.Resumable, push.Size);
+        var block = ResumeBlockSize(usable);
+        var count = usable / block;
+        if (count == 0)
+        {
+            return 0;
+        }
+        var outcome = await RunRemoteAsync(push, RemoteScripts.BlockHashes(plan.Temp, block, count), ct).ConfigureAwait(false);
+        if (outcome.ExitCode != 0)
+        {
+            return 0;
+        }
+        var remote = RemoteScripts.ParseBlockHashes(outcome.StandardOutput);
+        var buffer = new byte[block];
+        using var sha = System.Security.Cryptography.SHA256.Create();
+        long offset = 0;
+        for (long i = 0; i < count; i++)
+        {
+            var filled = 0;
+            while (filled < block)
+            {
+                var n = await local.ReadAsync(buffer, filled, (int)block - filled, ct).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+                filled += n;
+            }
+            var hex = string.Concat(sha.ComputeHash(buffer, 0, filled).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+            if (filled < block || !remote.TryGetValue(i, out var theirs) || theirs != hex)
+            {
+                break;
+            }
+            offset += block;
+        }
+        return offset;
+    }
+
+    /// <summary>256 KiB, or larger (a power of two) so that no file needs more than 256 remote block hashes.</summary>
+    internal static long ResumeBlockSize(long size)
+    {
+        long block = 256 * 1024;
+        while (size / block > 256)
+        {
+            block *= 2;
+        }
+        return block;
+    }
+
+    /// <summary>An IProgress that reports on the caller's thread (Progress&lt;T&gt; would post to a context).</summary>
+    private sealed class DirectProgress<T> : IProgress<T>
+    {
+        private readonly Action<T> _report;
+
+        public DirectProgress(Action<T> report) => _report = report;
+
+        public void Report(T value) => _report(value);
     }
 
     private static readonly Regex ProgressLine = new(@"^\s*([0-9][0-9.,]*[KMGT]?)\s+([0-9]{1,3})%", RegexOptions.CultureInvariant);

@@ -21,7 +21,12 @@ public static class SshSafety
         @"^(?:none|(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9_][A-Za-z0-9._-]*(?::[0-9]{1,5})?(?:,(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9_][A-Za-z0-9._-]*(?::[0-9]{1,5})?)*)$",
         RegexOptions.CultureInvariant);
 
-    private static readonly Regex RemotePathPattern = new(@"^/[A-Za-z0-9._/+-]*$", RegexOptions.CultureInvariant);
+    /// <summary>
+    /// An absolute path: any characters but NUL, line breaks and other control characters (C0, DEL, C1), which no
+    /// quoting carries safely; spaces, quotes, <c>$</c>, <c>;</c> and non-ASCII letters are passed literally (rsync
+    /// <c>--protect-args</c>, sftp paths, single-quoted remote commands).
+    /// </summary>
+    private static readonly Regex RemotePathPattern = new(@"^/[^\u0000-\u001f\u007f-\u009f]*\z", RegexOptions.CultureInvariant);
 
     /// <summary>Characters an rsync option may contain: rsync passes options on to the remote side.</summary>
     private static readonly Regex PlainRsyncToken = new(@"^[A-Za-z0-9._/+=,:@%-]+$", RegexOptions.CultureInvariant);
@@ -29,7 +34,7 @@ public static class SshSafety
     private static readonly Regex PlainToken = new(@"^[A-Za-z0-9._/+=,:@%-]+$", RegexOptions.CultureInvariant);
 
     /// <summary>What a remote folder may hold, for messages.</summary>
-    public const string RemotePathCharacters = "letters, digits and . _ / + -";
+    public const string RemotePathCharacters = "any characters but NUL, line breaks and other control characters";
 
     // ssh short options: flags that are fine for a file transfer, and options that take a value.
     private const string SshFlags = "46aACkKqTvxy";
@@ -91,7 +96,7 @@ public static class SshSafety
         }
         if (path!.Length > 1024 || !RemotePathPattern.IsMatch(path) || path.Split('/').Any(part => part == ".."))
         {
-            return $"'{Printable(path)}' is not a safe remote folder: use an absolute path of {RemotePathCharacters} (no spaces, ';', quotes, '$', '..' or other shell characters)";
+            return $"'{Printable(path)}' is not a safe remote folder: use an absolute path (starting with '/') of {RemotePathCharacters}, without '..' segments";
         }
         return null;
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace TalosImage.Core.Publishing.Ssh;
 
@@ -20,10 +21,70 @@ public sealed record SshTarget
     /// <summary>config.yaml's <c>rsync_opts</c>: split like a shell would (quotes respected), never run through one.</summary>
     public string RsyncOptions { get; init; } = "-av --progress --inplace";
 
+    /// <summary>rsync (the ssh and rsync programs), sftp (SSH.NET, no programs) or auto (<see cref="SshTransports.Resolve"/>).</summary>
+    public SshTransport Transport { get; init; } = SshTransport.Auto;
+
     public const string DefaultIsoDir = "/var/lib/vz/template/iso";
     public const string DefaultImportDir = "/var/lib/vz/import";
 
     public override string ToString() => Host;
+}
+
+/// <summary>How files travel over SSH: config.yaml's <c>push.transport</c>, Publish-TalosImage -Transport.</summary>
+public enum SshTransport
+{
+    /// <summary>rsync when the ssh and rsync programs are on PATH, else sftp.</summary>
+    Auto,
+    /// <summary>The system's ssh and rsync programs (~/.ssh/config, the agent, ProxyJump apply).</summary>
+    Rsync,
+    /// <summary>SSH.NET inside the module: sftp for the file, exec channels for the remote checks; no programs needed.</summary>
+    Sftp,
+}
+
+/// <summary>The words of <see cref="SshTransport"/> and the choice <c>auto</c> makes.</summary>
+public static class SshTransports
+{
+    /// <summary><c>auto</c>, <c>rsync</c>, <c>sftp</c> (as config.yaml spells them).</summary>
+    public static readonly string[] Words = { "auto", "rsync", "sftp" };
+
+    public static SshTransport Parse(string? word) => (word ?? "auto").Trim().ToLowerInvariant() switch
+    {
+        "rsync" => SshTransport.Rsync,
+        "sftp" => SshTransport.Sftp,
+        _ => SshTransport.Auto,
+    };
+
+    public static string Word(this SshTransport transport) => Words[(int)transport];
+
+    /// <summary>
+    /// <see cref="SshTransport.Auto"/> as rsync when both <paramref name="sshProgram"/> and <paramref name="rsyncProgram"/>
+    /// can be found (a path, or a name on PATH; with PATHEXT on Windows), else sftp. Other values as they are.
+    /// </summary>
+    public static SshTransport Resolve(SshTransport transport, string sshProgram = "ssh", string rsyncProgram = "rsync", Func<string, string?>? environment = null)
+    {
+        if (transport != SshTransport.Auto)
+        {
+            return transport;
+        }
+        environment ??= Environment.GetEnvironmentVariable;
+        return Found(sshProgram, environment) && Found(rsyncProgram, environment) ? SshTransport.Rsync : SshTransport.Sftp;
+    }
+
+    internal static bool Found(string program, Func<string, string?> environment)
+    {
+        var windows = System.IO.Path.DirectorySeparatorChar == '\\';
+        var extensions = windows
+            ? new[] { "" }.Concat((environment("PATHEXT") ?? ".EXE;.CMD;.BAT;.COM").Split(';').Where(e => e.Length > 0)).ToArray()
+            : new[] { "" };
+        bool Exists(string path) => extensions.Any(e => System.IO.File.Exists(path + e));
+        if (program.IndexOf('/') >= 0 || program.IndexOf('\\') >= 0)
+        {
+            return Exists(program);
+        }
+        return (environment("PATH") ?? "").Split(System.IO.Path.PathSeparator)
+            .Where(d => d.Length > 0)
+            .Any(d => Exists(System.IO.Path.Combine(d, program)));
+    }
 }
 
 /// <summary>How a compressed disk image reaches the host.</summary>
@@ -50,4 +111,16 @@ public sealed record SshPublishOptions
     /// belong to a push still running (another host entry on the same shared folder) and are left alone.
     /// </summary>
     public TimeSpan StaleTemporaryAge { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// The sftp transport's connections. Given, they outlive the call (one connection per host for a whole run; the
+    /// owner disposes them); null: each PublishAsync/PublishManyAsync call opens and closes its own.
+    /// </summary>
+    public SftpConnectionPool? Connections { get; init; }
+
+    /// <summary>The passphrase of a protected identity file, for the sftp transport.</summary>
+    public SftpCredentials Credentials { get; init; } = new();
+
+    /// <summary>Reads PATH for <see cref="SshTransport.Auto"/> (null: the process environment).</summary>
+    public Func<string, string?>? Environment { get; init; }
 }

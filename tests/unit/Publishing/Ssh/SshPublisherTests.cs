@@ -13,16 +13,19 @@ public sealed class SshdCollection : ICollectionFixture<SshServerFixture>
 {
 }
 
-/// <summary>The SSH transport against a real sshd on 127.0.0.1 (the "remote" folders are on this machine).</summary>
+/// <summary>
+/// The SSH transport against a real sshd on 127.0.0.1 (the "remote" folders are on this machine): here the rsync
+/// transport; <see cref="SftpPublisherTests"/> runs every one of these tests again on the sftp transport.
+/// </summary>
 [Collection("sshd")]
-public sealed class SshPublisherTests : IDisposable
+public class SshPublisherTests : IDisposable
 {
-    private const string Schematic = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
+    protected const string Schematic = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
 
-    private readonly SshServerFixture _sshd;
-    private readonly string _local;
-    private readonly string _remote;
-    private readonly string _marker;
+    protected readonly SshServerFixture _sshd;
+    protected readonly string _local;
+    protected readonly string _remote;
+    protected readonly string _marker;
 
     public SshPublisherTests(SshServerFixture sshd)
     {
@@ -42,10 +45,17 @@ public sealed class SshPublisherTests : IDisposable
         }
     }
 
-    private void SkipWithoutSshd() => Skip.If(_sshd.Unavailable is not null, "no real sshd here: " + _sshd.Unavailable);
+    protected void SkipWithoutSshd() => Skip.If(_sshd.Unavailable is not null, "no real sshd here: " + _sshd.Unavailable);
 
-    private SshTarget Target(string? ssh = null, string? host = null) => new()
+    /// <summary>The transport the targets ask for.</summary>
+    protected virtual SshTransport Transport => SshTransport.Rsync;
+
+    /// <summary>The publisher's options for this transport.</summary>
+    protected virtual SshPublishOptions Options(SshPublishOptions options) => options;
+
+    protected SshTarget Target(string? ssh = null, string? host = null) => new()
     {
+        Transport = Transport,
         Host = host ?? _sshd.Host,
         IsoDir = Path.Combine(_remote, "template", "iso"),
         ImportDir = Path.Combine(_remote, "import"),
@@ -53,10 +63,10 @@ public sealed class SshPublisherTests : IDisposable
         RsyncOptions = "-a --inplace",
     };
 
-    private static SshPublisher Publisher(TimeSpan? connectTimeout = null) =>
-        new(NullEngineEvents.Instance, new SshPublishOptions { ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(10) });
+    protected SshPublisher Publisher(TimeSpan? connectTimeout = null) =>
+        new(NullEngineEvents.Instance, Options(new SshPublishOptions { ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(10) }));
 
-    private TalosArtifact Artifact(string asset, string format, byte[] content, string? expandedSha = null, bool withSha = true)
+    protected TalosArtifact Artifact(string asset, string format, byte[] content, string? expandedSha = null, bool withSha = true)
     {
         var path = Path.Combine(_local, asset);
         File.WriteAllBytes(path, content);
@@ -75,12 +85,12 @@ public sealed class SshPublisherTests : IDisposable
         };
     }
 
-    private static string Sha(byte[] content) => Convert.ToHexString(SHA256.HashData(content)).ToLowerInvariant();
+    protected static string Sha(byte[] content) => Convert.ToHexString(SHA256.HashData(content)).ToLowerInvariant();
 
-    private static string ShaOfFile(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant();
+    protected static string ShaOfFile(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant();
 
     /// <summary>A small disk image: mostly zeros, some random blocks.</summary>
-    private static byte[] RawImage(int size = 1 << 20, int seed = 1)
+    protected static byte[] RawImage(int size = 1 << 20, int seed = 1)
     {
         var data = new byte[size];
         var random = new Random(seed);
@@ -91,7 +101,7 @@ public sealed class SshPublisherTests : IDisposable
         return data;
     }
 
-    private static byte[] RandomBytes(int size, int seed = 2)
+    protected static byte[] RandomBytes(int size, int seed = 2)
     {
         var data = new byte[size];
         new Random(seed).NextBytes(data);
@@ -99,9 +109,9 @@ public sealed class SshPublisherTests : IDisposable
     }
 
     /// <summary>The names in a remote folder, sorted.</summary>
-    private static string[] Files(string dir) => Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+    protected static string[] Files(string dir) => Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
 
-    private static string[] PartFiles(string dir) =>
+    protected static string[] PartFiles(string dir) =>
         Directory.Exists(dir) ? Directory.GetFiles(dir, "*" + SshPublishPlan.PartSuffix, SearchOption.AllDirectories) : Array.Empty<string>();
 
     [SkippableFact]
@@ -202,7 +212,7 @@ public sealed class SshPublisherTests : IDisposable
 
         Assert.False(File.Exists(destination));
         // Taken over once no push has touched it for StaleTemporaryAge (15 minutes; here at once).
-        var publisher = new SshPublisher(NullEngineEvents.Instance, new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), StaleTemporaryAge = TimeSpan.Zero });
+        var publisher = new SshPublisher(NullEngineEvents.Instance, Options(new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), StaleTemporaryAge = TimeSpan.Zero }));
         var result = await publisher.PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
 
         Assert.True(result.Status == "Published", result.Error);
@@ -311,12 +321,11 @@ public sealed class SshPublisherTests : IDisposable
     }
 
     [SkippableTheory]
-    [InlineData("/tmp/x;touch {marker}")]
-    [InlineData("/tmp/$(touch {marker})")]
-    [InlineData("/tmp/`touch {marker}`")]
     [InlineData("/tmp/x\ntouch {marker}")]
-    [InlineData("/tmp/x y")]
-    [InlineData("/tmp/'x'")]
+    [InlineData("/tmp/x\rtouch {marker}")]
+    [InlineData("/tmp/x\u0000y")]
+    [InlineData("/tmp/x\ty")]
+    [InlineData("/tmp/x\u0085y")]
     [InlineData("relative/dir")]
     [InlineData("/var/lib/../../etc")]
     public async Task Unsafe_remote_folders_are_refused_before_anything_runs(string dir)
@@ -329,6 +338,33 @@ public sealed class SshPublisherTests : IDisposable
 
         Assert.Equal("UnsafeRemotePath", e.ErrorId);
         Assert.False(File.Exists(_marker));
+    }
+
+    [SkippableTheory]
+    [InlineData("ISO Store/template/iso")]
+    [InlineData("Ünïcödé ß/日本語")]
+    [InlineData("x;touch {marker}")]
+    [InlineData("$(touch {marker})")]
+    [InlineData("`touch {marker}`")]
+    [InlineData("it's \"quoted\" $HOME * ? [a] \\ & | < > #")]
+    [InlineData("-rf --help")]
+    public async Task Folders_with_spaces_letters_and_shell_characters_are_passed_literally(string sub)
+    {
+        // Issue 16: a Proxmox directory storage may be "/mnt/pve/ISO Store"; nothing in a folder's name reaches a shell.
+        SkipWithoutSshd();
+        var artifact = Artifact("nocloud-amd64.iso", "iso", RandomBytes(32 * 1024));
+        var dir = Path.Combine(_remote, sub.Replace("{marker}", _marker));
+        var target = Target() with { IsoDir = dir };
+
+        var first = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+        var again = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.True(first.Status == "Published", first.Error);
+        Assert.Equal(Path.Combine(dir, "talos-376567988ad3-v1.11.5-nocloud-amd64.iso"), first.Destination);
+        Assert.Equal(artifact.Sha256, ShaOfFile(first.Destination));
+        Assert.Equal("Skipped", again.Status);
+        Assert.False(File.Exists(_marker));
+        Assert.Empty(PartFiles(_remote));
     }
 
     [SkippableTheory]
@@ -436,7 +472,7 @@ public sealed class SshPublisherTests : IDisposable
         var good = Target();
 
         var e = await Assert.ThrowsAsync<TalosException>(() =>
-            Publisher().PublishManyAsync(artifact, new[] { good, Target() with { IsoDir = "/x;y" } }, SshPublishMode.AsIs, CancellationToken.None));
+            Publisher().PublishManyAsync(artifact, new[] { good, Target() with { IsoDir = "/x\ny" } }, SshPublishMode.AsIs, CancellationToken.None));
 
         Assert.Equal("UnsafeRemotePath", e.ErrorId);
         Assert.False(Directory.Exists(good.IsoDir));
@@ -454,7 +490,7 @@ public sealed class SshPublisherTests : IDisposable
     }
 
     /// <summary>Every dot-file (temporary name) left in a remote folder.</summary>
-    private static string[] DotFiles(string dir) =>
+    protected static string[] DotFiles(string dir) =>
         Directory.Exists(dir) ? Directory.GetFiles(dir).Where(f => Path.GetFileName(f).StartsWith('.')).ToArray() : Array.Empty<string>();
 
     [SkippableTheory]
@@ -466,7 +502,7 @@ public sealed class SshPublisherTests : IDisposable
         // Two host entries that reach the same sshd and the same folder (shared storage mounted on both nodes).
         var shared = Target();
         var targets = new[] { shared, shared with { Host = "127.0.0.1" } };
-        var publisher = new SshPublisher(NullEngineEvents.Instance, new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), MaxParallelHosts = 2 });
+        var publisher = new SshPublisher(NullEngineEvents.Instance, Options(new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), MaxParallelHosts = 2 }));
         var raw = Path.Combine(_local, "raw-source");
 
         for (var round = 0; round < 4; round++)
@@ -530,7 +566,7 @@ public sealed class SshPublisherTests : IDisposable
         {
             File.WriteAllText(other, "keep me");
         }
-        var publisher = new SshPublisher(NullEngineEvents.Instance, new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), StaleTemporaryAge = TimeSpan.Zero });
+        var publisher = new SshPublisher(NullEngineEvents.Instance, Options(new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), StaleTemporaryAge = TimeSpan.Zero }));
 
         var result = await publisher.PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
 
@@ -590,7 +626,7 @@ public sealed class SshPublisherTests : IDisposable
         Assert.Contains("talosimage-identical", gone.Stdout);
     }
 
-    private static byte[] Compress(string tool, string path)
+    protected static byte[] Compress(string tool, string path)
     {
         using var buffer = new MemoryStream();
         var r = ChildProcess.Run(tool, new[] { "-c", "-q", path }, new ChildOptions { StdoutTo = buffer });
