@@ -53,6 +53,9 @@ public sealed class ArtifactDownloader
     public static string PathFor(string cacheDir, string schematicId, string version, string asset) =>
         CachePaths.ArtifactPath(cacheDir, schematicId, version, asset);
 
+    /// <summary>The verbose line of a cache hit decided by the metadata (no bytes read).</summary>
+    internal static string CacheHitText(string path, string sha256) => $"{path}: in the cache (size and mtime as recorded, sha256 {sha256}).";
+
     /// <summary>The cached artifact when its metadata matches the file (no bytes read), else null. For -WhatIf.</summary>
     public TalosArtifact? TryGetCached(ArtifactRequest request)
     {
@@ -119,7 +122,7 @@ public sealed class ArtifactDownloader
             {
                 if (!options.Verify)
                 {
-                    _events.Verbose($"{path}: in the cache (size and mtime as recorded, sha256 {cached.Sha256}).");
+                    _events.Verbose(CacheHitText(path, cached.Sha256));
                     return Result(r, path, cached.Sha256, cached.Size, fromCache: true, clock);
                 }
                 progress.Start("Verifying");

@@ -44,7 +44,7 @@ public sealed class SaveStage
     {
         if (step.Cached is { } cached)
         {
-            _events.Verbose($"{cached.Path}: in the cache (size and mtime as recorded, sha256 {cached.Sha256}).");
+            _events.Verbose(ArtifactDownloader.CacheHitText(cached.Path, cached.Sha256));
             return new Saved(cached, Shared: false);
         }
         using var held = await _access.EnterAsync(_cacheDir, _events, ct).ConfigureAwait(false);

@@ -125,6 +125,7 @@ public static class Planner
             warnings.Add("push is enabled but no hosts or proxmox endpoints are listed: nothing will be pushed");
         }
 
+        // A position that cannot be planned: its error, said once as a warning; the others go on.
         PlannedPosition Refused(TalosError error, string message)
         {
             events.Warning($"{order.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {SafeText.Printable(message)}");
@@ -144,8 +145,7 @@ public static class Planner
         }
         catch (TalosException e)
         {
-            events.Warning($"{order.OrderId}/{SafeText.ForMessage(p.Name, 200)}: {SafeText.Printable(e.Message)}");
-            return basePlan with { Error = e.Message, ErrorId = e.ErrorId, ErrorKind = e.Kind, Warnings = warnings };
+            return Refused(e.Error, e.Message);
         }
         if (PlatformRules.Check(p.Platform, p.Arch, p.Format, p.SecureBoot, version.Version) is { } tooOld)
         {
