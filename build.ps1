@@ -85,7 +85,11 @@ function Invoke-UnitTests {
         Write-Warning 'xunit wrote no results'
         return [pscustomobject]@{ Suite = 'xunit'; Passed = 0; Failed = 1; Skipped = 0; Problem = 'no results' }
     }
-    $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+    $run = ([xml](Get-Content -Raw $trx)).TestRun
+    $counters = $run.ResultSummary.Counters
+    $failures = @($run.Results.UnitTestResult | Where-Object { $_.outcome -eq 'Failed' } | ForEach-Object {
+            [pscustomobject]@{ Name = $_.testName; Message = "$($_.Output.ErrorInfo.Message)" }
+        })
     $failed = [int]$counters.failed + [int]$counters.error
     if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
     [pscustomobject]@{
@@ -95,6 +99,7 @@ function Invoke-UnitTests {
         # The trx counts a skipped test as not executed.
         Skipped = [int]$counters.total - [int]$counters.executed
         Problem = if ([int]$counters.passed -eq 0) { 'ran no test' } else { $null }
+        Failures = $failures
     }
 }
 
@@ -122,6 +127,7 @@ function Invoke-PesterTests {
             NotRun           = $r.NotRunCount
             FailedBlocks     = $r.FailedBlocksCount
             FailedContainers = $r.FailedContainersCount
+            Failures         = @($r.Failed | ForEach-Object { [pscustomobject]@{ Name = $_.ExpandedPath; Message = "$($_.ErrorRecord | Select-Object -First 1)" } })
             Containers       = @($r.Containers | ForEach-Object { [pscustomobject]@{ Item = "$($_.Item)"; Result = "$($_.Result)"; Passed = $_.PassedCount; Skipped = $_.SkippedCount } })
         } | ConvertTo-Json -Depth 4 | Set-Content -Path $Summary
     }
@@ -146,6 +152,7 @@ function Invoke-PesterTests {
         Failed  = [int]$s.Failed + [int]$s.FailedBlocks + [int]$s.FailedContainers
         Skipped = [int]$s.Skipped + [int]$s.NotRun
         Problem = if ($problem) { $problem -join '; ' } else { $null }
+        Failures = @($s.Failures)
     }
 }
 
@@ -156,6 +163,12 @@ function Invoke-Test {
     $suites = @()
     if (-not $SkipUnit) { $suites += Invoke-UnitTests }
     $suites += Invoke-PesterTests
+    # The failed tests again at the end, where a CI log's tail shows them: name and the first lines of the message.
+    foreach ($f in @($suites | ForEach-Object { $_.Failures } | Where-Object { $_ })) {
+        $lines = @("$($f.Message)" -split "`r?`n" | Where-Object { $_.Trim() } | Select-Object -First 4)
+        Write-Host "FAILED: $($f.Name)"
+        foreach ($l in $lines) { Write-Host "    $($l.Substring(0, [Math]::Min(300, $l.Length)))" }
+    }
     foreach ($s in $suites) {
         Write-Host ("{0}: {1} passed, {2} failed, {3} skipped{4}" -f $s.Suite, $s.Passed, $s.Failed, $s.Skipped, $(if ($s.Problem) { " ($($s.Problem))" } else { '' }))
     }
