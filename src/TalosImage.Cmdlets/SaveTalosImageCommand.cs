@@ -52,6 +52,11 @@ public sealed class SaveTalosImageCommand : TalosCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? FactoryUrl { get; set; }
 
+    /// <summary>-Format pxe only: the factory's PXE host. Default: https://pxe.talos.dev for the public factory, else the factory itself.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? PxeUrl { get; set; }
+
     /// <summary>Re-hash a cached file; a corrupt one is deleted and downloaded again.</summary>
     [Parameter]
     public SwitchParameter Verify { get; set; }
@@ -72,6 +77,7 @@ public sealed class SaveTalosImageCommand : TalosCmdlet
             Format = Format,
             SecureBoot = SecureBoot,
             FactoryUrl = string.IsNullOrEmpty(FactoryUrl) ? FactoryClient.DefaultUrl() : FactoryUrl!,
+            PxeUrl = PxeUrl,
         };
         var options = new SaveOptions { Verify = Verify, Force = Force };
         RunEngine(async (events, token) =>

@@ -5,7 +5,9 @@
 //
 // None given = all three:
 //   --factory  FakeImageFactory (Kestrel, http) serving real images: an ISO of deterministic bytes, and small disk
-//              images (4 MiB raw) as nocloud/metal-amd64.raw.xz and .raw.zst made by the real xz and zstd. The vanilla
+//              images (4 MiB raw) as nocloud/metal-amd64.raw.xz and .raw.zst made by the real xz and zstd; apart from them
+//              (factoryExtraAssets) nocloud-amd64.raw and the boot assets kernel-amd64, initramfs-amd64.xz,
+//              cmdline-metal-amd64, metal-amd64-secureboot-uki.efi, installer-amd64.tar; /pxe/... scripts. The vanilla
 //              schematic (empty customization) is created at start; others are created by POST /schematics as usual.
 //   --proxmox  FakeProxmox (Kestrel, https, a self-signed certificate: pin proxmoxFingerprint), token auth.
 //   --sshd     a real sshd (SshServerFixture: keys in a temp folder, a free high port; up to 3 attempts, each checked by
@@ -110,6 +112,8 @@ public sealed class TestServers : IAsyncDisposable
 
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<ImageInfo> _images = new();
+    /// <summary>The uncompressed raw and the boot assets (kernel, initramfs, cmdline, uki, installer), listed apart from the ISOs and compressed disk images.</summary>
+    private readonly List<ImageInfo> _extraAssets = new();
     private LoopbackHttpServer? _control;
     private FakeImageFactory? _factory;
     private string? _schematicId;
@@ -154,9 +158,16 @@ public sealed class TestServers : IAsyncDisposable
         _images.Add(Image("nocloud-amd64.raw.zst", compressed[0].Zst, nocloud));
         _images.Add(Image("metal-amd64.raw.xz", compressed[1].Xz, metal));
         _images.Add(Image("metal-amd64.raw.zst", compressed[1].Zst, metal));
+        // The uncompressed disk image and the boot assets (small deterministic bytes; the iPXE script is rendered by the fake).
+        _extraAssets.Add(Image("nocloud-amd64.raw", nocloud, null));
+        _extraAssets.Add(Image("kernel-amd64", Pattern(64 * 1024, seed: 7004), null));
+        _extraAssets.Add(Image("initramfs-amd64.xz", Pattern(96 * 1024, seed: 7005), null));
+        _extraAssets.Add(Image("cmdline-metal-amd64", Encoding.ASCII.GetBytes("talos.platform=metal console=ttyS0\n"), null));
+        _extraAssets.Add(Image("metal-amd64-secureboot-uki.efi", Pattern(80 * 1024, seed: 7006), null));
+        _extraAssets.Add(Image("installer-amd64.tar", Pattern(128 * 1024, seed: 7007), null));
 
         _factory = await FakeImageFactory.StartAsync().WaitAsync(StepTimeout);
-        _factory.Images = (_, _, asset) => _images.FirstOrDefault(i => i.Asset == asset)?.Bytes;
+        _factory.Images = (_, _, asset) => _images.Concat(_extraAssets).FirstOrDefault(i => i.Asset == asset)?.Bytes;
         _factory.ImageFault = ImageFaultAsync;
         // GitHub releases of the same versions (GET /repos/siderolabs/talos/releases), for Resolve-TalosVersion -Source GitHub.
         _factory.Releases = FakeImageFactory.ReleasesOf(_factory.Versions.ToArray());
@@ -257,6 +268,7 @@ public sealed class TestServers : IAsyncDisposable
         factoryVersions = _factory?.Versions,
         factoryExtensions = _factory?.Extensions.Select(e => e.Name).ToArray(),
         factoryImages = _factory is null ? null : _images.Select(i => new { asset = i.Asset, size = i.Bytes.LongLength, sha256 = i.Sha256, rawSize = i.RawSize, rawSha256 = i.RawSha256 }).ToArray(),
+        factoryExtraAssets = _factory is null ? null : _extraAssets.Select(i => new { asset = i.Asset, size = i.Bytes.LongLength, sha256 = i.Sha256 }).ToArray(),
         proxmoxUri = _proxmox?.Endpoint.ToString(),
         proxmoxTokenId = _proxmox is null ? null : FakeProxmox.TokenId,
         proxmoxSecret = _proxmox is null ? null : FakeProxmox.Secret,

@@ -149,6 +149,13 @@ Describe 'Completion of cache, catalogue and order values' {
         Get-Completion 'Save-TalosImage -Format is' | Should -Be @('iso')
     }
 
+    It 'completes -Format with the boot assets' {
+        Get-Completion 'Save-TalosImage -Format ke' | Should -Be @('kernel')
+        Get-Completion 'Save-TalosImage -Format u' | Should -Be @('uki')
+        Get-Completion 'Save-TalosImage -Format p' | Should -Be @('pxe')
+        Get-Completion 'Save-TalosImage -Format in' | Should -Be @('initramfs', 'installer')
+    }
+
     Context 'with -Orders a relative path' {
         BeforeAll {
             $script:OrdersDir = Join-Path $Work 'orders'

@@ -275,8 +275,57 @@ Describe 'Save-TalosImage' {
         }
     }
 
+    Context 'boot assets and the uncompressed raw (factoryExtraAssets)' {
+        It 'saves -Format <Format> as <Asset> with the factory''s hash and side files' -ForEach @(
+            @{ Platform = 'metal'; Format = 'kernel'; SecureBoot = $false; Asset = 'kernel-amd64' }
+            @{ Platform = 'metal'; Format = 'initramfs'; SecureBoot = $false; Asset = 'initramfs-amd64.xz' }
+            @{ Platform = 'metal'; Format = 'cmdline'; SecureBoot = $false; Asset = 'cmdline-metal-amd64' }
+            @{ Platform = 'metal'; Format = 'uki'; SecureBoot = $true; Asset = 'metal-amd64-secureboot-uki.efi' }
+            @{ Platform = 'metal'; Format = 'installer'; SecureBoot = $false; Asset = 'installer-amd64.tar' }
+            @{ Platform = 'nocloud'; Format = 'raw'; SecureBoot = $false; Asset = 'nocloud-amd64.raw' }
+        ) {
+            $image = $TestHost.factoryExtraAssets | Where-Object asset -EQ $Asset
+            $image | Should -Not -BeNullOrEmpty
+            $a = Save-TalosImage -SchematicId $Schematic -Version v1.11.5 -Platform $Platform -Format $Format -SecureBoot:$SecureBoot -FactoryUrl $Factory -CacheDirectory $Cache
+            $expected = Join-Path $Cache "artifacts/$Schematic/v1.11.5/$Asset"
+            $a.Path | Should -Be $expected
+            $a.Url | Should -Be "$Factory/image/$Schematic/v1.11.5/$Asset"
+            $a.Format | Should -Be $Format
+            $a.Sha256 | Should -Be $image.sha256
+            Get-Sha256 $expected | Should -Be $image.sha256
+            [IO.File]::ReadAllText("$expected.sha256") | Should -BeExactly "$($image.sha256)  $Asset`n"
+            (Get-TalosCache -CacheDirectory $Cache | Where-Object Path -EQ $expected).Format | Should -Be $Format
+        }
+
+        It 'saves -Format pxe: the iPXE script from the factory''s own /pxe/ (a self-hosted factory is its own PXE host)' {
+            $a = Save-TalosImage -SchematicId $Schematic -Version v1.11.5 -Platform metal -Format pxe -FactoryUrl $Factory -CacheDirectory $Cache
+            $a.Url | Should -Be "$Factory/pxe/$Schematic/v1.11.5/metal-amd64"
+            $a.Path | Should -Be (Join-Path $Cache "artifacts/$Schematic/v1.11.5/metal-amd64.ipxe")
+            $script = [IO.File]::ReadAllText($a.Path)
+            $script | Should -BeLike "#!ipxe*kernel $Factory/image/$Schematic/v1.11.5/kernel-amd64 *initrd $Factory/image/$Schematic/v1.11.5/initramfs-amd64.xz*"
+            $a.Sha256 | Should -Be (Get-Sha256 $a.Path)
+            @((Get-FactoryLog).requests | Where-Object path -Like '/pxe/*').Count | Should -Be 1
+        }
+
+        It 'refuses <Why> with <ErrorId>, asking nothing' -ForEach @(
+            @{ Why = 'a UKI without -SecureBoot'; Platform = 'metal'; Format = 'uki'; SecureBoot = $false; ErrorId = 'AssetVariantUnavailable'; Says = '*UKI*only for SecureBoot*' }
+            @{ Why = 'a kernel with -SecureBoot'; Platform = 'metal'; Format = 'kernel'; SecureBoot = $true; ErrorId = 'AssetVariantUnavailable'; Says = '*no SecureBoot variant*' }
+            @{ Why = 'pxe for a platform without PXE boot'; Platform = 'aws'; Format = 'pxe'; SecureBoot = $false; ErrorId = 'PlatformImageUnavailable'; Says = '*aws has no PXE boot (pxe)*' }
+        ) {
+            $err = $null
+            $out = Save-TalosImage -SchematicId $Schematic -Version v1.11.5 -Platform $Platform -Format $Format -SecureBoot:$SecureBoot `
+                -FactoryUrl $Factory -CacheDirectory $Cache -ErrorAction SilentlyContinue -ErrorVariable err
+            $out | Should -BeNullOrEmpty
+            $err.Count | Should -Be 1
+            $err[0].FullyQualifiedErrorId | Should -Be "$ErrorId,$Command"
+            $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            "$($err[0])" | Should -BeLike $Says
+            (Get-FactoryLog).requests.Count | Should -Be 0
+        }
+    }
+
     Context 'help' {
-        It 'names <_> in Get-Help -Full' -ForEach @('InvalidArtifactRequest', 'Http404') {
+        It 'names <_> in Get-Help -Full' -ForEach @('InvalidArtifactRequest', 'Http404', 'AssetVariantUnavailable') {
             (Get-HelpText Save-TalosImage) -match "\b$_\b" | Should -BeTrue -Because "Get-Help Save-TalosImage -Full should name the ErrorId $_"
         }
     }

@@ -17,11 +17,17 @@ public sealed record ArtifactRequest
     public bool SecureBoot { get; init; }
     public string FactoryUrl { get; init; } = FactoryCatalog.PublicFactoryUrl;
 
-    /// <summary>The factory's file name, e.g. nocloud-amd64-secureboot.raw.xz.</summary>
+    /// <summary>
+    /// The PXE host of the factory (format pxe only); null: derived from <see cref="FactoryUrl"/>
+    /// (<see cref="FactoryCatalog.PxeBaseUrl"/>: pxe.talos.dev for the public factory, the factory itself otherwise).
+    /// </summary>
+    public string? PxeUrl { get; init; }
+
+    /// <summary>The factory's file name, e.g. nocloud-amd64-secureboot.raw.xz, kernel-amd64, metal-amd64.ipxe (the iPXE script).</summary>
     public string Asset => FactoryCatalog.AssetName(Platform, Architecture, SecureBoot, Format);
 
-    /// <summary>The download URL.</summary>
-    public string Url => FactoryCatalog.ImageUrl(FactoryUrl, SchematicId, Version, Asset);
+    /// <summary>The download URL (for pxe the script's URL on the PXE host).</summary>
+    public string Url => FactoryCatalog.AssetUrl(FactoryUrl, PxeUrl, SchematicId, Version, Platform, Architecture, SecureBoot, Format);
 
     /// <summary>The installer image reference of this schematic and version (factory host/installer[-secureboot]/id:version).</summary>
     public string InstallerImage => FactoryCatalog.InstallerImage(FactoryUrl, Platform, SchematicId, Version, SecureBoot);
@@ -69,7 +75,11 @@ public sealed record ArtifactRequest
             throw Invalid($"Architecture '{Architecture}' is not one of {string.Join(", ", FactoryCatalog.Architectures)}.", Architecture);
         }
         var format = FactoryCatalog.NormaliseFormat(Format)
-            ?? throw Invalid($"Format '{Format}' is not one of {string.Join(", ", FactoryCatalog.Formats)}.", Format);
+            ?? throw Invalid($"Format '{Format}' is not one of {string.Join(", ", FactoryCatalog.OrderableFormats)}.", Format);
+        if (FactoryCatalog.AssetVariantProblem(format, SecureBoot) is { } variant)
+        {
+            throw new TalosException(TalosErrors.AssetVariantUnavailable, $"{format}: {variant}; nothing is asked.", Format);
+        }
         if (PlatformRules.Check(platform, arch, format, SecureBoot, version) is { } unavailable)
         {
             throw new TalosException(TalosErrors.PlatformImageUnavailable, $"{PlatformRules.Find(platform)!.Label}: {unavailable}; nothing is asked.", platform);
@@ -77,6 +87,17 @@ public sealed record ArtifactRequest
         if (!Uri.TryCreate((FactoryUrl ?? "").Trim(), UriKind.Absolute, out var factory) || (factory.Scheme != "http" && factory.Scheme != "https"))
         {
             throw Invalid($"FactoryUrl '{FactoryUrl}' is not an absolute http(s) URL.", FactoryUrl);
+        }
+        string? pxe = null;
+        if (!string.IsNullOrWhiteSpace(PxeUrl))
+        {
+            if (!Uri.TryCreate(PxeUrl!.Trim(), UriKind.Absolute, out var pxeUri) || (pxeUri.Scheme != "http" && pxeUri.Scheme != "https") ||
+                pxeUri.UserInfo.Length > 0)
+            {
+                // The value is not repeated: it may hold a password.
+                throw Invalid("PxeUrl is not an absolute http(s) URL without user info (a user name or password never goes into a PXE URL).", "PxeUrl");
+            }
+            pxe = pxeUri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         }
         return this with
         {
@@ -86,6 +107,7 @@ public sealed record ArtifactRequest
             Architecture = arch,
             Format = format,
             FactoryUrl = factory.GetLeftPart(UriPartial.Path).TrimEnd('/'),
+            PxeUrl = pxe,
         };
     }
 

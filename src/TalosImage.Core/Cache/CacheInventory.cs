@@ -218,6 +218,10 @@ public static class CacheInventory
 
     internal static (string Platform, string Architecture, bool SecureBoot, string Format)? ParseAsset(string name)
     {
+        if (FactoryCatalog.ParseBootAsset(name) is { } boot)
+        {
+            return boot;
+        }
         var m = AssetPattern.Match(name);
         if (!m.Success || !FactoryCatalog.Formats.Contains(m.Groups["format"].Value))
         {

@@ -123,6 +123,11 @@ public static class TalosErrors
         meaning: "the schematic ID is not 64 hexadecimal characters, or the platform, architecture, format or factory URL is not one the factory could serve; nothing is asked.",
         By(Hosts.SaveTalosImage));
 
+    public static readonly TalosError AssetVariantUnavailable = Define("AssetVariantUnavailable", TalosErrorKind.InvalidArgument,
+        meaning: "the factory has no such variant of a boot asset: a UKI (format uki) exists only for SecureBoot, and the kernel and initramfs have no SecureBoot variant; the message says what to order instead. Decided offline, before anything is asked.",
+        By(Hosts.SaveTalosImage),
+        By(Hosts.InvokeTalosOrder, "a position orders format uki without secureboot, or kernel or initramfs with secureboot: the position fails at planning, offline, and the others go on."));
+
     public static readonly TalosError PlatformImageUnavailable = Define("PlatformImageUnavailable", TalosErrorKind.InvalidArgument,
         meaning: "Talos's platform table says the factory builds no such image: the platform lacks that architecture, boot method (ISO, disk image, PXE) or SecureBoot, or the Talos version is older than the platform; the message says what the platform has. Decided offline, before anything is downloaded.",
         By(Hosts.SaveTalosImage),
@@ -470,8 +475,9 @@ public static class TalosErrors
         By(Hosts.PublishTalosImage));
 
     public static readonly TalosError ProxmoxFormatUnsupported = Define("ProxmoxFormatUnsupported", TalosErrorKind.InvalidArgument,
-        meaning: "the artifact's format cannot be stored with the method: a compressed disk image must be expanded first, and DownloadUrl cannot publish an image expanded here. Terminating.",
-        By(Hosts.PublishTalosImage));
+        meaning: "the artifact's format cannot be stored with the method: a compressed disk image must be expanded first, and DownloadUrl cannot publish an image expanded here; a boot asset (kernel, initramfs, cmdline, uki, installer, pxe) has no Proxmox content type on either transport. Terminating.",
+        By(Hosts.PublishTalosImage),
+        By(Hosts.InvokeTalosOrder, "a position pushes a boot asset (kernel, initramfs, cmdline, uki, installer, pxe), which has no Proxmox content type: each of its targets fails with this id and the reason (no host is contacted; the dry run warns), and the position fails at publish."));
 
     public static readonly TalosError ProxmoxTokenAmbiguous = Define("ProxmoxTokenAmbiguous", TalosErrorKind.InvalidArgument,
         meaning: "both -ApiToken and -Credential were given. Terminating.",

@@ -27,7 +27,7 @@ public static class CompletionValues
 
     public static IReadOnlyList<string> Architectures(string prefix) => StartingWith(FactoryCatalog.Architectures, prefix);
 
-    public static IReadOnlyList<string> Formats(string prefix) => StartingWith(FactoryCatalog.Formats, prefix);
+    public static IReadOnlyList<string> Formats(string prefix) => StartingWith(FactoryCatalog.OrderableFormats, prefix);
 
     /// <summary>Versions from the cached version lists (factory and GitHub), newest first; releases before pre-releases.</summary>
     public static IReadOnlyList<string> Versions(string cacheDir, string prefix) =>

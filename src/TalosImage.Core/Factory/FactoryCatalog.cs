@@ -14,6 +14,9 @@ public static class FactoryCatalog
     public const string PublicFactoryUrl = "https://factory.talos.dev";
     public const string PublicGitHubApiUrl = "https://api.github.com";
 
+    /// <summary>The public factory's PXE host: it serves the iPXE scripts of <see cref="PublicFactoryUrl"/>'s images.</summary>
+    public const string PublicPxeUrl = "https://pxe.talos.dev";
+
     /// <summary>Every platform of Talos's platform table (<see cref="PlatformRules"/>).</summary>
     public static IReadOnlyList<string> Platforms { get; } = PlatformRules.All.Select(r => r.Name).ToArray();
 
@@ -30,12 +33,28 @@ public static class FactoryCatalog
         new[] { "iso" }.Concat(DiskKinds.SelectMany(k => Compressions.Select(c => k + c))).ToArray();
 
     /// <summary>
-    /// talos_order.py's spellings in orders files: <c>raw</c> and <c>rawxz</c> both mean raw.xz. Only
-    /// <see cref="NormaliseOrdersFormat"/> applies them; a file name, a file's metadata, an artifact and a cmdlet
-    /// parameter say exactly the format they name (a <c>.raw</c> file is raw).
+    /// The boot assets, ordered like a format: <c>kernel</c> (<c>kernel-&lt;arch&gt;</c>), <c>initramfs</c>
+    /// (<c>initramfs-&lt;arch&gt;.xz</c>), <c>cmdline</c> (<c>cmdline-&lt;platform&gt;-&lt;arch&gt;[-secureboot]</c>),
+    /// <c>uki</c> (<c>&lt;platform&gt;-&lt;arch&gt;-secureboot-uki.efi</c>, SecureBoot only), <c>installer</c>
+    /// (<c>installer-&lt;arch&gt;[-secureboot].tar</c>) and <c>pxe</c> (the iPXE script of the factory's PXE host,
+    /// kept in the cache as <c>&lt;platform&gt;-&lt;arch&gt;[-secureboot].ipxe</c>).
+    /// </summary>
+    public static IReadOnlyList<string> BootFormats { get; } = new[] { "kernel", "initramfs", "cmdline", "uki", "installer", "pxe" };
+
+    /// <summary>Every format a position or Save-TalosImage can ask for: <see cref="Formats"/> and <see cref="BootFormats"/>.</summary>
+    public static IReadOnlyList<string> OrderableFormats { get; } = Formats.Concat(BootFormats).ToArray();
+
+    /// <summary>True for kernel, initramfs, cmdline, uki, installer and pxe.</summary>
+    public static bool IsBootAsset(string? format) => format is not null && BootFormats.Contains(format, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Orders files' spellings: talos_order.py's <c>raw</c> and <c>rawxz</c> both mean raw.xz (compatibility), so the
+    /// uncompressed image is spelt <c>raw.uncompressed</c> there. Only <see cref="NormaliseOrdersFormat"/> applies
+    /// them; a file name, a file's metadata, an artifact and a cmdlet parameter say exactly the format they name (a
+    /// <c>.raw</c> file and <c>-Format raw</c> are raw).
     /// </summary>
     public static IReadOnlyDictionary<string, string> FormatAliases { get; } =
-        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["raw"] = "raw.xz", ["rawxz"] = "raw.xz" };
+        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["raw"] = "raw.xz", ["rawxz"] = "raw.xz", ["raw.uncompressed"] = "raw" };
 
     /// <summary>
     /// Formats a file name can say: <see cref="Formats"/> and the compressed ISOs Proxmox's download-url expands
@@ -48,7 +67,7 @@ public static class FactoryCatalog
     public static string DefaultDiskFormat(string platform) => PlatformRules.Find(platform)?.DiskImageFormat ?? "raw.xz";
 
     /// <summary>
-    /// The canonical name of <paramref name="format"/> (trimmed, lower case) when it is one of <see cref="Formats"/>,
+    /// The canonical name of <paramref name="format"/> (trimmed, lower case) when it is one of <see cref="OrderableFormats"/>,
     /// else null. No alias is applied: <c>raw</c> is raw. For cmdlet parameters, artifacts and cache metadata.
     /// </summary>
     public static string? NormaliseFormat(string? format)
@@ -58,7 +77,7 @@ public static class FactoryCatalog
             return null;
         }
         var f = format!.Trim().ToLowerInvariant();
-        return Formats.Contains(f) ? f : null;
+        return OrderableFormats.Contains(f) ? f : null;
     }
 
     /// <summary>
@@ -83,6 +102,10 @@ public static class FactoryCatalog
         }
         var slash = Math.Max(path!.LastIndexOf('/'), path.LastIndexOf('\\'));
         var name = path.Substring(slash + 1).ToLowerInvariant();
+        if (BootAssetPattern.Match(name) is { Success: true } boot)
+        {
+            return BootFormatOf(boot);
+        }
         return FileFormats.FirstOrDefault(f => name.Length > f.Length + 1 && name.EndsWith("." + f, StringComparison.Ordinal));
     }
 
@@ -106,9 +129,97 @@ public static class FactoryCatalog
         return format;
     }
 
-    /// <summary>The factory's file name: <c>&lt;platform&gt;-&lt;arch&gt;[-secureboot].&lt;format&gt;</c>.</summary>
-    public static string AssetName(string platform, string architecture, bool secureBoot, string format) =>
-        $"{platform}-{architecture}{(secureBoot ? "-secureboot" : "")}.{format}";
+    /// <summary>
+    /// The factory's file name: <c>&lt;platform&gt;-&lt;arch&gt;[-secureboot].&lt;format&gt;</c> for ISOs and disk images,
+    /// the boot assets' own names (<see cref="BootFormats"/>) otherwise. The cache keeps the file under this name.
+    /// </summary>
+    public static string AssetName(string platform, string architecture, bool secureBoot, string format)
+    {
+        var sb = secureBoot ? "-secureboot" : "";
+        return format switch
+        {
+            "kernel" => $"kernel-{architecture}",
+            "initramfs" => $"initramfs-{architecture}.xz",
+            "cmdline" => $"cmdline-{platform}-{architecture}{sb}",
+            "uki" => $"{platform}-{architecture}-secureboot-uki.efi",
+            "installer" => $"installer-{architecture}{sb}.tar",
+            "pxe" => $"{platform}-{architecture}{sb}.ipxe",
+            _ => $"{platform}-{architecture}{sb}.{format}",
+        };
+    }
+
+    /// <summary>
+    /// Why the factory has no <paramref name="format"/> asset with (or without) SecureBoot, in one sentence; null when it
+    /// has. A UKI exists only signed for SecureBoot; the kernel and the initramfs are the same for both and have no
+    /// SecureBoot name.
+    /// </summary>
+    public static string? AssetVariantProblem(string format, bool secureBoot) => format switch
+    {
+        "uki" when !secureBoot => "the factory builds a UKI (<platform>-<arch>-secureboot-uki.efi) only for SecureBoot: set secureboot to true, or order kernel, initramfs and cmdline",
+        "kernel" or "initramfs" when secureBoot => $"the {format} has no SecureBoot variant ({AssetName("", "<arch>", false, format)} serves both): set secureboot to false, or order the uki",
+        _ => null,
+    };
+
+    // kernel-amd64, initramfs-amd64.xz, cmdline-metal-amd64[-secureboot], metal-amd64-secureboot-uki.efi,
+    // installer-amd64[-secureboot].tar, metal-amd64[-secureboot].ipxe (lower case: FormatOfFileName lowers the name).
+    private static readonly System.Text.RegularExpressions.Regex BootAssetPattern = new(
+        @"^(?:kernel-(?<ka>amd64|arm64)|initramfs-(?<ia>amd64|arm64)\.xz|cmdline-(?<cp>[a-z][a-z0-9-]*?)-(?<ca>amd64|arm64)(?<csb>-secureboot)?" +
+        @"|(?<up>[a-z][a-z0-9-]*?)-(?<ua>amd64|arm64)-secureboot-uki\.efi|installer-(?<xa>amd64|arm64)(?<xsb>-secureboot)?\.tar" +
+        @"|(?<pp>[a-z][a-z0-9-]*?)-(?<pa>amd64|arm64)(?<psb>-secureboot)?\.ipxe)$",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+
+    private static string BootFormatOf(System.Text.RegularExpressions.Match m) =>
+        m.Groups["ka"].Success ? "kernel" : m.Groups["ia"].Success ? "initramfs" : m.Groups["ca"].Success ? "cmdline"
+        : m.Groups["ua"].Success ? "uki" : m.Groups["xa"].Success ? "installer" : "pxe";
+
+    /// <summary>
+    /// What a boot asset's file name says: platform ("" for kernel, initramfs and installer, which name none),
+    /// architecture, SecureBoot and format; null for any other name. The cache reads its folders with it.
+    /// </summary>
+    public static (string Platform, string Architecture, bool SecureBoot, string Format)? ParseBootAsset(string name)
+    {
+        var m = BootAssetPattern.Match(name ?? "");
+        if (!m.Success)
+        {
+            return null;
+        }
+        var format = BootFormatOf(m);
+        string G(string g) => m.Groups[g].Value;
+        return format switch
+        {
+            "kernel" => ("", G("ka"), false, format),
+            "initramfs" => ("", G("ia"), false, format),
+            "cmdline" => (G("cp"), G("ca"), m.Groups["csb"].Success, format),
+            "uki" => (G("up"), G("ua"), true, format),
+            "installer" => ("", G("xa"), m.Groups["xsb"].Success, format),
+            _ => (G("pp"), G("pa"), m.Groups["psb"].Success, format),
+        };
+    }
+
+    /// <summary>
+    /// The PXE host of a factory: <paramref name="pxeUrl"/> when set (defaults.pxe_url, -PxeUrl); else
+    /// <see cref="PublicPxeUrl"/> for the public factory, and the factory itself for any other (a self-hosted factory
+    /// serves <c>/pxe/...</c> on its own address unless its operator set http.externalPXEURL).
+    /// </summary>
+    public static string PxeBaseUrl(string factoryUrl, string? pxeUrl)
+    {
+        if (!string.IsNullOrWhiteSpace(pxeUrl))
+        {
+            return pxeUrl!.Trim().TrimEnd('/');
+        }
+        var factory = (factoryUrl ?? "").Trim().TrimEnd('/');
+        return string.Equals(factory, PublicFactoryUrl, StringComparison.OrdinalIgnoreCase) ? PublicPxeUrl : factory;
+    }
+
+    /// <summary><c>{pxe host}/pxe/{schematic}/{version}/{platform}-{arch}[-secureboot]</c>: the iPXE script's URL.</summary>
+    public static string PxeScriptUrl(string pxeBaseUrl, string schematicId, string version, string platform, string architecture, bool secureBoot) =>
+        $"{pxeBaseUrl.TrimEnd('/')}/pxe/{schematicId}/{version}/{platform}-{architecture}{(secureBoot ? "-secureboot" : "")}";
+
+    /// <summary>The URL of any orderable asset: <see cref="PxeScriptUrl"/> for pxe, <see cref="ImageUrl"/> for everything else.</summary>
+    public static string AssetUrl(string factoryUrl, string? pxeUrl, string schematicId, string version, string platform, string architecture, bool secureBoot, string format) =>
+        format == "pxe"
+            ? PxeScriptUrl(PxeBaseUrl(factoryUrl, pxeUrl), schematicId, version, platform, architecture, secureBoot)
+            : ImageUrl(factoryUrl, schematicId, version, AssetName(platform, architecture, secureBoot, format));
 
     /// <summary><c>{factory}/image/{schematic}/{version}/{asset}</c></summary>
     public static string ImageUrl(string factoryUrl, string schematicId, string version, string asset) =>

@@ -70,9 +70,9 @@ public static class PlatformRules
     /// <summary>The rule of <paramref name="platform"/> (exact name), or null for a name the table does not have.</summary>
     public static PlatformRule? Find(string? platform) => platform is not null && ByName.TryGetValue(platform, out var r) ? r : null;
 
-    /// <summary>The boot method a format serves: ISO images boot as ISO, everything else is a disk image.</summary>
+    /// <summary>The boot method a format serves: ISO images boot as ISO, the boot assets (kernel, initramfs, cmdline, uki, installer, pxe) by network, everything else is a disk image.</summary>
     public static BootMethod BootMethodOf(string format) =>
-        format.StartsWith("iso", StringComparison.Ordinal) ? BootMethod.Iso : BootMethod.DiskImage;
+        format.StartsWith("iso", StringComparison.Ordinal) ? BootMethod.Iso : FactoryCatalog.IsBootAsset(format) ? BootMethod.Pxe : BootMethod.DiskImage;
 
     private static string Word(BootMethod method) => method switch
     {
@@ -98,7 +98,8 @@ public static class PlatformRules
             return $"the factory builds {platform} images for {string.Join(" and ", rule.Architectures)} only, not {architecture}";
         }
         var method = BootMethodOf(format);
-        if (!rule.BootMethods.Contains(method))
+        // The kernel, initramfs, cmdline, UKI and installer exist for every platform; the iPXE script needs PXE boot.
+        if ((!FactoryCatalog.IsBootAsset(format) || format == "pxe") && !rule.BootMethods.Contains(method))
         {
             return $"{platform} has no {Word(method)} ({format}): it boots from {string.Join(" or ", rule.BootMethods.Select(Word))}" +
                 (rule.DiskImageFormat is { } disk && method != BootMethod.DiskImage ? $"; its disk image is {disk}" : "");

@@ -35,7 +35,7 @@ public static class ManifestBuilder
             Url = p.Url,
             InstallerImage = p.InstallerImage,
             CacheDir = Path.GetFullPath(config.CacheDir),
-            Download = failed ? null : new ManifestFile { Path = p.CachePath, Done = false, FromCache = p.Cached },
+            Download = failed || !p.Download ? null : new ManifestFile { Path = p.CachePath, Done = false, FromCache = p.Cached },
             Decompressed = failed || p.ExpandedPath is null ? null : new ManifestFile { Path = p.ExpandedPath, Done = false, FromCache = p.ExpandedCached },
             Pushed = failed ? Array.Empty<ManifestPush>() : p.Targets.Select(t => new ManifestPush
             {
@@ -63,7 +63,7 @@ public static class ManifestBuilder
             SchematicSource = p.SchematicSource,
             Download = o.Download is { } d
                 ? File(d) with { DurationSeconds = o.DownloadSeconds }
-                : p.Error is null ? new ManifestFile { Path = p.CachePath } : null,
+                : p.Error is null && p.Download ? new ManifestFile { Path = p.CachePath } : null,
             Decompressed = o.Expanded is { } x
                 ? File(x) with { DurationSeconds = o.ExpandSeconds }
                 : p.Error is null && p.ExpandedPath is not null ? new ManifestFile { Path = p.ExpandedPath } : null,

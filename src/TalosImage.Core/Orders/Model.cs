@@ -23,6 +23,8 @@ public sealed record TalosConfig
     public CachePolicy CachePolicy { get; init; } = new();
     public string FactoryUrl { get; init; } = Factory.FactoryCatalog.PublicFactoryUrl;
     public string GitHubApiUrl { get; init; } = Factory.FactoryCatalog.PublicGitHubApiUrl;
+    /// <summary>The factory's PXE host (defaults.pxe_url); null: derived from <see cref="FactoryUrl"/> (<see cref="Factory.FactoryCatalog.PxeBaseUrl"/>).</summary>
+    public string? PxeUrl { get; init; }
     /// <summary>factory or github.</summary>
     public string VersionSource { get; init; } = "factory";
     public TimeSpan VersionCacheTtl { get; init; } = TimeSpan.FromHours(1);
@@ -99,6 +101,8 @@ public sealed record Position
     public string Arch { get; init; } = "amd64";
     public bool SecureBoot { get; init; }
     public bool DecompressRaw { get; init; }
+    /// <summary>Whether a run fetches the asset; false only for a pxe position without <c>download: true</c> (its URL is recorded).</summary>
+    public bool Download { get; init; } = true;
     public PositionPush Push { get; init; } = new();
     public SourceLocation? Location { get; init; }
 }

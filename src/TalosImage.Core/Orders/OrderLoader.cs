@@ -94,6 +94,7 @@ public static class OrderLoader
             Arch = d.Text("arch") ?? config.Arch,
             FactoryUrl = d.Text("factory_url") ?? config.FactoryUrl,
             GitHubApiUrl = d.Text("github_api_url") ?? config.GitHubApiUrl,
+            PxeUrl = d.Text("pxe_url")?.TrimEnd('/') ?? config.PxeUrl,
             VersionSource = d.Text("version_source") ?? config.VersionSource,
             VersionCacheTtl = d.Seconds("version_cache_ttl") ?? config.VersionCacheTtl,
             LockTimeout = d.Seconds("lock_timeout") ?? config.LockTimeout,
@@ -334,6 +335,12 @@ public static class OrderLoader
             y.Add(pm.ValueNode("secureboot"), pm.PathOf("secureboot"), $"platform '{platform}' has no SecureBoot images; {InputSchema.SecureBootPlatforms.Description}");
         }
 
+        var download = pm.Bool("download");
+        if (download == false && format is not null && format != "pxe")
+        {
+            y.Add(pm.ValueNode("download"), pm.PathOf("download"), InputSchema.DownloadOnlyPxe.Description + $"; this position's image_format is {format}");
+        }
+
         var (schematicId, schematic) = LoadSchematic(pm);
         return new Position
         {
@@ -348,6 +355,7 @@ public static class OrderLoader
             Arch = pm.Text("arch") ?? config.Arch,
             SecureBoot = secureBoot,
             DecompressRaw = pm.Bool("decompress_raw") ?? false,
+            Download = download ?? format != "pxe",
             Push = pm.TryGet("push", out var push)
                 ? Push(y, push.Value, pm.PathOf("push"), config)
                 : new PositionPush { Enabled = false, PreferDecompressed = config.Push.PreferDecompressed, RemoteExpand = config.Push.RemoteExpand },

@@ -47,6 +47,8 @@ public sealed record PlannedPosition
     public string CachePath { get; init; } = "";
     /// <summary>Set when the image is expanded locally (decompress_raw, or prefer_decompressed for a push).</summary>
     public string? ExpandedPath { get; init; }
+    /// <summary>False for a pxe position without <c>download: true</c>: its URL is recorded and nothing is fetched (the manifest has no download for it).</summary>
+    public bool Download { get; init; } = true;
     public bool PushEnabled { get; init; }
     /// <summary>What is pushed: the expanded raw (prefer_decompressed) or the downloaded file.</summary>
     public bool PushExpanded { get; init; }

@@ -56,13 +56,19 @@ public static class PlanReport
     /// <summary>What a run would do for one position: download, expand, push to each target.</summary>
     public static string Actions(PlannedPosition p)
     {
-        var parts = new List<string> { (p.Cached ? "cached " : "download ") + p.CachePath };
+        var parts = new List<string> { !p.Download ? "record " + p.Url + " (not fetched; download: true fetches it)" : (p.Cached ? "cached " : "download ") + p.CachePath };
         if (p.ExpandedPath is not null)
         {
             parts.Add((p.ExpandedCached ? "expanded (cached) " : "expand to ") + System.IO.Path.GetFileName(p.ExpandedPath));
         }
+        var refused = Publishing.ProxmoxContent.Refusal(p.Format, p.Asset);
         foreach (var t in p.Targets)
         {
+            if (refused is not null)
+            {
+                parts.Add($"push {p.Format} to {t}: fails, no Proxmox content type");
+                continue;
+            }
             parts.Add($"push {(p.PushExpanded ? "raw" : p.RemoteExpand ? p.Format + " (expand remotely)" : p.Format)} to {t}");
         }
         return string.Join("; ", parts);

@@ -91,7 +91,7 @@ public static class Planner
     {
         var schematicId = p.SchematicId ?? p.Schematic!.ComputeId();
         var asset = FactoryCatalog.AssetName(p.Platform, p.Arch, p.SecureBoot, p.Format);
-        var expandable = FactoryCatalog.IsCompressed(p.Format) && p.Format != "iso";
+        var expandable = FactoryCatalog.IsCompressed(p.Format) && p.Format != "iso" && !FactoryCatalog.IsBootAsset(p.Format);
         var expandLocally = expandable && (p.DecompressRaw || (p.Push.Enabled && p.Push.PreferDecompressed && !p.Push.RemoteExpand));
         var remoteExpand = p.Push.Enabled && p.Push.RemoteExpand && (p.Format.EndsWith(".xz", StringComparison.Ordinal) || p.Format.EndsWith(".zst", StringComparison.Ordinal));
 
@@ -124,6 +124,11 @@ public static class Planner
         {
             warnings.Add("push is enabled but no hosts or proxmox endpoints are listed: nothing will be pushed");
         }
+        basePlan = basePlan with { Download = p.Download };
+        if (basePlan.Targets.Count > 0 && Publishing.ProxmoxContent.Refusal(p.Format, asset) is { } unpublishable)
+        {
+            warnings.Add($"push fails for every target: {unpublishable}");
+        }
 
         // A position that cannot be planned: its error, said once as a warning; the others go on.
         PlannedPosition Refused(TalosError error, string message)
@@ -132,7 +137,11 @@ public static class Planner
             return basePlan with { Error = message, ErrorId = error.Id, ErrorKind = error.Kind, Warnings = warnings };
         }
 
-        // What the platform table rules out needs no version and no network.
+        // What the platform table and the factory's asset names rule out needs no version and no network.
+        if (FactoryCatalog.AssetVariantProblem(p.Format, p.SecureBoot) is { } variant)
+        {
+            return Refused(TalosErrors.AssetVariantUnavailable, variant);
+        }
         if (PlatformRules.Check(p.Platform, p.Arch, p.Format, p.SecureBoot, version: null) is { } refused)
         {
             return Refused(TalosErrors.PlatformImageUnavailable, refused);
@@ -206,7 +215,7 @@ public static class Planner
         return p with
         {
             SchematicId = schematicId,
-            Url = FactoryCatalog.ImageUrl(config.FactoryUrl, schematicId, version, p.Asset),
+            Url = FactoryCatalog.AssetUrl(config.FactoryUrl, config.PxeUrl, schematicId, version, p.Platform, p.Arch, p.SecureBoot, p.Format),
             InstallerImage = FactoryCatalog.InstallerImage(config.FactoryUrl, p.Platform, schematicId, version, p.SecureBoot),
             CachePath = cachePath,
             ExpandedPath = expandLocally

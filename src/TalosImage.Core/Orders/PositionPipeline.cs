@@ -91,7 +91,16 @@ internal sealed class PositionPipeline : IDisposable
         {
             outcome = await SchematicAsync(outcome, ct).ConfigureAwait(false);
             stage = PipelineStage.Download;
-            outcome = await DownloadAsync(outcome, ct).ConfigureAwait(false);
+            if (!outcome.Planned.Download)
+            {
+                // A pxe position records its script's URL; download: true fetches it like any other asset.
+                p = outcome.Planned;
+                _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Download.Word(), PositionStatus.Skipped.Word(), "recorded " + p.Url);
+            }
+            else
+            {
+                outcome = await DownloadAsync(outcome, ct).ConfigureAwait(false);
+            }
             if (outcome.Planned.ExpandedPath is not null)
             {
                 stage = PipelineStage.Expand;
@@ -175,6 +184,7 @@ internal sealed class PositionPipeline : IDisposable
                 Format = p.Format,
                 SecureBoot = p.SecureBoot,
                 FactoryUrl = _config.FactoryUrl,
+                PxeUrl = _config.PxeUrl,
             };
             saved = await _save.RunAsync(_save.Plan(request, new SaveOptions { Verify = _options.Verify }), ct).ConfigureAwait(false);
         }
@@ -207,6 +217,18 @@ internal sealed class PositionPipeline : IDisposable
     private async Task<PositionOutcome> PublishAsync(PositionOutcome outcome, CancellationToken ct)
     {
         var p = outcome.Planned;
+        if (Publishing.ProxmoxContent.Refusal(p.Format, p.Asset) is { } refused)
+        {
+            // A boot asset has no Proxmox content type: every target fails with the reason, and no host is contacted.
+            var identity = new Artifacts.ArtifactRequest { SchematicId = p.SchematicId, Version = p.Version ?? "", Platform = p.Platform, Architecture = p.Arch, Format = p.Format, SecureBoot = p.SecureBoot }
+                .Identity(outcome.Download?.Sha256 ?? "", outcome.Download?.Size ?? 0) with { Url = p.Url };
+            var refusals = p.Targets.Select(t => Failed(new TalosArtifact(identity) { Path = outcome.Download?.Path ?? p.CachePath }, t, refused, TalosErrors.ProxmoxFormatUnsupported.Id)).ToList();
+            foreach (var r in refusals)
+            {
+                _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Publish.Word(), PositionStatus.Failed.Word(), $"{r.Host}:{r.Destination} {r.Error}");
+            }
+            return outcome with { Pushes = refusals };
+        }
         var artifact = p.PushExpanded && outcome.Expanded is not null ? outcome.Expanded : outcome.Download!;
         var pushes = await Task.WhenAll(p.Targets.Select(t => PublishOnceAsync(p, artifact, t, ct))).ConfigureAwait(false);
         var results = pushes.SelectMany(r => r).ToList();

@@ -13,7 +13,9 @@ namespace TalosImage.Tests.Servers;
 /// /work/shared/reference/image-factory.md describes: POST /schematics canonicalises (parse, re-emit with the
 /// project's SchematicYaml, 201 JSON id + schematic; 400 plain text on unknown fields), GET /versions and
 /// /version/{v}/extensions/official answer JSON as text/plain, GET /repos/siderolabs/talos/releases pages with Link
-/// headers, an ETag and 304, a Bearer token check; and on demand 429 with Retry-After, 500s and slow answers.
+/// headers, an ETag and 304, a Bearer token check; and on demand 429 with Retry-After, 500s and slow answers. It is
+/// its own PXE host too (GET /pxe/{schematic}/{version}/{platform}-{arch}[-secureboot] renders an iPXE script), as a
+/// self-hosted factory is.
 /// </summary>
 public sealed class FakeImageFactory : IAsyncDisposable
 {
@@ -190,6 +192,10 @@ public sealed class FakeImageFactory : IAsyncDisposable
         {
             await ImageAsync(ctx, schematic, version, asset);
         }
+        else if ((req.Method == "GET" || req.Method == "HEAD") && segments is ["pxe", var pxeSchematic, var pxeVersion, var pxePath])
+        {
+            await PxeAsync(ctx, pxeSchematic, pxeVersion, pxePath);
+        }
         else if (req.Method == "GET" && _redirected.TryGetValue(path, out var moved))
         {
             await SendImageAsync(ctx, moved, "moved");
@@ -285,6 +291,43 @@ public sealed class FakeImageFactory : IAsyncDisposable
             return;
         }
         await SendImageAsync(ctx, bytes, asset);
+    }
+
+    /// <summary>
+    /// GET /pxe/{schematic}/{version}/{platform}-{arch}[-secureboot]: the iPXE script the factory's PXE frontend renders
+    /// (kernel and initramfs URLs on this server, the kernel command line; with SecureBoot the UKI's URL), for a schematic
+    /// created here and a listed version.
+    /// </summary>
+    public string PxeScript(string schematicId, string version, string path)
+    {
+        var secureBoot = path.EndsWith("-secureboot", StringComparison.Ordinal);
+        var arch = path.Contains("-arm64", StringComparison.Ordinal) ? "arm64" : "amd64";
+        var image = $"{BaseUrl}/image/{schematicId}/{version}";
+        return secureBoot
+            ? $"#!ipxe\n\nchain {image}/{path.Substring(0, path.Length - "-secureboot".Length)}-secureboot-uki.efi\n"
+            : $"#!ipxe\n\nkernel {image}/kernel-{arch} talos.platform={path.Substring(0, path.LastIndexOf('-'))} console=ttyS0\ninitrd {image}/initramfs-{arch}.xz\nboot\n";
+    }
+
+    private async Task PxeAsync(HttpContext ctx, string schematicId, string version, string path)
+    {
+        if (!_schematics.ContainsKey(schematicId))
+        {
+            await Text(ctx, 404, "schematic not found");
+            return;
+        }
+        if (!Versions.Contains(version))
+        {
+            await Text(ctx, 404, "version not found");
+            return;
+        }
+        var script = Encoding.UTF8.GetBytes(PxeScript(schematicId, version, path));
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "text/plain; charset=utf-8";
+        ctx.Response.ContentLength = script.Length;
+        if (ctx.Request.Method == "GET")
+        {
+            await ctx.Response.Body.WriteAsync(script);
+        }
     }
 
     private async Task SendImageAsync(HttpContext ctx, byte[] bytes, string asset)

@@ -59,6 +59,16 @@ public static class InputSchema
         Description = "SecureBoot is offered for " + string.Join(", ", FactoryCatalog.SecureBootPlatforms),
     };
 
+    /// <summary>Only a pxe position can leave its asset unfetched: every other format is downloaded.</summary>
+    public static readonly WhenRule DownloadOnlyPxe = new()
+    {
+        Key = "download",
+        Value = false,
+        LimitedKey = "image_format",
+        LimitedTo = new[] { "pxe" },
+        Description = "download: false is for image_format pxe only (every other asset is downloaded)",
+    };
+
     private static ScalarSchema Bool(bool? @default, string description, bool isNew = false, string? defaultText = null) =>
         new(ScalarType.Boolean) { Default = @default, DefaultText = defaultText, Description = description, New = isNew };
 
@@ -139,6 +149,13 @@ public static class InputSchema
             Default = ConfigDefaults.FactoryUrl,
             New = true,
             Description = "Image Factory base URL (self-hosted factories); the environment variable `TALOS_FACTORY_URL` overrides it",
+        }),
+        new Property("pxe_url", new ScalarSchema(ScalarType.String)
+        {
+            Format = ValueFormat.HttpUrl,
+            DefaultText = "`https://pxe.talos.dev` for the public factory, else `factory_url`",
+            New = true,
+            Description = "the factory's PXE host, where `image_format: pxe` positions find their iPXE script (`<pxe_url>/pxe/<schematic>/<version>/<platform>-<arch>[-secureboot]`); a self-hosted factory serves `/pxe/...` itself unless its operator set `http.externalPXEURL`",
         }),
         new Property("github_api_url", new ScalarSchema(ScalarType.String)
         {
@@ -408,11 +425,11 @@ public static class InputSchema
         }),
         new Property("image_format", new ScalarSchema(ScalarType.String)
         {
-            Enum = FactoryCatalog.Formats,
+            Enum = FactoryCatalog.OrderableFormats,
             Aliases = FactoryCatalog.FormatAliases.Keys.ToArray(),
             IgnoreCase = true,
             Default = "iso",
-            Description = "`iso`, or a disk image `raw`, `qcow2`, `vhd`, `ova` with an optional `.xz`, `.zst`, `.gz` or `.tar.gz`; `raw` and `rawxz` mean `raw.xz` as in talos_order.py (in orders files only: a cmdlet's `-Format raw` and a file named `.raw` are the uncompressed image)",
+            Description = "`iso`, or a disk image `raw`, `qcow2`, `vhd`, `ova` with an optional `.xz`, `.zst`, `.gz` or `.tar.gz`; `raw` and `rawxz` mean `raw.xz` as in talos_order.py, so the uncompressed image is `raw.uncompressed` here (in orders files only: a cmdlet's `-Format raw` and a file named `.raw` are the uncompressed image); or a boot asset: `kernel`, `initramfs`, `cmdline`, `uki` (SecureBoot only), `installer` (the installer image as a tar), `pxe` (the iPXE script's URL on the PXE host, see `download`)",
             UnknownMessage = (value, hint) => $"unknown image format '{value}'" + (hint is not null ? $"; did you mean '{hint}'?" : $"; expected iso, raw.xz, raw.zst, raw.gz, raw.tar.gz, qcow2 ... (see docs/CONFIGURATION.md)"),
         }),
         new Property("arch", new ScalarSchema(ScalarType.String) { Enum = FactoryCatalog.Architectures, DefaultText = "`defaults.arch`", Description = Or(FactoryCatalog.Architectures) }),
@@ -423,11 +440,13 @@ public static class InputSchema
             Compat = "it read a quoted \"false\" as true; here a quoted value is an error (plain yes/no/on/off are booleans, as before)",
         }),
         new Property("decompress_raw", Bool(false, "expand a compressed disk image in the cache (`<name>.raw` beside it)")),
+        new Property("download", Bool(null, "`image_format: pxe` only: `true` fetches the iPXE script into the cache as every other asset; by default its URL is planned and recorded in the manifest, and nothing is fetched", isNew: true,
+            defaultText: "`true`; `false` for `pxe`")),
         new Property("push", PositionPush))
     {
         Nullable = false,
         Description = "one image to order",
-        Rules = new SchemaRule[] { NeedsSchematic, SchematicIdExcludes, SecureBootPlatforms },
+        Rules = new SchemaRule[] { NeedsSchematic, SchematicIdExcludes, SecureBootPlatforms, DownloadOnlyPxe },
     };
 
     public static readonly ObjectSchema Order = new(

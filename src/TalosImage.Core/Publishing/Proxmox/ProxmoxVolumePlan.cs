@@ -38,6 +38,10 @@ internal sealed class ProxmoxVolumePlan
     public static ProxmoxVolumePlan For(TalosArtifact artifact, string storage, ProxmoxMethod method)
     {
         var format = (artifact.Format ?? "").Trim().ToLowerInvariant();
+        if (ProxmoxContent.Refusal(format, Describe(artifact)) is { } refused)
+        {
+            throw new TalosException(TalosErrors.ProxmoxFormatUnsupported, $"{refused}; not published with {method}.", artifact.Path);
+        }
         string content, extension;
         string? compression = null;
         switch (format)

@@ -107,6 +107,10 @@ internal sealed class SshPublishPlan
             format = LocalArtifact.FormatOf(artifact.Asset is { Length: > 0 } a ? a : artifact.Path ?? "");
         }
         plan.Format = format;
+        if (ProxmoxContent.Refusal(format, artifact.Asset is { Length: > 0 } named ? named : Path.GetFileName(artifact.Path ?? "")) is { } refused)
+        {
+            throw new TalosException(TalosErrors.ProxmoxFormatUnsupported, $"{refused}; not pushed to {plan.Host}.", artifact.Path);
+        }
         plan.Decompressor = mode == SshPublishMode.RemoteExpand
             ? format switch { "raw.xz" => "xz", "raw.zst" => "zstd", "raw.gz" => "gzip", _ => null }
             : null;

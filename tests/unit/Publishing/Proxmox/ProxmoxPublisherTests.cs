@@ -146,6 +146,23 @@ public sealed class ProxmoxPublisherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DownloadUrl_OfAnUncompressedRaw_FetchesItStraightIntoImportContent_WithoutAnUpload()
+    {
+        // The factory serves <platform>-<arch>.raw itself (issue 17): the node fetches it, nothing is expanded or sent from here.
+        await using var factory = await FakeFactory.StartAsync();
+        var artifact = Artifact("nocloud-amd64.raw", "raw", 90_000);
+        factory.Files["/image/" + Schematic + "/v1.11.5/nocloud-amd64.raw"] = File.ReadAllBytes(artifact.Path);
+        artifact = With(artifact, new Uri(factory.BaseUri, "/image/" + Schematic + "/v1.11.5/nocloud-amd64.raw").ToString());
+
+        var r = Assert.Single(await Publisher().PublishAsync(artifact, Target("pve1") with { Method = ProxmoxMethod.DownloadUrl }, CancellationToken.None));
+
+        Assert.Equal(("Published", 0L, true), (r.Status, r.BytesSent, r.Verified));
+        Assert.Equal("local:import/talos-376567988ad3-v1.11.5-nocloud-amd64.raw", r.VolumeId);
+        Assert.Equal(File.ReadAllBytes(artifact.Path), _pve.Storage("pve1", "local")[r.VolumeId!]);
+        Assert.Equal((1, 1, 0), (factory.Requests, _pve.DownloadUrls, _pve.Uploads));
+    }
+
+    [Fact]
     public async Task DownloadUrl_WithoutKnownChecksumOrSize_PublishesUnverified_AndARerunReusesWithoutAsking()
     {
         await using var factory = await FakeFactory.StartAsync();
