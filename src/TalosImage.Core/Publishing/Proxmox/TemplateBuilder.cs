@@ -290,7 +290,8 @@ public sealed class ProxmoxTemplateBuilder
     /// first), sparing any that a linked clone depends on. Bad input throws before anything is sent; Proxmox failures
     /// throw TalosException (ProxmoxTaskFailed, ProxmoxApiError, 401/403, certificates, TemplateVmIdTaken).
     /// </summary>
-    public async Task<IReadOnlyList<TalosVMTemplate>> EnsureAsync(TemplateRequest request, CancellationToken ct)
+    /// <param name="confirmRetire">Asked before each retirement with the template's node/vmid and name (ShouldProcess); null: retire without asking.</param>
+    public async Task<IReadOnlyList<TalosVMTemplate>> EnsureAsync(TemplateRequest request, CancellationToken ct, Func<string, string, bool>? confirmRetire = null)
     {
         request = Check(request);
         var watch = Stopwatch.StartNew();
@@ -361,7 +362,7 @@ public sealed class ProxmoxTemplateBuilder
 
         if (request.Settings.Keep is { } keep)
         {
-            results.AddRange(await RetireAsync(client, request, current, all, ours, keep, ct).ConfigureAwait(false));
+            results.AddRange(await RetireAsync(client, request, current, all, ours, keep, confirmRetire, ct).ConfigureAwait(false));
         }
         return results;
     }
@@ -401,7 +402,7 @@ public sealed class ProxmoxTemplateBuilder
 
     /// <summary>Keep-N per family: the current template always stays; of the others the newest versions (then the highest ids) stay.</summary>
     private async Task<IReadOnlyList<TalosVMTemplate>> RetireAsync(ProxmoxApiClient client, TemplateRequest request, TalosVMTemplate current,
-        IReadOnlyList<ClusterVm> all, IReadOnlyList<ClusterVm> ours, int keep, CancellationToken ct)
+        IReadOnlyList<ClusterVm> all, IReadOnlyList<ClusterVm> ours, int keep, Func<string, string, bool>? confirmRetire, CancellationToken ct)
     {
         var family = FamilyOf(request);
         var others = ours.Where(v => v.Template && v.VmId != current.VmId && v.Marker!.Family == family)
@@ -427,6 +428,10 @@ public sealed class ProxmoxTemplateBuilder
             {
                 _events.Warning($"Proxmox {old.Node}: template {old.VmId} ({old.Name}) is beyond keep {keep} of family {family}, but linked clones depend on it " +
                     $"(VM {string.Join(", ", clones)}); it stays.");
+                continue;
+            }
+            if (confirmRetire is not null && !confirmRetire($"{old.Node}/{old.VmId} ({old.Name}, {old.Marker!.Version})", $"Retire the VM template (beyond keep {keep} of its family)"))
+            {
                 continue;
             }
             var watch = Stopwatch.StartNew();
