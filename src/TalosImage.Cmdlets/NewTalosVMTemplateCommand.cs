@@ -72,7 +72,7 @@ public sealed class NewTalosVMTemplateCommand : TalosCmdlet
     /// <summary>The VM id; without it the next free id (GET /cluster/nextid).</summary>
     [Parameter]
     [ValidateRange(TemplateSettings.MinVmId, TemplateSettings.MaxVmId)]
-    public int VmId { get; set; }
+    public int? VmId { get; set; }
 
     [Parameter]
     public string? Name { get; set; }
@@ -97,7 +97,7 @@ public sealed class NewTalosVMTemplateCommand : TalosCmdlet
     /// <summary>Keep this many templates of the image's family (newest versions) and retire older ones, never one with linked clones.</summary>
     [Parameter]
     [ValidateRange(1, 1000)]
-    public int Keep { get; set; }
+    public int? Keep { get; set; }
 
     /// <summary>The whole token USER@REALM!TOKENID=SECRET. Without it and -Credential: $env:PROXMOX_API_TOKEN.</summary>
     [Parameter]
@@ -187,7 +187,7 @@ public sealed class NewTalosVMTemplateCommand : TalosCmdlet
         }
         return new TemplateSettings
         {
-            VmId = MyInvocation.BoundParameters.ContainsKey(nameof(VmId)) ? VmId : null,
+            VmId = VmId,
             Name = Name,
             Storage = Storage,
             Memory = Memory,
@@ -195,7 +195,7 @@ public sealed class NewTalosVMTemplateCommand : TalosCmdlet
             Bridge = Bridge,
             Tags = Tag.ToList(),
             Options = options,
-            Keep = MyInvocation.BoundParameters.ContainsKey(nameof(Keep)) ? Keep : null,
+            Keep = Keep,
         };
     }
 }
