@@ -56,3 +56,14 @@ public enum OrderStatus
     /// <summary>Every position failed.</summary>
     Failed,
 }
+
+/// <summary>What happened to a VM template (<see cref="TalosVMTemplate.Status"/>).</summary>
+public enum TemplateStatus
+{
+    /// <summary>Made now from the image.</summary>
+    Created,
+    /// <summary>Already there, recording the same image (SHA-256): returned, not made again.</summary>
+    Found,
+    /// <summary>An older template of the same family removed by keep-N.</summary>
+    Retired,
+}

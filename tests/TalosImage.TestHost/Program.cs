@@ -27,7 +27,9 @@
 //   POST /factory/fail?status=S&count=N    the next N image GETs (0..1000) answer status S (400..599)
 //   GET  /proxmox/log                      {"requests":["GET /api2/json/..."],"uploads":N,"downloadUrls":N}
 //   GET  /proxmox/files                    [{"node","storage","volid","size","sha256"}] (node "*" on a shared storage)
-//   POST /proxmox/reset                    clears the log, the stored files and the counters
+//   GET  /proxmox/vms                      [{"vmid","node","name","template","config"}] (the fake's VMs and templates)
+//   POST /proxmox/vms                      {"vmid","node","name"}: adds a VM that is not TalosImage's
+//   POST /proxmox/reset                    clears the log, the stored files, the VMs and the counters
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -135,7 +137,8 @@ public sealed class TestServers : IAsyncDisposable
         }
         if (proxmox)
         {
-            _proxmox = await FakeProxmox.StartAsync().WaitAsync(StepTimeout);
+            // local-lvm: where VM templates import their disk (New-TalosVMTemplate).
+            _proxmox = await FakeProxmox.StartAsync(f => f.Storages["local-lvm"] = (false, "images,rootdir")).WaitAsync(StepTimeout);
         }
         if (sshd)
         {
@@ -397,9 +400,33 @@ public sealed class TestServers : IAsyncDisposable
                     })).OrderBy(f => f.node, StringComparer.Ordinal).ThenBy(f => f.volid, StringComparer.Ordinal).ToArray();
                     await Json(ctx, 200, files);
                     return;
+                case ("/proxmox/vms", true, _):
+                    await Json(ctx, 200, pve.Vms.ToArray().OrderBy(v => v.Key).Select(v => new
+                    {
+                        vmid = v.Key,
+                        node = v.Value.Node,
+                        name = v.Value.Name,
+                        template = v.Value.Template,
+                        config = v.Value.Config.ToDictionary(c => c.Key, c => c.Value),
+                    }).ToArray());
+                    return;
+                case ("/proxmox/vms", _, true):
+                    // A VM that is not TalosImage's: {"vmid": 9000, "node": "pve1", "name": "db"}.
+                    var vmBody = await new StreamReader(ctx.Request.Body).ReadToEndAsync();
+                    using (var vmJson = JsonDocument.Parse(vmBody))
+                    {
+                        var vmRoot = vmJson.RootElement;
+                        var vmId = vmRoot.GetProperty("vmid").GetInt32();
+                        pve.AddVm(vmId, vmRoot.TryGetProperty("node", out var vmNode) ? vmNode.GetString() ?? "pve1" : "pve1",
+                            vmRoot.TryGetProperty("name", out var vmName) ? vmName.GetString() ?? "vm" : "vm");
+                        await Json(ctx, 200, new { added = vmId });
+                    }
+                    return;
                 case ("/proxmox/reset", _, true):
                     pve.Log.Clear();
                     pve.Files.Clear();
+                    pve.Vms.Clear();
+                    pve.QemuCreates.Clear();
                     pve.UploadShapes.Clear();
                     Interlocked.Exchange(ref pve.Uploads, 0);
                     Interlocked.Exchange(ref pve.DownloadUrls, 0);

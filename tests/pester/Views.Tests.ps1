@@ -55,6 +55,12 @@ BeforeAll {
             Skipped = 0; Changed = $true; ManifestPath = '/var/lib/talosimage/manifests/EXAMPLE-0001.json'
             BytesDownloaded = 1412040000; BytesPushed = 987654321; Duration = 754.2; DryRun = $false
         }
+        TalosVMTemplate    = [TalosImage.TalosVMTemplate]@{
+            VmId = 123456789; Node = 'pve-01.example'; Name = 'talos-v1-11-5-nocloud-amd64-secureboot-376567988ad3'; Status = 'Created'
+            Storage = 'local-lvm'; SourceVolumeId = 'local:import/talos-376567988ad3-v1.11.5-nocloud-amd64-secureboot.raw'; Version = 'v1.11.5'
+            SchematicId = $sid; Sha256 = $rawSha; SecureBoot = $true; InstallerImage = "factory.talos.dev/nocloud-installer-secureboot/${sid}:v1.11.5"
+            Family = "$sid/nocloud-amd64-secureboot"; Endpoint = 'https://pve-01.example.lan:8006'; Tags = 'talos;talosimage;v1.11.5'; Duration = 4.2
+        }
         TalosCacheEntry    = [TalosImage.TalosCacheEntry]@{
             Path = "$dir/nocloud-amd64-secureboot.raw.xz"; SchematicId = $sid; Version = 'v1.11.5'; Asset = 'nocloud-amd64-secureboot.raw.xz'
             Platform = 'nocloud'; Architecture = 'amd64'; Format = 'raw.xz'; SecureBoot = $true; Size = 1288490188; Sha256 = $sha
@@ -97,6 +103,9 @@ Describe 'Default views' {
             @{ Type = 'TalosOrderResult'; Columns = 'OrderId', 'Status', 'Succeeded', 'Failed', 'Changed', 'Customer'
                 Row = 'EXAMPLE-0001', 'PartiallyFailed', ' 2 ', ' 1 ', 'True', 'Example Lab'
                 List = 'BytesDownloaded : {1.3 GiB} (1412040000 bytes)', 'BytesPushed     : 942 MiB (987654321 bytes)', 'ManifestPath    : /var/lib/talosimage/manifests/EXAMPLE-0001.json' }
+            @{ Type = 'TalosVMTemplate'; Columns = 'VmId', 'Node', 'Status', 'Version', 'Name'
+                Row = '123456789', 'pve-01.example', 'Created', 'v1.11.5'; Cut = 'Name'
+                List = 'VmId           : 123456789', 'SourceVolumeId : local:import/talos-376567988ad3-v1.11.5-nocloud-amd64-secureboot.raw', 'InstallerImage : factory.talos.dev/nocloud-installer-secureboot/{SchematicId}:v1.11.5', 'Duration       : {4.2} s' }
             @{ Type = 'TalosCacheEntry'; Columns = 'Version', 'State', 'Date', 'Size', 'Asset'
                 Row = 'v1.11.5', 'WouldRemove', '{Date}', '{1.2 GiB}', 'nocloud-amd64-secureboot.raw.xz'
                 List = 'Size         : {1.2 GiB} (1288490188 bytes)', 'SchematicId  : {SchematicId}', 'DownloadedAt : {DownloadedAt}', 'Family       : {SchematicId}/nocloud-amd64-secureboot.raw.xz' }

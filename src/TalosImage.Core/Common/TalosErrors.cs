@@ -85,6 +85,7 @@ public static class TalosErrors
         public const string GetTalosExtension = "Get-TalosExtension";
         public const string InvokeTalosOrder = "Invoke-TalosOrder";
         public const string NewTalosSchematic = "New-TalosSchematic";
+        public const string NewTalosVMTemplate = "New-TalosVMTemplate";
         public const string PublishTalosImage = "Publish-TalosImage";
         public const string ResolveTalosVersion = "Resolve-TalosVersion";
         public const string SaveTalosImage = "Save-TalosImage";
@@ -345,6 +346,10 @@ public static class TalosErrors
         meaning: "publish stage: a failure the engine does not classify.",
         By(Hosts.InvokeTalosOrder));
 
+    public static readonly TalosError UnexpectedTemplateError = Define("UnexpectedTemplateError", TalosErrorKind.InvalidOperation,
+        meaning: "template stage: a failure the engine does not classify.",
+        By(Hosts.InvokeTalosOrder));
+
     public static readonly TalosError ManifestWriteFailed = Define("ManifestWriteFailed", TalosErrorKind.WriteError,
         meaning: "an order's manifest cannot be written; reported for the position (manifest) of that order.",
         By(Hosts.InvokeTalosOrder),
@@ -542,6 +547,33 @@ public static class TalosErrors
     public static readonly TalosError ProxmoxVolumeSizeMismatch = Define("ProxmoxVolumeSizeMismatch", TalosErrorKind.InvalidData,
         meaning: "the stored volume has another size than the artifact.",
         By(Hosts.PublishTalosImage));
+
+    public static readonly TalosError TemplateSettingInvalid = Define("TemplateSettingInvalid", TalosErrorKind.InvalidArgument,
+        meaning: "a template setting is out of range or malformed (vmid, name, storage, memory, cores, bridge, tags, keep, a qemu option); the message names it and what is expected. Nothing is sent.",
+        By(Hosts.NewTalosVMTemplate),
+        By(Hosts.InvokeTalosOrder, "template stage: a template setting is malformed (the loader checks most of them first)."));
+
+    public static readonly TalosError TemplateImageUnidentified = Define("TemplateImageUnidentified", TalosErrorKind.InvalidData,
+        meaning: "the disk image's SHA-256, schematic ID or version is not known, so a template could not be matched to its image later; publish the image with Publish-TalosImage (which knows them) or give -Sha256/-SchematicId/-Version.",
+        By(Hosts.NewTalosVMTemplate));
+
+    public static readonly TalosError TemplateSourceNotImport = Define("TemplateSourceNotImport", TalosErrorKind.InvalidArgument,
+        meaning: "the volume is not a disk image in import content (<storage>:import/<name>.raw or .qcow2): import-from needs one; an ISO makes no template. Publish an expanded raw (Expand-TalosImage, then Publish-TalosImage -ProxmoxUri).",
+        By(Hosts.NewTalosVMTemplate),
+        By(Hosts.InvokeTalosOrder, "template stage: the position's published file is not a disk image in import content (an ISO, or a compressed raw not expanded): set prefer_decompressed: true."));
+
+    public static readonly TalosError TemplateApiOnly = Define("TemplateApiOnly", TalosErrorKind.InvalidOperation,
+        meaning: "templates are made through the Proxmox API only (API only): a result of an SSH push carries no API endpoint; publish through -ProxmoxUri, or give -ProxmoxUri, -Node and -VolumeId for a file the SSH push put into an import folder.",
+        By(Hosts.NewTalosVMTemplate));
+
+    public static readonly TalosError TemplateVmIdTaken = Define("TemplateVmIdTaken", TalosErrorKind.InvalidOperation,
+        meaning: "the given VM id belongs to another VM or template (one that does not record this image); nothing is overwritten. Choose another id or leave it out (the next free id is taken).",
+        By(Hosts.NewTalosVMTemplate),
+        By(Hosts.InvokeTalosOrder, "template stage: template.vmid belongs to another VM or template."));
+
+    public static readonly TalosError TemplateFailed = Define("TemplateFailed", TalosErrorKind.InvalidOperation,
+        meaning: "template stage: making or finding the VM template failed on a Proxmox endpoint (the message has the Proxmox error: a failed task, 401/403, a certificate); the manifest's templates list records it.",
+        By(Hosts.InvokeTalosOrder));
 
     public static readonly TalosError ConfirmationUnavailable = Define("ConfirmationUnavailable", TalosErrorKind.InvalidOperation,
         meaning: "-All without -Force in a host that cannot ask (pwsh -NonInteractive, a scheduled task); add -Force to remove without asking, or -WhatIf to see what would be removed.",

@@ -22,6 +22,8 @@ public enum PipelineStage
     Download,
     Expand,
     Publish,
+    /// <summary>A VM template from the published disk image (a position with template:).</summary>
+    Template,
 }
 
 /// <summary>

@@ -44,6 +44,15 @@ public static class ManifestBuilder
                 Transport = t.Transport,
                 Destination = t.Destination,
             }).ToList(),
+            Templates = failed ? Array.Empty<ManifestTemplate>() : p.Templates.Select(t => new ManifestTemplate
+            {
+                Endpoint = t.Target.Host,
+                Node = t.Node,
+                Status = Vocabulary.EntryWord.Planned,
+                VmId = t.Settings.VmId,
+                Name = t.Name,
+                Storage = t.Settings.Storage,
+            }).ToList(),
             Extensions = p.Extensions,
             Warnings = p.Warnings,
             TimestampUtc = now,
@@ -71,8 +80,46 @@ public static class ManifestBuilder
             Pushed = o.Pushes.Count > 0
                 ? o.Pushes.Select(Push).ToList()
                 : entry.Pushed.Select(t => t with { Status = o.Status == PositionStatus.Skipped ? Vocabulary.EntryWord.Skipped : Vocabulary.EntryWord.NotRun }).ToList(),
+            Templates = o.Templates.Count > 0
+                ? o.Templates.SelectMany(Templates).ToList()
+                : entry.Templates.Select(t => t with { Status = o.Status == PositionStatus.Skipped ? Vocabulary.EntryWord.Skipped : Vocabulary.EntryWord.NotRun }).ToList(),
             DurationSeconds = o.Seconds,
         };
+    }
+
+    private static IEnumerable<ManifestTemplate> Templates(TemplateOutcome t)
+    {
+        if (t.Failed)
+        {
+            yield return new ManifestTemplate
+            {
+                Endpoint = t.Planned.Target.Host,
+                Node = t.Planned.Node,
+                Status = Vocabulary.EntryWord.Failed,
+                VmId = t.Planned.Settings.VmId,
+                Name = t.Planned.Name,
+                Storage = t.Planned.Settings.Storage,
+                Error = t.Error,
+                DurationSeconds = t.Seconds,
+            };
+            yield break;
+        }
+        foreach (var r in t.Results)
+        {
+            yield return new ManifestTemplate
+            {
+                Endpoint = t.Planned.Target.Host,
+                Node = r.Node,
+                Status = r.Status.ToLowerInvariant(),
+                VmId = r.VmId,
+                Name = r.Name,
+                Storage = r.Storage,
+                SourceVolumeId = r.SourceVolumeId,
+                Sha256 = r.Sha256,
+                InstallerImage = r.InstallerImage,
+                DurationSeconds = r.Duration,
+            };
+        }
     }
 
     private static ManifestPush Push(TalosPublishResult r) => new()

@@ -79,6 +79,10 @@ public static class ManifestWriter
         map.Add("download", e.Download is null ? new YamlMappingNode() : File(e.Download));
         map.Add("decompressed", e.Decompressed is null ? new YamlMappingNode() : File(e.Decompressed));
         map.Add("pushed", new YamlSequenceNode(e.Pushed.Select(Push)));
+        if (e.Templates.Count > 0)
+        {
+            map.Add("templates", new YamlSequenceNode(e.Templates.Select(Template)));
+        }
         map.Add("features", new YamlMappingNode { { "officialExtensions", new YamlSequenceNode(e.Extensions.Select(x => Str(x))) } });
         if (e.Warnings.Count > 0)
         {
@@ -116,6 +120,31 @@ public static class ManifestWriter
         map.Add("verified", Bool(p.Verified));
         map.Add("duration_s", Seconds(p.DurationSeconds));
         map.Add("stderr", Str(p.Stderr ?? ""));
+        return map;
+    }
+
+    private static YamlNode Template(ManifestTemplate t)
+    {
+        var map = new YamlMappingNode
+        {
+            { "endpoint", Str(t.Endpoint) },
+            { "node", Str(t.Node) },
+            { "status", Str(t.Status) },
+            { "vmid", t.VmId is { } id ? Num(id) : Null() },
+            { "name", Str(t.Name) },
+            { "storage", Str(t.Storage) },
+        };
+        if (t.SourceVolumeId is not null)
+        {
+            map.Add("source_volume_id", Str(t.SourceVolumeId));
+            map.Add("sha256", Str(t.Sha256));
+            map.Add("installer_image", Str(t.InstallerImage));
+        }
+        if (t.Error is not null)
+        {
+            map.Add("error", Str(t.Error));
+        }
+        map.Add("duration_s", Seconds(t.DurationSeconds));
         return map;
     }
 

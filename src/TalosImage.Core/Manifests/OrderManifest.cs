@@ -47,6 +47,8 @@ public sealed record ManifestEntry
     public ManifestFile? Download { get; init; }
     public ManifestFile? Decompressed { get; init; }
     public IReadOnlyList<ManifestPush> Pushed { get; init; } = Array.Empty<ManifestPush>();
+    /// <summary>VM templates of the position (its template:), one per endpoint, then what keep-N retired; empty without template:.</summary>
+    public IReadOnlyList<ManifestTemplate> Templates { get; init; } = Array.Empty<ManifestTemplate>();
     public IReadOnlyList<string> Extensions { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
     /// <summary>Time the position took in a real run, all stages.</summary>
@@ -78,4 +80,22 @@ public sealed record ManifestPush
     public bool Verified { get; init; }
     public double DurationSeconds { get; init; }
     public string? Stderr { get; init; }
+}
+
+/// <summary>A VM template made, found or retired on one Proxmox endpoint (or planned, not run, failed).</summary>
+public sealed record ManifestTemplate
+{
+    /// <summary>The config.yaml proxmox endpoint name.</summary>
+    public string Endpoint { get; init; } = "";
+    public string Node { get; init; } = "";
+    /// <summary>created, found, retired, failed, planned or not-run.</summary>
+    public string Status { get; init; } = "";
+    public int? VmId { get; init; }
+    public string Name { get; init; } = "";
+    public string Storage { get; init; } = "";
+    public string? SourceVolumeId { get; init; }
+    public string? Sha256 { get; init; }
+    public string? InstallerImage { get; init; }
+    public string? Error { get; init; }
+    public double DurationSeconds { get; init; }
 }

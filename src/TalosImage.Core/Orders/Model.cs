@@ -104,7 +104,21 @@ public sealed record Position
     /// <summary>Whether a run fetches the asset; false only for a pxe position without <c>download: true</c> (its URL is recorded).</summary>
     public bool Download { get; init; } = true;
     public PositionPush Push { get; init; } = new();
+    /// <summary>A VM template from the published disk image on each push.proxmox endpoint; null: none.</summary>
+    public PositionTemplate? Template { get; init; }
     public SourceLocation? Location { get; init; }
+}
+
+/// <summary>
+/// A position's <c>template:</c>: make a Proxmox VM template from its disk image once it is published through the API
+/// (on the first node of each push.proxmox endpoint, or <see cref="Node"/>). The settings are the engine's
+/// (<see cref="Publishing.Proxmox.TemplateSettings"/>); <see cref="Node"/> picks where.
+/// </summary>
+public sealed record PositionTemplate
+{
+    public Publishing.Proxmox.TemplateSettings Settings { get; init; } = new();
+    /// <summary>The node to make it on; null: the endpoint's first node.</summary>
+    public string? Node { get; init; }
 }
 
 public sealed record PositionPush

@@ -342,6 +342,10 @@ public static class OrderLoader
         }
 
         var (schematicId, schematic) = LoadSchematic(pm);
+        var pushSettings = pm.TryGet("push", out var pushEntry)
+            ? Push(y, pushEntry.Value, pm.PathOf("push"), config)
+            : new PositionPush { Enabled = false, PreferDecompressed = config.Push.PreferDecompressed, RemoteExpand = config.Push.RemoteExpand };
+        var template = pm.IsSet("template") ? LoadTemplate(pm, format ?? "iso", pushSettings) : null;
         return new Position
         {
             Index = index,
@@ -356,11 +360,74 @@ public static class OrderLoader
             SecureBoot = secureBoot,
             DecompressRaw = pm.Bool("decompress_raw") ?? false,
             Download = download ?? format != "pxe",
-            Push = pm.TryGet("push", out var push)
-                ? Push(y, push.Value, pm.PathOf("push"), config)
-                : new PositionPush { Enabled = false, PreferDecompressed = config.Push.PreferDecompressed, RemoteExpand = config.Push.RemoteExpand },
+            Push = pushSettings,
+            Template = template,
             Location = new SourceLocation(y.File, (int)pm.Node!.Start.Line, (int)pm.Node.Start.Column),
         };
+    }
+
+    /// <summary>
+    /// A position's template: the settings as the engine checks them (each problem at the template's line), and what
+    /// one file cannot say: it needs push.proxmox, and a disk image that reaches import content (an expanded raw, or qcow2).
+    /// </summary>
+    private static PositionTemplate? LoadTemplate(Section pm, string format, PositionPush push)
+    {
+        var y = pm.Input;
+        if (pm.Object("template") is not { } tm)
+        {
+            return null;
+        }
+        var path = pm.PathOf("template");
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (tm.TryGet("options", out var opt) && !YamlInput.IsNull(opt.Value))
+        {
+            if (opt.Value is not YamlMappingNode map)
+            {
+                y.Add(opt.Value, tm.PathOf("options"), "expected a mapping of qemu config keys to values, e.g. {cpu: host}");
+            }
+            else
+            {
+                foreach (var kv in map.Children)
+                {
+                    var key = (kv.Key as YamlScalarNode)?.Value ?? "";
+                    var value = YamlInput.IsNull(kv.Value) ? "" : y.String(kv.Value, YamlInput.Join(tm.PathOf("options"), key));
+                    options[key] = value ?? "";
+                }
+            }
+        }
+        var settings = new Publishing.Proxmox.TemplateSettings
+        {
+            VmId = tm.Integer("vmid") is { } id ? (int)id : null,
+            Name = tm.Text("name"),
+            Storage = tm.Text("storage") ?? Publishing.Proxmox.TemplateSettings.DefaultStorage,
+            Memory = tm.Integer("memory") is { } memory ? (int)memory : Publishing.Proxmox.TemplateSettings.DefaultMemory,
+            Cores = tm.Integer("cores") is { } cores ? (int)cores : Publishing.Proxmox.TemplateSettings.DefaultCores,
+            Bridge = tm.Text("bridge") ?? Publishing.Proxmox.TemplateSettings.DefaultBridge,
+            Tags = tm.StringList("tags") ?? Array.Empty<string>(),
+            Options = options,
+            Keep = tm.Integer("keep") is { } keep ? (int)keep : null,
+        };
+        foreach (var problem in settings.Problems())
+        {
+            y.Add(pm.ValueNode("template"), path, problem);
+        }
+        var node = tm.Text("node");
+        if (node is not null && ProxmoxTarget.NodeProblem(node) is { } nodeProblem)
+        {
+            y.Add(tm.ValueNode("node"), tm.PathOf("node"), nodeProblem);
+        }
+        if (push.Proxmox.Count == 0)
+        {
+            y.Add(pm.KeyNode("template"), path, "needs push.proxmox: a template is made through the Proxmox API from the image published there (API only)");
+        }
+        var importable = format == "qcow2" || (format.StartsWith("raw", StringComparison.Ordinal) && FactoryCatalog.IsCompressed(format) && push.PreferDecompressed && !push.RemoteExpand);
+        if (!importable)
+        {
+            y.Add(pm.KeyNode("template"), path,
+                $"needs a disk image published to import content, and image_format {format}{(format.StartsWith("raw", StringComparison.Ordinal) ? " without push.prefer_decompressed: true" : "")} is not one: " +
+                "use a raw image with push.prefer_decompressed: true (the expanded .raw is uploaded), or qcow2; an ISO makes no template");
+        }
+        return new PositionTemplate { Settings = settings, Node = node };
     }
 
     /// <summary>schematic_id, or a schematic from customization and overlay (InputSchema.NeedsSchematic, SchematicIdExcludes).</summary>

@@ -20,6 +20,19 @@ public sealed record PlannedTarget
     public override string ToString() => Transport == "Ssh" ? $"{Host}:{Destination}" : $"{Host}/{Destination}";
 }
 
+/// <summary>A VM template a position asks for on one push.proxmox endpoint (issue 19): made after the publish, on <see cref="Node"/>.</summary>
+public sealed record PlannedTemplate
+{
+    /// <summary>The push target (a ProxmoxApi one) whose published disk image the template is made from.</summary>
+    public PlannedTarget Target { get; init; } = new();
+    public string Node { get; init; } = "";
+    public Publishing.Proxmox.TemplateSettings Settings { get; init; } = new();
+    /// <summary>The VM name it gets (the given one, or the default for the position's version); "" when the version is not known.</summary>
+    public string Name { get; init; } = "";
+
+    public override string ToString() => $"{Target.Host}/{Node}";
+}
+
 /// <summary>Everything decided about one position before anything is fetched. Immutable.</summary>
 public sealed record PlannedPosition
 {
@@ -55,6 +68,8 @@ public sealed record PlannedPosition
     /// <summary>Push the compressed file and expand it on the host.</summary>
     public bool RemoteExpand { get; init; }
     public IReadOnlyList<PlannedTarget> Targets { get; init; } = Array.Empty<PlannedTarget>();
+    /// <summary>VM templates to make from the published disk image, one per push.proxmox endpoint (a position's template:).</summary>
+    public IReadOnlyList<PlannedTemplate> Templates { get; init; } = Array.Empty<PlannedTemplate>();
     /// <summary>Set by a dry run: the artifact is in the cache and verified by its metadata, so a run would not download it.</summary>
     public bool Cached { get; init; }
     /// <summary>Set by a dry run: the expanded image is in the cache, so a run would not expand it again.</summary>

@@ -71,6 +71,10 @@ public static class PlanReport
             }
             parts.Add($"push {(p.PushExpanded ? "raw" : p.RemoteExpand ? p.Format + " (expand remotely)" : p.Format)} to {t}");
         }
+        foreach (var t in p.Templates)
+        {
+            parts.Add($"template {t.Name} on {t}" + (t.Settings.VmId is { } id ? $" (vmid {id})" : "") + (t.Settings.Keep is { } keep ? $", keep {keep}" : ""));
+        }
         return string.Join("; ", parts);
     }
 }

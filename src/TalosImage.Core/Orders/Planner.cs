@@ -162,12 +162,13 @@ public static class Planner
         }
         warnings.AddRange(KernelArgumentWarnings(p, version.Version));
 
-        return Locate(basePlan with
+        var located = Locate(basePlan with
         {
             Version = version.Version,
             VersionSource = version.Source,
             Warnings = warnings,
         }, schematicId, config, expandLocally);
+        return located with { Templates = Templates(located) };
     }
 
     /// <summary>The first Talos version whose non-SecureBoot installer images carry the schematic's kernel arguments.</summary>
@@ -222,6 +223,30 @@ public static class Planner
                 ? Path.Combine(Path.GetDirectoryName(cachePath)!, p.Asset.Substring(0, p.Asset.Length - p.Format.Length) + FactoryCatalog.ExpandedFormat(p.Format))
                 : null,
         };
+    }
+
+    /// <summary>The position's template on each of its Proxmox API targets, on template.node or the endpoint's first node.</summary>
+    internal static IReadOnlyList<PlannedTemplate> Templates(PlannedPosition p)
+    {
+        if (p.Position.Template is not { } t || !p.PushEnabled)
+        {
+            return Array.Empty<PlannedTemplate>();
+        }
+        return p.Targets.Where(x => x.Proxmox is not null).Select(x => new PlannedTemplate
+        {
+            Target = x,
+            Node = t.Node ?? x.Proxmox!.Nodes.FirstOrDefault() ?? "",
+            Settings = t.Settings,
+            Name = Publishing.Proxmox.ProxmoxTemplateBuilder.NameFor(new Publishing.Proxmox.TemplateRequest
+            {
+                SchematicId = p.SchematicId,
+                Version = p.Version ?? "",
+                Platform = p.Platform,
+                Architecture = p.Arch,
+                SecureBoot = p.SecureBoot,
+                Settings = t.Settings,
+            }),
+        }).ToList();
     }
 
     private static IReadOnlyList<PlannedTarget> Targets(Position p, TalosConfig config)

@@ -21,6 +21,8 @@ public sealed record PositionOutcome
     public TalosArtifact? Expanded { get; init; }
     public double ExpandSeconds { get; init; }
     public IReadOnlyList<TalosPublishResult> Pushes { get; init; } = Array.Empty<TalosPublishResult>();
+    /// <summary>The position's VM templates, one per planned template (a failed one with its error).</summary>
+    public IReadOnlyList<TemplateOutcome> Templates { get; init; } = Array.Empty<TemplateOutcome>();
     public double Seconds { get; init; }
 
     public bool Failed => Status == PositionStatus.Failed;
@@ -35,7 +37,8 @@ public sealed record PositionOutcome
 
     /// <summary>True when this position downloaded, expanded or published anything.</summary>
     public bool Changed =>
-        Download is { FromCache: false } || Expanded is { FromCache: false } || Pushes.Any(p => p.Is(PublishStatus.Published));
+        Download is { FromCache: false } || Expanded is { FromCache: false } || Pushes.Any(p => p.Is(PublishStatus.Published)) ||
+        Templates.Any(t => t.Results.Any(r => r.Status != nameof(TemplateStatus.Found)));
 
     /// <summary>Every cache file this position uses: retention never removes them in the same run.</summary>
     public IEnumerable<string> CacheFiles()
@@ -48,4 +51,16 @@ public sealed record PositionOutcome
             }
         }
     }
+}
+
+/// <summary>What the template stage did on one endpoint: the template (Created or Found) and what keep-N retired, or the failure.</summary>
+public sealed record TemplateOutcome
+{
+    public PlannedTemplate Planned { get; init; } = new();
+    /// <summary>The template first, then the retired ones; empty when it failed.</summary>
+    public IReadOnlyList<TalosVMTemplate> Results { get; init; } = Array.Empty<TalosVMTemplate>();
+    public string? Error { get; init; }
+    public string? ErrorId { get; init; }
+    public double Seconds { get; init; }
+    public bool Failed => Error is not null;
 }

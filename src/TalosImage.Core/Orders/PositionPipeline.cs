@@ -38,6 +38,7 @@ internal sealed class PositionPipeline : IDisposable
     private readonly SemaphoreSlim _pushes;
     private readonly ConcurrentDictionary<string, Lazy<Task<TalosArtifact>>> _expanded = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<TalosPublishResult>>>> _published = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<TalosVMTemplate>>>> _templates = new(StringComparer.Ordinal);
 
     public PositionPipeline(TalosConfig config, RunOptions options, IEngineEvents events, RunLog log, SchematicService schematics, bool checkExtensions)
     {
@@ -115,6 +116,20 @@ internal sealed class PositionPipeline : IDisposable
                 {
                     var message = string.Join("; ", failed.Select(f => $"push to {f.Host} failed: {f.Error}"));
                     return Fail(outcome, stage, TalosErrors.PublishFailed, message, watch);
+                }
+            }
+            if (outcome.Planned.Templates.Count > 0)
+            {
+                stage = PipelineStage.Template;
+                outcome = await TemplateAsync(outcome, ct).ConfigureAwait(false);
+                var failed = outcome.Templates.Where(t => t.Failed).ToList();
+                if (failed.Count > 0)
+                {
+                    var message = string.Join("; ", failed.Select(f => $"template on {f.Planned} failed: {f.Error}"));
+                    // One refusal of the template itself keeps its own id (TemplateVmIdTaken ...); anything else is TemplateFailed.
+                    var own = failed.Count == 1 ? new[] { TalosErrors.TemplateVmIdTaken, TalosErrors.TemplateSettingInvalid, TalosErrors.TemplateSourceNotImport }
+                        .FirstOrDefault(e => e.Id == failed[0].ErrorId) : null;
+                    return Fail(outcome, stage, own ?? TalosErrors.TemplateFailed, message, watch);
                 }
             }
             p = outcome.Planned;
@@ -238,6 +253,54 @@ internal sealed class PositionPipeline : IDisposable
             _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Publish.Word(), word, $"{r.Host}:{r.VolumeId ?? r.Destination}" + (r.Error is null ? "" : " " + r.Error));
         }
         return outcome with { Pushes = results };
+    }
+
+    /// <summary>
+    /// The template stage: on each Proxmox endpoint the position published to, a VM template from the published disk
+    /// image (ProxmoxTemplateBuilder: found again by its SHA-256, or made; keep-N when asked), once per endpoint, node
+    /// and image however many positions ask. A failure is that endpoint's outcome, not an exception.
+    /// </summary>
+    private async Task<PositionOutcome> TemplateAsync(PositionOutcome outcome, CancellationToken ct)
+    {
+        var p = outcome.Planned;
+        var artifact = p.PushExpanded && outcome.Expanded is not null ? outcome.Expanded : outcome.Download!;
+        var done = new List<TemplateOutcome>();
+        foreach (var planned in Planner.Templates(p))
+        {
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                // The same push, memoised: exactly this endpoint's results.
+                var pushed = await PublishOnceAsync(p, artifact, planned.Target, ct).ConfigureAwait(false);
+                var result = pushed.FirstOrDefault(r => r.Host == planned.Node && !r.Is(PublishStatus.Failed)) ?? throw new TalosException(TalosErrors.TemplateFailed,
+                    $"the image was not published to node {planned.Node} of {planned.Target.Host} (template.node must be one of the endpoint's nodes: {string.Join(", ", planned.Target.Proxmox!.Nodes)})", planned.Node);
+                var endpoint = planned.Target.Proxmox!;
+                var request = ProxmoxTemplateBuilder.ForPublished(result, new Uri(endpoint.Url), endpoint.Fingerprint, planned.Settings) with
+                {
+                    Platform = p.Platform,
+                    Architecture = p.Arch,
+                    SecureBoot = p.SecureBoot,
+                    InstallerImage = p.InstallerImage,
+                };
+                var key = $"{endpoint.Url}|{request.Node}|{request.Sha256}";
+                var results = await _templates.GetOrAdd(key, _ => new Lazy<Task<IReadOnlyList<TalosVMTemplate>>>(async () =>
+                {
+                    var token = ProxmoxApiToken.FromEnvironment(endpoint.TokenEnv, _options.Environment);
+                    return await new ProxmoxTemplateBuilder(token, _events).EnsureAsync(request, ct).ConfigureAwait(false);
+                })).Value.ConfigureAwait(false);
+                foreach (var r in results)
+                {
+                    _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Template.Word(), r.Status.ToLowerInvariant(), $"{planned.Target.Host}/{r.Node}/{r.VmId} {r.Name}");
+                }
+                done.Add(new TemplateOutcome { Planned = planned, Results = results, Seconds = watch.Elapsed.TotalSeconds });
+            }
+            catch (TalosException e)
+            {
+                _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Template.Word(), PositionStatus.Failed.Word(), $"{planned} {e.Message}");
+                done.Add(new TemplateOutcome { Planned = planned, Error = e.Message, ErrorId = e.ErrorId, Seconds = watch.Elapsed.TotalSeconds });
+            }
+        }
+        return outcome with { Templates = done };
     }
 
     private PositionOutcome Fail(PositionOutcome outcome, PipelineStage stage, TalosError error, string message, Stopwatch watch)

@@ -267,6 +267,8 @@ public class SchemaTests
             "both ignore case (the schema with a pattern beside the enum editors complete)"),
         ("another user's home written with a backslash", Kind.Config, "defaults:\n  cache_dir: \"~\\\\x\"\n", false, true,
             "on Linux and macOS ~\\x names user \\x (refused); on Windows it is the home folder: the schema takes the Windows reading"),
+        ("template on a position that publishes no disk image to import content", Kind.Orders, "- orderid: A\n  positions:\n    - {product: talos, customization: {}, image_format: iso, template: {storage: local-lvm}}\n", false, true,
+            "a rule across the position's keys (image_format, push.prefer_decompressed, push.proxmox) that the loader states in one sentence; the schema checks the template's own keys"),
         ("more than one YAML document", Kind.Config, "defaults: {}\n---\ndefaults: {}\n", false, true,
             "limits of the file itself (documents, depth, size, aliases, UTF-8, duplicate keys) are the YAML reader's, not the schema's; editors check duplicate keys themselves (the converter here keeps the first document)"),
     };

@@ -351,6 +351,55 @@ public static class InputSchema
         Description = "publishing of this position",
     };
 
+    private static readonly Publishing.Proxmox.TemplateSettings TemplateDefaults = new();
+
+    /// <summary>A position's VM template (issue 19): made from the published disk image on each push.proxmox endpoint.</summary>
+    public static readonly ObjectSchema Template = new(
+        new Property("vmid", new ScalarSchema(ScalarType.Integer)
+        {
+            Min = Publishing.Proxmox.TemplateSettings.MinVmId,
+            Max = Publishing.Proxmox.TemplateSettings.MaxVmId,
+            DefaultText = "the next free id",
+            New = true,
+            Description = "the template's VM id; one held by another VM or template is an error",
+        }),
+        new Property("name", new ScalarSchema(ScalarType.String)
+        {
+            Pattern = Publishing.Proxmox.TemplateSettings.NameJsonPattern,
+            DefaultText = "`talos-<version>-<platform>-<arch>[-secureboot]-<schematic 12>`",
+            New = true,
+            Description = "the VM name (a DNS name)",
+        }),
+        new Property("node", new ScalarSchema(ScalarType.String) { New = true, Pattern = NodeJsonPattern, DefaultText = "the endpoint's first node", Description = "the node to make the template on" }),
+        new Property("storage", new ScalarSchema(ScalarType.String) { New = true, Pattern = StorageJsonPattern, Default = TemplateDefaults.Storage, Description = "the storage the disk is imported into (`images` content)" }),
+        new Property("memory", new ScalarSchema(ScalarType.Integer) { New = true, Min = 64, Max = 4 * 1024 * 1024, Default = TemplateDefaults.Memory, Unit = "MiB", Description = "memory in MiB" }),
+        new Property("cores", new ScalarSchema(ScalarType.Integer) { New = true, Min = 1, Max = 512, Default = TemplateDefaults.Cores, Description = "CPU cores" }),
+        new Property("bridge", new ScalarSchema(ScalarType.String) { New = true, Pattern = Publishing.Proxmox.TemplateSettings.BridgeJsonPattern, Default = TemplateDefaults.Bridge, Description = "the bridge of net0" }),
+        new Property("tags", new ListSchema(new ScalarSchema(ScalarType.String) { Pattern = Publishing.Proxmox.TemplateSettings.TagJsonPattern, Nullable = false }, "strings")
+        {
+            DefaultText = "`[]`",
+            New = true,
+            Description = "tags added to `talos;talosimage;<version>`",
+        }),
+        new Property("options", new MapSchema(new ScalarSchema(ScalarType.String) { NumbersAsText = true, Description = "a qemu config value; empty removes a default" },
+            Publishing.Proxmox.TemplateSettings.OptionKeyJsonPattern, "<qemu key>")
+        {
+            New = true,
+            Description = "qemu config keys that replace or add to the defaults, e.g. `{cpu: host, ide2: \"\"}` (an empty value removes a default)",
+        }),
+        new Property("keep", new ScalarSchema(ScalarType.Integer)
+        {
+            Min = 1,
+            Max = 1000,
+            DefaultText = "retire none",
+            New = true,
+            Description = "keep this many templates of the family (newest versions) and retire older ones, never one with linked clones",
+        }))
+    {
+        New = true,
+        Description = "a Proxmox VM template from the position's published disk image (needs `push.proxmox` and a disk image published to `import`, e.g. `prefer_decompressed: true`)",
+    };
+
     private static ObjectSchema Keys(string description, params Property[] properties) => new(properties) { Description = description };
 
     /// <summary>The factory's schematic customization, as SchematicReader reads it.</summary>
@@ -442,7 +491,8 @@ public static class InputSchema
         new Property("decompress_raw", Bool(false, "expand a compressed disk image in the cache (`<name>.raw` beside it)")),
         new Property("download", Bool(null, "`image_format: pxe` only: `true` fetches the iPXE script into the cache as every other asset; by default its URL is planned and recorded in the manifest, and nothing is fetched", isNew: true,
             defaultText: "`true`; `false` for `pxe`")),
-        new Property("push", PositionPush))
+        new Property("push", PositionPush),
+        new Property("template", Template))
     {
         Nullable = false,
         Description = "one image to order",

@@ -226,6 +226,29 @@ internal sealed class ProxmoxApiClient : IDisposable
         return q >= 0 ? s.Substring(0, q) : s;
     }
 
+    // VM calls (templates): the answer's data as Proxmox sends it; the callers read what they need.
+
+    /// <summary>GET of an API path (relative to /api2/json/), the answer's <c>data</c>.</summary>
+    public Task<JToken?> GetDataAsync(string path, ProxmoxCall call, CancellationToken ct) => GetAsync(path, call, ct);
+
+    /// <summary>POST of form fields; the answer's <c>data</c> (a UPID for most VM calls, null for some).</summary>
+    public async Task<JToken?> PostFormAsync(string path, IEnumerable<KeyValuePair<string, string>> fields, ProxmoxCall call, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(fields) };
+        return await SendAsync(request, _options.Http with { MaxAttempts = 1 }, call, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>DELETE of an API path; the answer's <c>data</c> (a UPID on current releases).</summary>
+    public async Task<JToken?> DeleteAsync(string path, ProxmoxCall call, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, path);
+        return await SendAsync(request, _options.Http with { MaxAttempts = 1 }, call, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The UPID an answer carries, or null.</summary>
+    public static string? UpidOf(JToken? data) =>
+        data?.Type == JTokenType.String && data.Value<string>() is { } s && s.StartsWith("UPID:", StringComparison.Ordinal) ? s : null;
+
     internal static string E(string segment) => Uri.EscapeDataString(segment);
 
     public void Dispose() => _http.Dispose();

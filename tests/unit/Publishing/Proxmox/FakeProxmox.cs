@@ -22,7 +22,7 @@ namespace TalosImage.Tests.Publishing.Proxmox;
 /// (Content-Length required, part order, name normalisation, checksum, silent overwrite), download-url (refuses to
 /// override without a checksum), and tasks that run for a few polls before they stop.
 /// </summary>
-public sealed class FakeProxmox : IAsyncDisposable
+public sealed partial class FakeProxmox : IAsyncDisposable
 {
     public const string Secret = "5f0c2a9e-81d4-4b7e-a3c6-9e1d7b42f0aa";
     public const string TokenId = "root@pam!talos";
@@ -140,6 +140,10 @@ public sealed class FakeProxmox : IAsyncDisposable
         if (post && readOnly)
         {
             await Fail(ctx, 403, $"Permission check failed (/storage/{(seg.Length > 3 ? seg[3] : "")}, Datastore.AllocateTemplate)");
+            return;
+        }
+        if (await HandleQemuAsync(ctx, seg))
+        {
             return;
         }
         if (seg is ["nodes"] && !post)
