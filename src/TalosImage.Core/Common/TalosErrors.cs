@@ -83,6 +83,7 @@ public static class TalosErrors
         public const string ExportTalosManifest = "Export-TalosManifest";
         public const string GetTalosCache = "Get-TalosCache";
         public const string GetTalosExtension = "Get-TalosExtension";
+        public const string GetTalosOverlay = "Get-TalosOverlay";
         public const string InvokeTalosOrder = "Invoke-TalosOrder";
         public const string NewTalosSchematic = "New-TalosSchematic";
         public const string PublishTalosImage = "Publish-TalosImage";
@@ -199,6 +200,22 @@ public static class TalosErrors
         By(Hosts.InvokeTalosOrder, "schematic stage: the customization names an extension that is not official for the position's version; the message names the nearest official names."),
         By(Hosts.NewTalosSchematic, "with -Version, an extension is not an official extension of that version; the message names each with its nearest official names. Nothing is created."),
         By(Hosts.GetTalosExtension, "a name without wildcards matches no official extension of the version; the message names the nearest ones. The other names are still listed."));
+
+    public static readonly TalosError UnknownOverlay = Define("UnknownOverlay", TalosErrorKind.InvalidArgument,
+        meaning: "an overlay name is not an official overlay of the Talos version, or its image is not the one the official overlay comes from; the message names the nearest official names (or the right image).",
+        By(Hosts.InvokeTalosOrder, "schematic stage (and a dry run's check): the overlay's name is not official for the position's version, or its image is another; checked against the cached list of that version when there is one, before anything is downloaded."),
+        By(Hosts.NewTalosSchematic, "with -Version, -OverlayName is not an official overlay of that version or -OverlayImage is not its image. Nothing is created."),
+        By(Hosts.GetTalosOverlay, "a name without wildcards matches no official overlay of the version; the message names the nearest ones. The other names are still listed."));
+
+    public static readonly TalosError OverlayUnavailable = Define("OverlayUnavailable", TalosErrorKind.InvalidArgument,
+        meaning: "an overlay cannot go into this image: overlays go only into metal images for arm64, and only from Talos v1.7.0 (the factory's own rule). Decided offline, before anything is downloaded.",
+        By(Hosts.InvokeTalosOrder, "a position with an overlay asks for another platform or architecture than metal-arm64, or a Talos version before v1.7.0: the position fails at planning, offline, and the others go on."),
+        By(Hosts.NewTalosSchematic, "with -Version before v1.7.0 and an overlay. Nothing is created."));
+
+    public static readonly TalosError VersionNotBuildable = Define("VersionNotBuildable", TalosErrorKind.ObjectNotFound,
+        meaning: "GitHub lists the Talos release, but the factory cannot build it: the version is not in the factory's /versions. Checked when versions come from GitHub and the factory can be asked; offline (or when the factory cannot be reached) the version is used unchecked, with a warning.",
+        By(Hosts.InvokeTalosOrder, "with version_source github, a position's version (exact, latest or latest in a minor) is a GitHub release that the factory's /versions does not list: the position fails at planning and the others go on."),
+        By(Hosts.ResolveTalosVersion, "with -Source GitHub, the release found is not in the factory's /versions (-FactoryUrl): the factory cannot build it."));
 
     public static readonly TalosError Http400 = Define("Http400", TalosErrorKind.InvalidArgument,
         meaning: "the server rejected the request as malformed; the message carries its answer.",
