@@ -100,7 +100,7 @@ public sealed class OfficialListCache
             {
                 return null;
             }
-            var token = JToken.Parse(json);
+            var token = HttpText.ParseJson(json, path);
             var items = token is JObject o ? o["items"] as JArray : token as JArray;
             return items?.Select(t => t is JObject item ? S(item, "name") : t.Type == JTokenType.String ? (string?)t ?? "" : "")
                 .Where(n => n.Length > 0).ToList();
@@ -121,7 +121,7 @@ public sealed class OfficialListCache
             {
                 return null;
             }
-            if (JToken.Parse(json) is not JObject o || o["items"] is not JArray items)
+            if (HttpText.ParseJson(json, path) is not JObject o || o["items"] is not JArray items)
             {
                 // The plain list of names completion wrote before: no factory and no time, so not used for checks.
                 events?.Verbose($"{path}: a list without its factory and fetch time; not used for checks");

@@ -140,7 +140,8 @@ public static class SchematicYaml
     {
         switch (item)
         {
-            case IReadOnlyDictionary<string, object?> ro:
+            // A Dictionary is both: only a read-only map that is not an IDictionary is copied (else this would recurse).
+            case IReadOnlyDictionary<string, object?> ro when item is not IDictionary<string, object?>:
                 WriteSequenceItem(w, level, ro.ToDictionary(kv => kv.Key, kv => kv.Value));
                 break;
             case IDictionary<string, object?> map when map.Count > 0:
@@ -158,6 +159,12 @@ public static class SchematicYaml
                     }
                     first = false;
                 }
+                break;
+            case IDictionary<string, object?>:
+                w.Append(Pad(level)).Append("- {}\n");
+                break;
+            case IEnumerable empty when item is not string && !empty.Cast<object?>().Any():
+                w.Append(Pad(level)).Append("- []\n");
                 break;
             case IEnumerable list when item is not string:
                 var nested = new StringBuilder();
