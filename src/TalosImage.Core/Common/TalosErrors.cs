@@ -218,7 +218,7 @@ public static class TalosErrors
     public static readonly TalosError VersionNotBuildable = Define("VersionNotBuildable", TalosErrorKind.ObjectNotFound,
         meaning: "GitHub lists the Talos release, but the factory cannot build it: the version is not in the factory's /versions. Checked when versions come from GitHub and the factory can be asked; offline (or when the factory cannot be reached) the version is used unchecked, with a warning.",
         By(Hosts.InvokeTalosOrder, "with version_source github, a position's version (exact, latest or latest in a minor) is a GitHub release that the factory's /versions does not list: the position fails at planning and the others go on."),
-        By(Hosts.ResolveTalosVersion, "with -Source GitHub, the release found is not in the factory's /versions (-FactoryUrl): the factory cannot build it."));
+        By(Hosts.ResolveTalosVersion, "with -Source GitHub and -FactoryUrl, the release found is not in that factory's /versions: the factory cannot build it."));
 
     public static readonly TalosError Http400 = Define("Http400", TalosErrorKind.InvalidArgument,
         meaning: "the server rejected the request as malformed; the message carries its answer.",

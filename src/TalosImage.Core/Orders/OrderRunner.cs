@@ -78,6 +78,7 @@ public sealed class OrderRunner
         Offline = _options.Offline,
         ReadOnlyCache = _options.DryRun,
         Http = _options.Http ?? (_options.DryRun ? DryRunHttp : null),
+        CheckBuildable = true,
     }, _events);
 
     private async Task<RunResult> RunPlanAsync(Plan plan, CancellationToken ct)

@@ -28,6 +28,12 @@ public sealed record VersionSourceOptions
     /// <summary>Read the cached list but never write it (dry runs change no file).</summary>
     public bool ReadOnlyCache { get; init; }
     public HttpOptions? Http { get; init; }
+    /// <summary>
+    /// With the GitHub source: also look every resolved version up in <see cref="FactoryUrl"/>'s /versions and refuse one
+    /// it cannot build (VersionNotBuildable). Order runs set it (their factory_url is the factory they will ask);
+    /// Resolve-TalosVersion sets it when -FactoryUrl is given.
+    /// </summary>
+    public bool CheckBuildable { get; init; }
 }
 
 /// <summary>
@@ -59,7 +65,7 @@ public sealed class VersionResolver : IVersionResolver
                 $"'{options.Source}' is not a version source; expected factory or github", options.Source),
         };
         _cache = string.IsNullOrEmpty(options.CacheDir) ? null : new VersionListCache(options.CacheDir!, _source.Key, _source.Url);
-        if (_source is GitHubVersionSource)
+        if (_source is GitHubVersionSource && options.CheckBuildable)
         {
             // GitHub lists releases; only the factory's /versions says which of them it can build.
             _buildable = new FactoryVersionSource(options.FactoryUrl, http);

@@ -167,7 +167,7 @@ public class OverlayPlanningTests
         fake.Releases = FakeImageFactory.ReleasesOf(fake.Versions.Append("v1.11.6").ToArray());
         var resolver = new VersionResolver(new VersionSourceOptions
         {
-            Source = "github", FactoryUrl = fake.BaseUrl, GitHubApiUrl = fake.BaseUrl, Environment = _ => null, Http = FastHttp.Options,
+            Source = "github", FactoryUrl = fake.BaseUrl, GitHubApiUrl = fake.BaseUrl, Environment = _ => null, Http = FastHttp.Options, CheckBuildable = true,
         }, NullEngineEvents.Instance);
 
         var e = await Assert.ThrowsAsync<TalosException>(() => resolver.ResolveAsync(new VersionRequest(VersionKind.Exact, "v1.11.6"), CancellationToken.None));
@@ -185,6 +185,21 @@ public class OverlayPlanningTests
     }
 
     [Fact]
+    public async Task An_order_with_version_source_github_fails_the_position_the_factory_cannot_build_at_planning()
+    {
+        await using var fake = await FakeImageFactory.StartAsync();
+        fake.Releases = FakeImageFactory.ReleasesOf(fake.Versions.Append("v1.11.6").ToArray());
+        using var dir = new TempDir();
+
+        var result = await RunAsync(dir, fake.BaseUrl, Orders("v1.11.6"), new RecordingEvents(), source: "github");
+
+        var p = Single(result);
+        Assert.Equal("VersionNotBuildable", p.ErrorId);
+        Assert.Equal(TalosErrorKind.ObjectNotFound, p.ErrorKind);
+        Assert.Contains("cannot build it", p.Error);
+    }
+
+    [Fact]
     public async Task Offline_a_github_version_is_used_unchecked_against_the_factory_with_a_warning()
     {
         await using var fake = await FakeImageFactory.StartAsync();
@@ -193,13 +208,13 @@ public class OverlayPlanningTests
         // Online once so that the GitHub list is cached, then offline.
         var online = new VersionResolver(new VersionSourceOptions
         {
-            Source = "github", FactoryUrl = fake.BaseUrl, GitHubApiUrl = fake.BaseUrl, Environment = _ => null, Http = FastHttp.Options, CacheDir = dir.Path,
+            Source = "github", FactoryUrl = fake.BaseUrl, GitHubApiUrl = fake.BaseUrl, Environment = _ => null, Http = FastHttp.Options, CacheDir = dir.Path, CheckBuildable = true,
         }, NullEngineEvents.Instance);
         await online.ResolveAsync(new VersionRequest(VersionKind.Exact, "v1.11.5"), CancellationToken.None);
         var events = new RecordingEvents();
         var offline = new VersionResolver(new VersionSourceOptions
         {
-            Source = "github", FactoryUrl = fake.BaseUrl, GitHubApiUrl = fake.BaseUrl, Environment = _ => null, Http = FastHttp.Options, CacheDir = dir.Path, Offline = true,
+            Source = "github", FactoryUrl = fake.BaseUrl, GitHubApiUrl = fake.BaseUrl, Environment = _ => null, Http = FastHttp.Options, CacheDir = dir.Path, Offline = true, CheckBuildable = true,
         }, events);
 
         var v = await offline.ResolveAsync(VersionRequest.Latest, CancellationToken.None);
