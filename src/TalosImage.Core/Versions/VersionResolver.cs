@@ -148,6 +148,16 @@ public sealed class VersionResolver : IVersionResolver
         }
         var cached = _buildableCache?.Read(_events);
         var now = DateTimeOffset.UtcNow;
+        if (_options.ReadOnlyCache)
+        {
+            // A dry run resolves from GitHub alone: it uses the factory's cached list when there is one, asks nothing more.
+            if (cached is null)
+            {
+                _events.Warning($"whether {source.Describe()} can build the GitHub release is not checked (a dry run does not ask {source.Url}, and no list of it is cached)");
+                return null;
+            }
+            return cached.ToSnapshot(VersionListOrigin.Fallback);
+        }
         if (!force && cached is not null && now - cached.FetchedAt < _options.Ttl && cached.FetchedAt - now < TimeSpan.FromMinutes(5))
         {
             return cached.ToSnapshot(VersionListOrigin.FreshCache);

@@ -185,18 +185,29 @@ public class OverlayPlanningTests
     }
 
     [Fact]
-    public async Task An_order_with_version_source_github_fails_the_position_the_factory_cannot_build_at_planning()
+    public async Task An_order_run_with_version_source_github_fails_the_position_the_factory_cannot_build_and_a_dry_run_says_unchecked()
     {
         await using var fake = await FakeImageFactory.StartAsync();
         fake.Releases = FakeImageFactory.ReleasesOf(fake.Versions.Append("v1.11.6").ToArray());
         using var dir = new TempDir();
 
-        var result = await RunAsync(dir, fake.BaseUrl, Orders("v1.11.6"), new RecordingEvents(), source: "github");
+        fake.Images = (_, _, _) => new byte[] { 1 };
 
-        var p = Single(result);
-        Assert.Equal("VersionNotBuildable", p.ErrorId);
-        Assert.Equal(TalosErrorKind.ObjectNotFound, p.ErrorKind);
-        Assert.Contains("cannot build it", p.Error);
+        // A dry run asks GitHub only: unchecked, with a warning.
+        var events = new RecordingEvents();
+        var dry = await RunAsync(dir, fake.BaseUrl, Orders("v1.11.6"), events, source: "github");
+        Assert.Null(Single(dry).Error);
+        Assert.Contains(events.Warnings, w => w.Contains("can build the GitHub release is not checked (a dry run does not ask"));
+        Assert.Equal(0, fake.Count("GET", "/versions"));
+
+        // A real run asks the factory's /versions and fails the position at planning, before any download.
+        var result = await RunAsync(dir, fake.BaseUrl, Orders("v1.11.6"), new RecordingEvents(), dryRun: false, source: "github");
+        var failure = Assert.Single(result.Failures);
+        Assert.Equal("VersionNotBuildable", failure.ErrorId);
+        Assert.Equal(TalosErrorKind.ObjectNotFound, failure.Kind);
+        Assert.Contains("cannot build it", failure.Message);
+        Assert.Equal(1, fake.Count("GET", "/versions"));
+        Assert.Equal(0, fake.ImageGets);
     }
 
     [Fact]
