@@ -192,16 +192,18 @@ public class OverlayPlanningTests
         using var dir = new TempDir();
 
         fake.Images = (_, _, _) => new byte[] { 1 };
+        // No overlay and no extensions: nothing else asks the factory about v1.11.6 (its lists would answer 404 too).
+        const string plain = "- orderid: GH\n  positions:\n    - {name: pi, product: talos, version: v1.11.6, customization: {}}\n";
 
         // A dry run asks GitHub only: unchecked, with a warning.
         var events = new RecordingEvents();
-        var dry = await RunAsync(dir, fake.BaseUrl, Orders("v1.11.6"), events, source: "github");
+        var dry = await RunAsync(dir, fake.BaseUrl, plain, events, source: "github");
         Assert.Null(Single(dry).Error);
         Assert.Contains(events.Warnings, w => w.Contains("can build the GitHub release is not checked (a dry run does not ask"));
         Assert.Equal(0, fake.Count("GET", "/versions"));
 
         // A real run asks the factory's /versions and fails the position at planning, before any download.
-        var result = await RunAsync(dir, fake.BaseUrl, Orders("v1.11.6"), new RecordingEvents(), dryRun: false, source: "github");
+        var result = await RunAsync(dir, fake.BaseUrl, plain, new RecordingEvents(), dryRun: false, source: "github");
         var failure = Assert.Single(result.Failures);
         Assert.Equal("VersionNotBuildable", failure.ErrorId);
         Assert.Equal(TalosErrorKind.ObjectNotFound, failure.Kind);
