@@ -106,3 +106,14 @@ public sealed class ExtensionCompleter : TalosCompleter
             .GetAwaiter().GetResult();
     }
 }
+
+/// <summary>Official overlay names of -Version (or the newest cached release), from the cache or, once, from the factory.</summary>
+public sealed class OverlayCompleter : TalosCompleter
+{
+    protected override IEnumerable<string> Values(string word, IDictionary bound)
+    {
+        var factory = bound["FactoryUrl"] is string url && url.Length > 0 ? url : FactoryClient.DefaultUrl();
+        return CompletionValues.OverlaysAsync(CacheDirectory(bound), factory, bound["Version"] as string, word, TimeSpan.FromSeconds(3), CancellationToken.None)
+            .GetAwaiter().GetResult();
+    }
+}

@@ -41,6 +41,7 @@ public sealed class NewTalosSchematicCommand : TalosCmdlet
     public string? OverlayImage { get; set; }
 
     [Parameter(ParameterSetName = ParametersSet)]
+    [ArgumentCompleter(typeof(OverlayCompleter))]
     public string? OverlayName { get; set; }
 
     [Parameter(ParameterSetName = ParametersSet)]

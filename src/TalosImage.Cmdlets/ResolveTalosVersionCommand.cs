@@ -85,6 +85,8 @@ public sealed class ResolveTalosVersionCommand : TalosCmdlet
             CacheDir = CacheDirectory is null ? CachePaths.DefaultCacheDirectory() : GetUnresolvedProviderPathFromPSPath(CacheDirectory),
             Ttl = CacheTtl,
             Offline = Offline,
+            // With -Source GitHub, a -FactoryUrl given says which factory must be able to build the release.
+            CheckBuildable = FactoryUrl is not null,
         };
         var setName = ParameterSetName;
         RunEngine(async (events, token) =>

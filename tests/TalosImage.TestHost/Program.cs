@@ -270,6 +270,7 @@ public sealed class TestServers : IAsyncDisposable
         factorySchematicId = _schematicId,
         factoryVersions = _factory?.Versions,
         factoryExtensions = _factory?.Extensions.Select(e => e.Name).ToArray(),
+        factoryOverlays = _factory?.Overlays.Select(o => new { name = o.Name, image = o.Image }).ToArray(),
         factoryImages = _factory is null ? null : _images.Select(i => new { asset = i.Asset, size = i.Bytes.LongLength, sha256 = i.Sha256, rawSize = i.RawSize, rawSha256 = i.RawSha256 }).ToArray(),
         factoryExtraAssets = _factory is null ? null : _extraAssets.Select(i => new { asset = i.Asset, size = i.Bytes.LongLength, sha256 = i.Sha256 }).ToArray(),
         proxmoxUri = _proxmox?.Endpoint.ToString(),

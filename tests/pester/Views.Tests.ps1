@@ -37,6 +37,10 @@ BeforeAll {
             Digest = "sha256:$sha"; Author = 'Sidero Labs'; Version = 'v1.11.5'
             Description = 'This system extension provides the NVIDIA open GPU kernel modules built against a specific Talos version.'
         }
+        TalosOverlay       = [TalosImage.TalosOverlay]@{
+            Name = 'rpi_generic'; Image = 'siderolabs/sbc-raspberrypi'; Ref = 'ghcr.io/siderolabs/sbc-raspberrypi:v0.1.5'
+            Digest = "sha256:$sha"; Version = 'v1.11.5'
+        }
         TalosArtifact      = [TalosImage.TalosArtifact]@{
             Path = "$dir/nocloud-amd64-secureboot.raw.xz"; Url = "https://factory.talos.dev/image/$sid/v1.11.5/nocloud-amd64-secureboot.raw.xz"
             Sha256 = $sha; Size = 1288490188; SchematicId = $sid; Version = 'v1.11.5'; Platform = 'nocloud'; Architecture = 'amd64'
@@ -94,6 +98,9 @@ Describe 'Default views' {
             @{ Type = 'TalosExtension'; Columns = 'Name', 'Tag', 'Description'
                 Row = 'siderolabs/nvidia-open-gpu-kernel-modules-production', '570.172.08-v1{Ellipsis}'; Cut = 'Description'
                 List = 'Name        : siderolabs/nvidia-open-gpu-kernel-modules-production', 'Ref         : ghcr.io/siderolabs/nvidia-open-gpu-kernel-modules-production:570.172.08-v1.11.5' }
+            @{ Type = 'TalosOverlay'; Columns = 'Name', 'Image', 'Tag'
+                Row = 'rpi_generic', 'siderolabs/sbc-raspberrypi', 'v0.1.5'
+                List = 'Name    : rpi_generic', 'Image   : siderolabs/sbc-raspberrypi', 'Ref     : ghcr.io/siderolabs/sbc-raspberrypi:v0.1.5', 'Version : v1.11.5' }
             @{ Type = 'TalosArtifact'; Columns = 'Version', 'Kind', 'FromCache', 'Size', 'Asset'
                 Row = 'v1.11.5', 'Downloaded', 'True', '{1.2 GiB}', 'nocloud-amd64-secureboot.raw.xz'
                 List = 'Size            : {1.2 GiB} (1288490188 bytes)', 'SchematicId     : {SchematicId}', 'Path            : /home/user/.cache/talosimage/artifacts/{SchematicId}/v1.11.5/nocloud-amd64-secureboot.raw.xz', 'DurationSeconds : {12.345}' }

@@ -83,6 +83,7 @@ public static class TalosErrors
         public const string ExportTalosManifest = "Export-TalosManifest";
         public const string GetTalosCache = "Get-TalosCache";
         public const string GetTalosExtension = "Get-TalosExtension";
+        public const string GetTalosOverlay = "Get-TalosOverlay";
         public const string InvokeTalosOrder = "Invoke-TalosOrder";
         public const string NewTalosSchematic = "New-TalosSchematic";
         public const string NewTalosVMTemplate = "New-TalosVMTemplate";
@@ -139,12 +140,14 @@ public static class TalosErrors
         By(Hosts.SaveTalosImage, "-Version is not a Talos version (vMAJOR.MINOR.PATCH with an optional -PRERELEASE)."),
         By(Hosts.NewTalosSchematic),
         By(Hosts.GetTalosExtension),
+        By(Hosts.GetTalosOverlay),
         By(Hosts.ResolveTalosVersion, "-Version is not a Talos version, or -LatestInMinor is neither a minor (v1.11) nor a full version."));
 
     public static readonly TalosError InvalidFactoryUrl = Define("InvalidFactoryUrl", TalosErrorKind.InvalidArgument,
         meaning: "-FactoryUrl is not an http(s) URL.",
         By(Hosts.NewTalosSchematic, "-FactoryUrl is not an http(s) URL (not used with -Offline or -WhatIf)."),
         By(Hosts.GetTalosExtension),
+        By(Hosts.GetTalosOverlay),
         By(Hosts.ResolveTalosVersion, "-FactoryUrl is not an http(s) URL (with -Source Factory)."));
 
     public static readonly TalosError InvalidGitHubApiUrl = Define("InvalidGitHubApiUrl", TalosErrorKind.InvalidArgument,
@@ -191,6 +194,7 @@ public static class TalosErrors
         By(Hosts.InvokeTalosOrder, "a position's version is not listed by the version source (exact, or no version of the minor); or, at the schematic stage, the factory does not know the version whose extensions it checks."),
         By(Hosts.NewTalosSchematic, "with -Version, the factory does not know that Talos version (404 for its extension list)."),
         By(Hosts.GetTalosExtension, "the factory answers 404 for the version's extension list: it does not know that Talos version."),
+        By(Hosts.GetTalosOverlay, "the factory answers 404 for the version's overlay list: it does not know that Talos version."),
         By(Hosts.ResolveTalosVersion, "the source does not list the exact version (the message names the nearest) or any version of the minor (naming the nearest minors), or lists no release at all."));
 
     public static readonly TalosError VersionListUnavailable = Define("VersionListUnavailable", TalosErrorKind.ResourceUnavailable,
@@ -206,6 +210,22 @@ public static class TalosErrors
         By(Hosts.NewTalosSchematic, "with -Version, an extension is not an official extension of that version; the message names each with its nearest official names. Nothing is created."),
         By(Hosts.GetTalosExtension, "a name without wildcards matches no official extension of the version; the message names the nearest ones. The other names are still listed."));
 
+    public static readonly TalosError UnknownOverlay = Define("UnknownOverlay", TalosErrorKind.InvalidArgument,
+        meaning: "an overlay name is not an official overlay of the Talos version, or its image is not the one the official overlay comes from; the message names the nearest official names (or the right image).",
+        By(Hosts.InvokeTalosOrder, "schematic stage (and a dry run's check): the overlay's name is not official for the position's version, or its image is another; checked against the cached list of that version when there is one, before anything is downloaded."),
+        By(Hosts.NewTalosSchematic, "with -Version, -OverlayName is not an official overlay of that version or -OverlayImage is not its image. Nothing is created."),
+        By(Hosts.GetTalosOverlay, "a name without wildcards matches no official overlay of the version; the message names the nearest ones. The other names are still listed."));
+
+    public static readonly TalosError OverlayUnavailable = Define("OverlayUnavailable", TalosErrorKind.InvalidArgument,
+        meaning: "an overlay cannot go into this image: overlays go only into metal images for arm64, and only from Talos v1.7.0 (the factory's own rule). Decided offline, before anything is downloaded.",
+        By(Hosts.InvokeTalosOrder, "a position with an overlay asks for another platform or architecture than metal-arm64, or a Talos version before v1.7.0: the position fails at planning, offline, and the others go on."),
+        By(Hosts.NewTalosSchematic, "with -Version before v1.7.0 and an overlay. Nothing is created."));
+
+    public static readonly TalosError VersionNotBuildable = Define("VersionNotBuildable", TalosErrorKind.ObjectNotFound,
+        meaning: "GitHub lists the Talos release, but the factory cannot build it: the version is not in the factory's /versions. Checked when versions come from GitHub and the factory can be asked; offline (or when the factory cannot be reached) the version is used unchecked, with a warning.",
+        By(Hosts.InvokeTalosOrder, "with version_source github, a position's version (exact, latest or latest in a minor) is a GitHub release that the factory's /versions does not list: the position fails at planning and the others go on."),
+        By(Hosts.ResolveTalosVersion, "with -Source GitHub and -FactoryUrl, the release found is not in that factory's /versions: the factory cannot build it."));
+
     public static readonly TalosError Http400 = Define("Http400", TalosErrorKind.InvalidArgument,
         meaning: "the server rejected the request as malformed; the message carries its answer.",
         By(Hosts.InvokeTalosOrder, "schematic stage: the factory rejected the schematic."),
@@ -216,14 +236,16 @@ public static class TalosErrors
         By(Hosts.InvokeTalosOrder, "the factory asks for authentication (schematic or download)."),
         By(Hosts.SaveTalosImage, "the factory, or a server it redirected to, asks for authentication."),
         By(Hosts.NewTalosSchematic, "the factory asks for authentication."),
-        By(Hosts.GetTalosExtension, "the factory asks for authentication."));
+        By(Hosts.GetTalosExtension, "the factory asks for authentication."),
+        By(Hosts.GetTalosOverlay, "the factory asks for authentication."));
 
     public static readonly TalosError Http403 = Define("Http403", TalosErrorKind.PermissionDenied,
         meaning: "the server refused the request.",
         By(Hosts.InvokeTalosOrder, "the factory refused the request (schematic or download)."),
         By(Hosts.SaveTalosImage, "the server refused the download."),
         By(Hosts.NewTalosSchematic, "the factory refused the request."),
-        By(Hosts.GetTalosExtension, "the factory refused the request."));
+        By(Hosts.GetTalosExtension, "the factory refused the request."),
+        By(Hosts.GetTalosOverlay, "the factory refused the request."));
 
     public static readonly TalosError Http404 = Define("Http404", TalosErrorKind.ObjectNotFound,
         meaning: "the server has no such resource.",
@@ -236,7 +258,8 @@ public static class TalosErrors
         By(Hosts.InvokeTalosOrder, "the factory failed, after retries with backoff (408, 429 and 5xx other than 501 and 505); other 5xx statuses are reported the same way (Http502, Http503 ...)."),
         By(Hosts.SaveTalosImage),
         By(Hosts.NewTalosSchematic),
-        By(Hosts.GetTalosExtension));
+        By(Hosts.GetTalosExtension),
+        By(Hosts.GetTalosOverlay));
 
     public static readonly TalosError HttpStatus = Define("Http<status>", TalosErrorKind.InvalidArgument,
         category: "InvalidArgument for another 4xx answer, ResourceUnavailable for a redirect that was not followed: a loop, or one from https to http",
@@ -245,7 +268,8 @@ public static class TalosErrors
         By(Hosts.InvokeTalosOrder, "any other unsuccessful answer of the factory, with its message."),
         By(Hosts.SaveTalosImage),
         By(Hosts.NewTalosSchematic),
-        By(Hosts.GetTalosExtension));
+        By(Hosts.GetTalosExtension),
+        By(Hosts.GetTalosOverlay));
 
     public static readonly TalosError HttpConnectionFailed = Define("HttpConnectionFailed", TalosErrorKind.ConnectionError,
         meaning: "the server cannot be reached, after the retries.",
@@ -253,6 +277,7 @@ public static class TalosErrors
         By(Hosts.SaveTalosImage, "the server cannot be reached (name resolution, a refused connection, TLS), after the retries."),
         By(Hosts.NewTalosSchematic, "the factory cannot be reached, after the retries."),
         By(Hosts.GetTalosExtension, "the factory cannot be reached, after the retries."),
+        By(Hosts.GetTalosOverlay, "the factory cannot be reached, after the retries."),
         By(Hosts.PublishTalosImage, "the Proxmox API cannot be reached, after the retries."));
 
     public static readonly TalosError HttpTimeout = Define("HttpTimeout", TalosErrorKind.OperationTimeout,
@@ -261,19 +286,22 @@ public static class TalosErrors
         By(Hosts.SaveTalosImage, "no answer headers within 25 minutes (the factory builds an image on its first request, which takes minutes)."),
         By(Hosts.NewTalosSchematic, "no answer within the timeouts (25 minutes for the headers, 60 seconds without data)."),
         By(Hosts.GetTalosExtension, "no answer within the timeouts (25 minutes for the headers, 60 seconds without data)."),
+        By(Hosts.GetTalosOverlay, "no answer within the timeouts (25 minutes for the headers, 60 seconds without data)."),
         By(Hosts.PublishTalosImage, "the Proxmox API did not answer in time (an upload may take 3 hours)."));
 
     public static readonly TalosError HttpResponseTooLarge = Define("HttpResponseTooLarge", TalosErrorKind.ProtocolError,
         meaning: "the answer is larger than 16 MiB: not an API answer.",
         By(Hosts.InvokeTalosOrder, "schematic stage: an API answer larger than 16 MiB."),
         By(Hosts.NewTalosSchematic),
-        By(Hosts.GetTalosExtension));
+        By(Hosts.GetTalosExtension),
+        By(Hosts.GetTalosOverlay));
 
     public static readonly TalosError InvalidServerAnswer = Define("InvalidServerAnswer", TalosErrorKind.ProtocolError,
         meaning: "the server's answer is not the JSON it gives.",
         By(Hosts.InvokeTalosOrder, "schematic stage: the factory's answer is not the JSON it gives."),
         By(Hosts.NewTalosSchematic, "the answer is not the JSON the factory gives ({\"id\": \"<64 hex>\", ...} for a schematic, a list for the extensions)."),
-        By(Hosts.GetTalosExtension, "the answer is not the JSON list of extensions the factory gives."));
+        By(Hosts.GetTalosExtension, "the answer is not the JSON list of extensions the factory gives."),
+        By(Hosts.GetTalosOverlay, "the answer is not the JSON list of overlays the factory gives."));
 
     public static readonly TalosError DownloadProtocolError = Define("DownloadProtocolError", TalosErrorKind.ProtocolError,
         meaning: "the server answered with a success status that is neither 200 with the file nor 206 to a resumed request, a 200 with neither Content-Length nor chunked framing (its end cannot be told from a cut connection), or a body in a content coding (Content-Encoding: gzip ...) though identity was asked for. Nothing is stored.",
@@ -589,6 +617,7 @@ public static class TalosErrors
         By(Hosts.SaveTalosImage, "a failure the engine does not classify, such as a cache folder that cannot be created; the exception says what."),
         By(Hosts.NewTalosSchematic),
         By(Hosts.GetTalosExtension),
+        By(Hosts.GetTalosOverlay),
         By(Hosts.ResolveTalosVersion),
         By(Hosts.ExpandTalosImage, "a failure the engine does not classify, such as a source that cannot be read; the exception says what."),
         By(Hosts.PublishTalosImage, "a failure the engine does not classify, such as a file that cannot be read; the exception says what."),

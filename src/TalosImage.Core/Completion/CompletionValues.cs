@@ -93,10 +93,21 @@ public static class CompletionValues
 
     /// <summary>
     /// The official extensions of <paramref name="version"/> (or, without one, of the newest cached release), matched
-    /// against the whole name or the part after '/'. The list is kept in <c>&lt;cache&gt;/versions/extensions-&lt;version&gt;.json</c>;
-    /// when it is not there it is fetched from <paramref name="factoryUrl"/>, waiting at most <paramref name="timeout"/>.
+    /// against the whole name or the part after '/'. The list is kept in <c>&lt;cache&gt;/versions/extensions-&lt;version&gt;.json</c>
+    /// (<see cref="OfficialListCache"/>, which extension checks read too); when it is not there it is fetched from
+    /// <paramref name="factoryUrl"/>, waiting at most <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<IReadOnlyList<string>> ExtensionsAsync(string cacheDir, string factoryUrl, string? version, string prefix, TimeSpan timeout, CancellationToken ct)
+    public static Task<IReadOnlyList<string>> ExtensionsAsync(string cacheDir, string factoryUrl, string? version, string prefix, TimeSpan timeout, CancellationToken ct) =>
+        OfficialNamesAsync(OfficialListKind.Extensions, cacheDir, factoryUrl, version, prefix, timeout, ct);
+
+    /// <summary>
+    /// The official overlay names of <paramref name="version"/> (or of the newest cached release), from
+    /// <c>&lt;cache&gt;/versions/overlays-&lt;version&gt;.json</c>, else fetched once from <paramref name="factoryUrl"/> and kept.
+    /// </summary>
+    public static Task<IReadOnlyList<string>> OverlaysAsync(string cacheDir, string factoryUrl, string? version, string prefix, TimeSpan timeout, CancellationToken ct) =>
+        OfficialNamesAsync(OfficialListKind.Overlays, cacheDir, factoryUrl, version, prefix, timeout, ct);
+
+    private static async Task<IReadOnlyList<string>> OfficialNamesAsync(OfficialListKind kind, string cacheDir, string factoryUrl, string? version, string prefix, TimeSpan timeout, CancellationToken ct)
     {
         try
         {
@@ -107,22 +118,29 @@ public static class CompletionValues
             {
                 return Array.Empty<string>();
             }
-            var file = ExtensionListPath(cacheDir, v.ToString());
-            IReadOnlyList<string> names;
-            if (File.Exists(file))
-            {
-                names = ((JArray)JToken.Parse(File.ReadAllText(file))).Select(t => (string?)t).Where(n => !string.IsNullOrEmpty(n)).Select(n => n!).ToList();
-            }
-            else
+            var names = OfficialListCache.ReadNames(cacheDir, kind, v.ToString());
+            if (names is null)
             {
                 using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 limit.CancelAfter(timeout);
                 var http = HttpOptions.Default with { MaxAttempts = 1, ConnectTimeout = timeout, HeadersTimeout = timeout, ReadTimeout = timeout };
-                var fetched = await new FactoryClient(factoryUrl, http).GetOfficialExtensionsAsync(v.ToString(), limit.Token).ConfigureAwait(false);
-                names = fetched.Select(e => e.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
-                AtomicFile.WriteAllText(file, new JArray(names).ToString(Newtonsoft.Json.Formatting.None) + "\n");
+                var client = new FactoryClient(factoryUrl, http);
+                var lists = new OfficialListCache(cacheDir, client.FactoryUrl);
+                if (kind == OfficialListKind.Extensions)
+                {
+                    var fetched = await client.GetOfficialExtensionsAsync(v.ToString(), limit.Token).ConfigureAwait(false);
+                    lists.WriteExtensions(v.ToString(), fetched, DateTimeOffset.UtcNow);
+                    names = fetched.Select(e => e.Name).ToList();
+                }
+                else
+                {
+                    var fetched = await client.GetOfficialOverlaysAsync(v.ToString(), limit.Token).ConfigureAwait(false);
+                    lists.WriteOverlays(v.ToString(), fetched, DateTimeOffset.UtcNow);
+                    names = fetched.Select(o => o.Name).ToList();
+                }
             }
-            return names.Where(n => Matches(n, prefix) || Matches(n.Substring(n.LastIndexOf('/') + 1), prefix)).ToList();
+            return names.OrderBy(n => n, StringComparer.Ordinal).Distinct(StringComparer.Ordinal)
+                .Where(n => Matches(n, prefix) || Matches(n.Substring(n.LastIndexOf('/') + 1), prefix)).ToList();
         }
         catch (Exception e) when (e is TalosException or IOException or UnauthorizedAccessException or OperationCanceledException or Newtonsoft.Json.JsonException or InvalidCastException)
         {
@@ -130,9 +148,9 @@ public static class CompletionValues
         }
     }
 
-    /// <summary>Where the official extensions of a version are kept for completion.</summary>
+    /// <summary>Where the official extensions of a version are kept (for completion and offline checks).</summary>
     public static string ExtensionListPath(string cacheDir, string version) =>
-        Path.Combine(Path.GetFullPath(cacheDir), "versions", "extensions-" + version + ".json");
+        OfficialListCache.PathOf(cacheDir, OfficialListKind.Extensions, version);
 
     private static IEnumerable<TalosSemVersion> CachedVersions(string cacheDir)
     {

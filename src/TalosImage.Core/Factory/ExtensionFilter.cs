@@ -37,6 +37,27 @@ public static class ExtensionFilter
             $"Talos {version} has no official extension '{name}'" + (near.Count > 0 ? $" (nearest: {string.Join(", ", near)})" : ""), name);
     }
 
+    /// <summary>Get-TalosOverlay's -Name: the overlays whose names match any of <paramref name="patterns"/> (all when there are none).</summary>
+    public static IReadOnlyList<TalosOverlay> SelectOverlays(IReadOnlyList<FactoryOverlay> overlays, string version, IReadOnlyList<string> patterns, out IReadOnlyList<string> unmatched)
+    {
+        var regexes = patterns.Where(p => !string.IsNullOrWhiteSpace(p)).Select(p => (Pattern: p.Trim(), Regex: ToRegex(p.Trim()))).ToList();
+        unmatched = regexes.Where(r => !HasWildcard(r.Pattern) && !overlays.Any(o => Matches(r.Regex, o.Name))).Select(r => r.Pattern).ToList();
+        return overlays
+            .Where(o => regexes.Count == 0 || regexes.Any(r => Matches(r.Regex, o.Name)))
+            .OrderBy(o => o.Name, StringComparer.Ordinal)
+            .Select(o => new TalosOverlay { Name = o.Name, Image = o.Image, Ref = o.Ref, Digest = o.Digest, Version = version })
+            .ToList();
+    }
+
+    /// <summary>The error for an overlay name given without wildcards that no official overlay has.</summary>
+    public static TalosException OverlayNotFound(string name, string version, IReadOnlyList<FactoryOverlay> known)
+    {
+        var near = SchematicService.Nearest(name, known.Select(o => o.Name), 3);
+        return new TalosException(TalosErrors.UnknownOverlay,
+            $"Talos {version} has no official overlay '{name}'" +
+            (near.Count > 0 ? $" (nearest: {string.Join(", ", near)})" : known.Count == 0 ? " (its overlay list is empty)" : ""), name);
+    }
+
     public static bool HasWildcard(string pattern) => pattern.IndexOfAny(new[] { '*', '?' }) >= 0;
 
     private static bool Matches(Regex regex, string name) => regex.IsMatch(name) || regex.IsMatch(name.Substring(name.LastIndexOf('/') + 1));

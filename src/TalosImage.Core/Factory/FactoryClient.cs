@@ -17,8 +17,11 @@ namespace TalosImage.Core.Factory;
 /// <summary>One official system extension as GET /version/{v}/extensions/official lists it.</summary>
 public sealed record FactoryExtension(string Name, string Ref, string Digest, string Author, string Description);
 
+/// <summary>One official overlay as GET /version/{v}/overlays/official lists it (Image is the repository, e.g. siderolabs/sbc-raspberrypi).</summary>
+public sealed record FactoryOverlay(string Name, string Image, string Ref, string Digest);
+
 /// <summary>
-/// The Image Factory's API (POST /schematics, GET /versions, GET /version/{v}/extensions/official) over the shared
+/// The Image Factory's API (POST /schematics, GET /versions, GET /version/{v}/extensions/official and overlays/official) over the shared
 /// HTTP pipeline. The base URL is configurable: self-hosted factories and loopback test servers work alike.
 /// </summary>
 public sealed class FactoryClient
@@ -104,6 +107,32 @@ public sealed class FactoryClient
         }
         static string S(JToken item, string key) => item is JObject o && o[key] is JValue { Type: JTokenType.String } s ? (string)s! : "";
         return array.Select(e => new FactoryExtension(S(e, "name"), S(e, "ref"), S(e, "digest"), S(e, "author"), S(e, "description")))
+            .Where(e => e.Name.Length > 0)
+            .ToList();
+    }
+
+    /// <summary>The URL <see cref="GetOfficialOverlaysAsync"/> asks: <c>{factory}/version/vX.Y.Z/overlays/official</c> (for messages).</summary>
+    public string OfficialOverlaysUrl(string version) =>
+        HttpPipeline.Redact(new Uri(FactoryUrl + "/" + OfficialOverlaysPath(TalosSemVersion.Parse(version))));
+
+    private static string OfficialOverlaysPath(TalosSemVersion v) => $"version/{Uri.EscapeDataString(v.ToString())}/overlays/official";
+
+    /// <summary>
+    /// GET /version/{v}/overlays/official (JSON, possibly served as text/plain; bounded in size and time by the
+    /// pipeline like the extension list). The factory answers an empty list for versions without overlay support.
+    /// </summary>
+    public async Task<IReadOnlyList<FactoryOverlay>> GetOfficialOverlaysAsync(string version, CancellationToken ct)
+    {
+        var v = TalosSemVersion.Parse(version);
+        using var request = new HttpRequestMessage(HttpMethod.Get, OfficialOverlaysPath(v));
+        var (json, url) = await GetJsonAsync(request, ct, notFound: $"the factory at {FactoryUrl} does not know Talos {v}").ConfigureAwait(false);
+        if (json is not JArray array)
+        {
+            throw new TalosException(TalosErrors.InvalidServerAnswer,
+                $"GET {url}: expected a JSON list of overlays, got: {Shorten(json.ToString(Newtonsoft.Json.Formatting.None))}", url);
+        }
+        static string S(JToken item, string key) => item is JObject o && o[key] is JValue { Type: JTokenType.String } s ? (string)s! : "";
+        return array.Select(e => new FactoryOverlay(S(e, "name"), S(e, "image"), S(e, "ref"), S(e, "digest")))
             .Where(e => e.Name.Length > 0)
             .ToList();
     }

@@ -78,6 +78,7 @@ public sealed class OrderRunner
         Offline = _options.Offline,
         ReadOnlyCache = _options.DryRun,
         Http = _options.Http ?? (_options.DryRun ? DryRunHttp : null),
+        CheckBuildable = true,
     }, _events);
 
     private async Task<RunResult> RunPlanAsync(Plan plan, CancellationToken ct)
@@ -96,10 +97,10 @@ public sealed class OrderRunner
         }
 
         var factory = _options.Offline ? null : new FactoryClient(config.FactoryUrl, _options.Http);
-        var schematics = new SchematicService(factory, _events, config.Concurrency);
+        var schematics = new SchematicService(factory, _events, config.Concurrency, new OfficialListCache(cacheDir, config.FactoryUrl));
         var positions = plan.Orders.Sum(o => o.Positions.Count);
         var done = 0;
-        using var pipeline = new PositionPipeline(config, _options, _events, log, schematics, checkExtensions: factory is not null);
+        using var pipeline = new PositionPipeline(config, _options, _events, log, schematics, checkExtensions: true);
 
         async Task<PositionOutcome> Run(PlannedPosition p)
         {
@@ -229,33 +230,45 @@ public sealed class OrderRunner
     }
 
     /// <summary>
-    /// A dry run's extension check, the same as a real run's schematic stage: each position's extension names against
-    /// the official list of its version (asked once per version). A position a real run would fail (UnknownExtension,
-    /// or the factory does not know the version) is planned with that error. Offline, or when the factory cannot be
-    /// reached, nothing fails: a warning says which versions' names were not checked.
+    /// A dry run's extension and overlay check, the same as a real run's schematic stage: each position's extension
+    /// names and overlay against the official lists of its version (the cached list of that version when there is one,
+    /// offline of any age and online younger than <see cref="OfficialListCache.MaxAge"/>, else asked once per version;
+    /// nothing is written). A position a real run would fail (UnknownExtension, UnknownOverlay, OverlayUnavailable, or
+    /// the factory does not know the version) is planned with that error; what each was checked against becomes a note
+    /// of the position ("checked against the list cached 3 days ago"). Offline without a cached list, or when the
+    /// factory cannot be reached, nothing fails: a warning says which positions' names were not checked.
     /// </summary>
     private async Task<Plan> CheckExtensionsAsync(Plan plan, CancellationToken ct)
     {
-        var toCheck = plan.Orders.SelectMany(o => o.Positions).Where(p => p.Error is null && p.Version is not null && p.Schematic is not null && p.Extensions.Count > 0).ToList();
+        var toCheck = plan.Orders.SelectMany(o => o.Positions)
+            .Where(p => p.Error is null && p.Version is not null && p.Schematic is not null && (p.Extensions.Count > 0 || p.Schematic.Overlay is { IsEmpty: false }))
+            .ToList();
         if (toCheck.Count == 0)
         {
             return plan;
         }
-        if (_options.Offline)
-        {
-            _events.Warning($"extension names were not checked against the official lists (offline): {Positions(toCheck)}");
-            return plan;
-        }
-        var schematics = new SchematicService(new FactoryClient(plan.Config.FactoryUrl, _options.Http ?? DryRunHttp), _events, plan.Config.Concurrency);
+        var lists = new OfficialListCache(plan.Config.CacheDir, plan.Config.FactoryUrl, readOnly: true);
+        var factory = _options.Offline ? null : new FactoryClient(plan.Config.FactoryUrl, _options.Http ?? DryRunHttp);
+        var schematics = new SchematicService(factory, _events, plan.Config.Concurrency, lists);
         var errors = new Dictionary<PlannedPosition, TalosException>();
+        var notes = new Dictionary<PlannedPosition, IReadOnlyList<string>>();
+        var offline = new List<PlannedPosition>();
         var notChecked = new Dictionary<string, (string Reason, List<PlannedPosition> Positions)>(StringComparer.Ordinal);
         foreach (var p in toCheck)
         {
             try
             {
-                await schematics.CheckExtensionsAsync(p.Version!, p.Extensions, ct).ConfigureAwait(false);
+                var checkedAgainst = await schematics.CheckAsync(p.Version!, p.Schematic!, ct).ConfigureAwait(false);
+                if (checkedAgainst.Count > 0)
+                {
+                    notes[p] = checkedAgainst;
+                }
+                else if (factory is null)
+                {
+                    offline.Add(p);
+                }
             }
-            catch (TalosException e) when (e.Is(TalosErrors.UnknownExtension, TalosErrors.UnknownVersion))
+            catch (TalosException e) when (e.Is(TalosErrors.UnknownExtension, TalosErrors.UnknownVersion, TalosErrors.UnknownOverlay, TalosErrors.OverlayUnavailable))
             {
                 errors[p] = e;
                 _events.Warning($"{SafeText.ForMessage(p.OrderId, 200)}/{SafeText.ForMessage(p.Name, 200)}: {SafeText.Printable(e.Message)}");
@@ -269,11 +282,15 @@ public sealed class OrderRunner
                 u.Positions.Add(p);
             }
         }
+        if (offline.Count > 0)
+        {
+            _events.Warning($"extension names were not checked against the official lists (offline): {Positions(offline)}");
+        }
         foreach (var (version, (reason, positions)) in notChecked.Select(kv => (kv.Key, kv.Value)))
         {
             _events.Warning($"extension names were not checked against Talos {version}'s official list ({reason}): {Positions(positions)}");
         }
-        if (errors.Count == 0)
+        if (errors.Count == 0 && notes.Count == 0)
         {
             return plan;
         }
@@ -281,7 +298,10 @@ public sealed class OrderRunner
         {
             Orders = plan.Orders.Select(o => o with
             {
-                Positions = o.Positions.Select(p => errors.TryGetValue(p, out var e) ? p with { Error = e.Message, ErrorId = e.ErrorId } : p).ToList(),
+                Positions = o.Positions.Select(p =>
+                    errors.TryGetValue(p, out var e) ? p with { Error = e.Message, ErrorId = e.ErrorId, ErrorKind = e.Kind }
+                    : notes.TryGetValue(p, out var n) ? p with { Notes = n }
+                    : p).ToList(),
             }).ToList(),
         };
     }

@@ -80,6 +80,8 @@ public sealed record PlannedPosition
     /// <summary>The kind of <see cref="ErrorId"/>, so that every host reports it in the same category.</summary>
     public TalosErrorKind ErrorKind { get; init; } = TalosErrorKind.InvalidOperation;
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+    /// <summary>What the position's names were checked against before the run (a dry run's plan), e.g. "extension names of Talos v1.11.5 checked against the list cached 3 days ago (path)".</summary>
+    public IReadOnlyList<string> Notes { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> Extensions => Schematic?.Customization.OfficialExtensions ?? Array.Empty<string>();
 }
 

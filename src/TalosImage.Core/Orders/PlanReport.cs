@@ -48,6 +48,10 @@ public static class PlanReport
                 {
                     sb.Append("  warning: ").Append(SafeText.ForMessage(p.Name, 200)).Append(": ").Append(w).Append('\n');
                 }
+                foreach (var n in p.Notes)
+                {
+                    sb.Append("  note: ").Append(SafeText.ForMessage(p.Name, 200)).Append(": ").Append(n).Append('\n');
+                }
             }
         }
         return sb.ToString();

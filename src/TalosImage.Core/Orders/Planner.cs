@@ -146,6 +146,11 @@ public static class Planner
         {
             return Refused(TalosErrors.PlatformImageUnavailable, refused);
         }
+        // An overlay (SBC) goes only into metal-arm64 images: offline, no version needed.
+        if (p.Schematic?.Overlay is { IsEmpty: false } && OverlayRules.CheckTarget(p.Platform, p.Arch) is { } noOverlay)
+        {
+            return Refused(TalosErrors.OverlayUnavailable, noOverlay);
+        }
 
         TalosVersion version;
         try
@@ -159,6 +164,10 @@ public static class Planner
         if (PlatformRules.Check(p.Platform, p.Arch, p.Format, p.SecureBoot, version.Version) is { } tooOld)
         {
             return Refused(TalosErrors.PlatformImageUnavailable, tooOld) with { Version = version.Version, VersionSource = version.Source };
+        }
+        if (p.Schematic?.Overlay is { IsEmpty: false } && OverlayRules.CheckVersion(version.Version) is { } overlayTooOld)
+        {
+            return Refused(TalosErrors.OverlayUnavailable, overlayTooOld) with { Version = version.Version, VersionSource = version.Source };
         }
         warnings.AddRange(KernelArgumentWarnings(p, version.Version));
 

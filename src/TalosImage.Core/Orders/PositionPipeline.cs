@@ -173,9 +173,10 @@ internal sealed class PositionPipeline : IDisposable
             p = Planner.Locate(p, created.SchematicId, _config, p.ExpandedPath is not null);
         }
         p = p with { SchematicSource = created.Source == "Factory" ? "factory" : p.SchematicSource };
-        if (_checkExtensions && p.Extensions.Count > 0)
+        if (_checkExtensions)
         {
-            await _schematics.CheckExtensionsAsync(p.Version!, p.Extensions, ct).ConfigureAwait(false);
+            // Extension names and the overlay, against the cached official lists of the version or the factory's.
+            await _schematics.CheckAsync(p.Version!, p.Schematic!, ct).ConfigureAwait(false);
         }
         _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Schematic.Word(), PositionStatus.Ok.Word(), p.SchematicId);
         return outcome with { Planned = p };

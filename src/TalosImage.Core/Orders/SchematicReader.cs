@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using TalosImage.Core.Schematics;
+using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace TalosImage.Core.Orders;
@@ -190,7 +191,7 @@ public static class SchematicReader
             else
             {
                 var budget = 10_000;
-                overlay = overlay with { Options = (Dictionary<string, object?>)y.Data(opt.Value, path + ".options", ref budget)! };
+                overlay = overlay with { Options = (Dictionary<string, object?>)OptionValue(y, opt.Value, path + ".options", ref budget)! };
             }
         }
         if (!overlay.IsEmpty && (overlay.Image.Length == 0 || overlay.Name.Length == 0))
@@ -198,5 +199,152 @@ public static class SchematicReader
             y.Add(node, path, "an overlay needs both image (e.g. siderolabs/sbc-raspberrypi) and name (e.g. rpi_generic)");
         }
         return overlay;
+    }
+
+    /// <summary>
+    /// An overlay option's value as the factory's Go yaml decodes it into <c>map[string]any</c>, so that the schematic
+    /// ID computed here is the factory's: mappings (string keys, as written), lists, and plain scalars resolved as
+    /// yaml.v3 resolves them: <c>~</c>, <c>null</c> and empty are null; <c>true</c>/<c>false</c> (also True, TRUE ...)
+    /// are booleans (YAML 1.1's yes/no/on/off stay strings); integers as Go's <c>strconv.ParseInt(s, 0, 64)</c> reads
+    /// them after removing <c>_</c> (decimal, <c>0x</c>, <c>0o</c>, <c>0b</c>, and a leading <c>0</c> meaning octal), then
+    /// unsigned 64-bit; floats in YAML's float syntax and <c>.inf</c>/<c>.nan</c>; everything else, and every quoted
+    /// scalar, is a string. A date stays a string (yaml.v3 keeps timestamps decoded into <c>any</c> as text).
+    /// </summary>
+    private static object? OptionValue(YamlInput y, YamlNode node, string path, ref int budget)
+    {
+        if (--budget < 0)
+        {
+            y.Add(node, path, "too large (aliases expand to more values than allowed)");
+            return null;
+        }
+        switch (node)
+        {
+            case YamlMappingNode map:
+                var dict = new Dictionary<string, object?>(StringComparer.Ordinal);
+                foreach (var kv in map.Children)
+                {
+                    if (kv.Key is not YamlScalarNode { Value: { } key } || key.IndexOf('\n') >= 0)
+                    {
+                        y.Add(kv.Key, path, "an option name must be a single-line text");
+                        continue;
+                    }
+                    if (dict.ContainsKey(key))
+                    {
+                        y.Add(kv.Key, YamlInput.Join(path, key), "is given twice");
+                        continue;
+                    }
+                    dict[key] = OptionValue(y, kv.Value, YamlInput.Join(path, key), ref budget);
+                }
+                return dict;
+            case YamlSequenceNode seq:
+                var list = new List<object?>();
+                for (var i = 0; i < seq.Children.Count; i++)
+                {
+                    list.Add(OptionValue(y, seq.Children[i], YamlInput.Index(path, i), ref budget));
+                }
+                return list;
+            case YamlScalarNode s when s.Style is ScalarStyle.Plain or ScalarStyle.Any:
+                // An explicit !!str keeps the text; any other plain scalar is resolved.
+                return !s.Tag.IsEmpty && s.Tag.Value is "tag:yaml.org,2002:str" or "!!str" ? s.Value ?? "" : ResolvePlain(s.Value ?? "");
+            case YamlScalarNode s:
+                return s.Value ?? "";
+            default:
+                return null;
+        }
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex GoFloatSyntax =
+        new(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>A plain scalar as yaml.v3's resolver types it (see <see cref="OptionValue"/>).</summary>
+    internal static object? ResolvePlain(string text)
+    {
+        switch (text)
+        {
+            case "" or "~" or "null" or "Null" or "NULL":
+                return null;
+            case "true" or "True" or "TRUE":
+                return true;
+            case "false" or "False" or "FALSE":
+                return false;
+            case ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF":
+                return double.PositiveInfinity;
+            case "-.inf" or "-.Inf" or "-.INF":
+                return double.NegativeInfinity;
+            case ".nan" or ".NaN" or ".NAN":
+                return double.NaN;
+        }
+        var c = text[0];
+        if (!(c is '-' or '+' or '.' || (c >= '0' && c <= '9')))
+        {
+            return text;
+        }
+        var plain = text.Replace("_", "");
+        if (GoParseInt(plain, out var magnitude, out var negative))
+        {
+            if (!negative && magnitude <= long.MaxValue)
+            {
+                return (long)magnitude;
+            }
+            if (negative && magnitude <= (ulong)long.MaxValue + 1)
+            {
+                return magnitude == (ulong)long.MaxValue + 1 ? long.MinValue : -(long)magnitude;
+            }
+            if (!negative)
+            {
+                return magnitude;
+            }
+        }
+        if (GoFloatSyntax.IsMatch(plain) && double.TryParse(plain, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d))
+        {
+            return d;
+        }
+        return text;
+    }
+
+    /// <summary>Go's <c>strconv.ParseUint</c> with base 0 and an optional sign: 0x/0X hex, 0o/0O and a leading 0 octal, 0b/0B binary.</summary>
+    private static bool GoParseInt(string s, out ulong value, out bool negative)
+    {
+        value = 0;
+        negative = false;
+        if (s.Length > 0 && (s[0] == '+' || s[0] == '-'))
+        {
+            negative = s[0] == '-';
+            s = s.Substring(1);
+        }
+        if (s.Length == 0)
+        {
+            return false;
+        }
+        var radix = 10;
+        if (s.Length > 1 && s[0] == '0')
+        {
+            switch (s[1])
+            {
+                case 'x' or 'X': radix = 16; s = s.Substring(2); break;
+                case 'o' or 'O': radix = 8; s = s.Substring(2); break;
+                case 'b' or 'B': radix = 2; s = s.Substring(2); break;
+                default: radix = 8; s = s.Substring(1); break;
+            }
+            if (s.Length == 0)
+            {
+                return false;
+            }
+        }
+        foreach (var ch in s)
+        {
+            var digit = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : 99;
+            if (digit >= radix)
+            {
+                return false;
+            }
+            var next = unchecked(value * (ulong)radix + (ulong)digit);
+            if ((next - (ulong)digit) / (ulong)radix != value)
+            {
+                return false;
+            }
+            value = next;
+        }
+        return true;
     }
 }

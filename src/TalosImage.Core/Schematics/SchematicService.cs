@@ -24,6 +24,13 @@ public sealed class SchematicService
     private readonly ConcurrentDictionary<string, Lazy<Task<TalosSchematic>>> _schematics = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<FactoryExtension>>>> _extensions = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _requests;
+    private readonly OfficialListCache? _lists;
+    private readonly ConcurrentDictionary<string, Lazy<Task<CheckList<FactoryExtension>?>>> _extensionChecks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<CheckList<FactoryOverlay>?>>> _overlayChecks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<FactoryOverlay>>>> _overlays = new(StringComparer.Ordinal);
+
+    /// <summary>An official list a check uses, and where it came from ("the list cached 3 days ago (path)", "the factory's list (url)").</summary>
+    private sealed record CheckList<T>(IReadOnlyList<T> Items, string From);
 
     /// <summary>The bound on requests in flight when none is given: the default of defaults.concurrency.</summary>
     public const int DefaultMaxConcurrentRequests = 4;
@@ -31,10 +38,16 @@ public sealed class SchematicService
     /// <param name="factory">The factory to create schematics on; null computes IDs locally (offline).</param>
     /// <param name="events">Where warnings and verbose messages go.</param>
     /// <param name="maxConcurrentRequests">The most requests (schematic POSTs, extension lists) in flight at once.</param>
-    public SchematicService(FactoryClient? factory, IEngineEvents events, int maxConcurrentRequests = DefaultMaxConcurrentRequests)
+    /// <param name="lists">
+    /// The on-disk official lists (extensions, overlays) checks use: a cached list of the version is used without a
+    /// request offline (any age) and online while younger than <see cref="OfficialListCache.MaxAge"/>; fetched lists
+    /// are written to it. Null: checks always ask the factory.
+    /// </param>
+    public SchematicService(FactoryClient? factory, IEngineEvents events, int maxConcurrentRequests = DefaultMaxConcurrentRequests, OfficialListCache? lists = null)
     {
         _factory = factory;
         _events = events;
+        _lists = lists;
         // No wait handle is ever asked of it, so it holds no OS handle and needs no Dispose.
         _requests = new SemaphoreSlim(Math.Max(1, maxConcurrentRequests));
     }
@@ -94,7 +107,7 @@ public sealed class SchematicService
         if (!string.IsNullOrWhiteSpace(version))
         {
             v = TalosSemVersion.Parse(version!).ToString();
-            await CheckExtensionsAsync(v, schematic.Customization.OfficialExtensions, ct).ConfigureAwait(false);
+            await CheckAsync(v, schematic, ct).ConfigureAwait(false);
         }
         var s = await EnsureAsync(schematic, ct).ConfigureAwait(false);
         return v is null ? s : new TalosSchematic
@@ -119,24 +132,45 @@ public sealed class SchematicService
     }
 
     /// <summary>
-    /// Checks <paramref name="names"/> against the official extensions of <paramref name="version"/> (fetched once per
-    /// version). Unknown names throw UnknownExtension naming each with its nearest official names. Without a factory
-    /// nothing is checked.
+    /// Checks a schematic's extension names and overlay against the official lists of <paramref name="version"/>
+    /// (<see cref="CheckExtensionsAsync"/>, <see cref="CheckOverlayAsync"/>). Returns what each check was made against
+    /// (for a plan's notes); nothing when nothing needed checking or nothing could be.
     /// </summary>
-    public async Task CheckExtensionsAsync(string version, IReadOnlyList<string> names, CancellationToken ct)
+    public async Task<IReadOnlyList<string>> CheckAsync(string version, Schematic schematic, CancellationToken ct)
+    {
+        var notes = new List<string>();
+        if (await CheckOverlayAsync(version, schematic.Overlay, ct).ConfigureAwait(false) is { } overlay)
+        {
+            notes.Add(overlay);
+        }
+        if (await CheckExtensionsAsync(version, schematic.Customization.OfficialExtensions, ct).ConfigureAwait(false) is { } extensions)
+        {
+            notes.Add(extensions);
+        }
+        return notes;
+    }
+
+    /// <summary>
+    /// Checks <paramref name="names"/> against the official extensions of <paramref name="version"/>: the cached list
+    /// of that version when there is one (offline of any age, online younger than <see cref="OfficialListCache.MaxAge"/>),
+    /// else the factory's (fetched once per version). Unknown names throw UnknownExtension naming each with its nearest
+    /// official names. Without a factory and without a cached list nothing is checked (null). Returns what the names
+    /// were checked against, e.g. "extension names of Talos v1.11.5 checked against the list cached 3 days ago (path)".
+    /// </summary>
+    public async Task<string?> CheckExtensionsAsync(string version, IReadOnlyList<string> names, CancellationToken ct)
     {
         if (names.Count == 0)
         {
-            return;
-        }
-        if (_factory is null)
-        {
-            _events.Verbose($"extension names not checked against Talos {version}: no factory to ask");
-            return;
+            return null;
         }
         var v = TalosSemVersion.Parse(version).ToString();
-        var official = await GetOfficialExtensionsAsync(v, ct).ConfigureAwait(false);
-        var known = new HashSet<string>(official.Select(e => e.Name), StringComparer.Ordinal);
+        var list = await ExtensionCheckListAsync(v, ct).ConfigureAwait(false);
+        if (list is null)
+        {
+            _events.Verbose($"extension names not checked against Talos {v}: no factory to ask and no cached list");
+            return null;
+        }
+        var known = new HashSet<string>(list.Items.Select(e => e.Name), StringComparer.Ordinal);
         // The factory tries its alias of a name that is not official before it fails, so the check does too.
         foreach (var aliased in names.Where(n => !known.Contains(n) && known.Contains(ExtensionAliases.Target(n))).Distinct(StringComparer.Ordinal))
         {
@@ -145,7 +179,9 @@ public sealed class SchematicService
         var unknown = names.Where(n => !known.Contains(n) && !known.Contains(ExtensionAliases.Target(n))).Distinct(StringComparer.Ordinal).ToList();
         if (unknown.Count == 0)
         {
-            return;
+            var note = $"extension names of Talos {v} checked against {list.From}";
+            _events.Verbose(note);
+            return note;
         }
         var parts = unknown.Select(n =>
         {
@@ -153,14 +189,145 @@ public sealed class SchematicService
             return $"'{n}'" + (near.Count > 0 ? $" (nearest: {string.Join(", ", near)})" : "");
         });
         throw new TalosException(TalosErrors.UnknownExtension,
-            $"Talos {v} on {_factory.FactoryUrl} has no official extension {string.Join("; ", parts)}", unknown.Count == 1 ? unknown[0] : string.Join(", ", unknown));
+            $"Talos {v} on {FactoryName} has no official extension {string.Join("; ", parts)}" + FromCacheSuffix(list),
+            unknown.Count == 1 ? unknown[0] : string.Join(", ", unknown));
+    }
+
+    /// <summary>
+    /// Checks an overlay against Talos <paramref name="version"/>: refused (OverlayUnavailable) before v1.7.0, as the
+    /// factory refuses it; then its name and image against the official overlays of that version, from the cache or the
+    /// factory as <see cref="CheckExtensionsAsync"/> does. A name that is not official, or an image that is not the
+    /// one the official overlay comes from, throws UnknownOverlay with the nearest official names. Returns what it was
+    /// checked against; null when there is no overlay or nothing to check it against.
+    /// </summary>
+    public async Task<string?> CheckOverlayAsync(string version, SchematicOverlay? overlay, CancellationToken ct)
+    {
+        if (overlay is null || overlay.IsEmpty)
+        {
+            return null;
+        }
+        var v = TalosSemVersion.Parse(version).ToString();
+        if (OverlayRules.CheckVersion(v) is { } refused)
+        {
+            throw new TalosException(TalosErrors.OverlayUnavailable, refused, v);
+        }
+        var list = await OverlayCheckListAsync(v, ct).ConfigureAwait(false);
+        if (list is null)
+        {
+            _events.Verbose($"overlay '{overlay.Name}' not checked against Talos {v}: no factory to ask and no cached list");
+            return null;
+        }
+        var match = list.Items.FirstOrDefault(o => string.Equals(o.Name, overlay.Name, StringComparison.Ordinal));
+        if (match is null)
+        {
+            var near = Nearest(overlay.Name, list.Items.Select(o => o.Name), 3);
+            throw new TalosException(TalosErrors.UnknownOverlay,
+                $"Talos {v} on {FactoryName} has no official overlay '{overlay.Name}'" +
+                (near.Count > 0 ? $" (nearest: {string.Join(", ", near.Select(n => $"{n} from {list.Items.First(o => o.Name == n).Image}"))})" : list.Items.Count == 0 ? " (its overlay list is empty)" : "") +
+                FromCacheSuffix(list), overlay.Name);
+        }
+        if (!string.Equals(match.Image, overlay.Image, StringComparison.Ordinal))
+        {
+            throw new TalosException(TalosErrors.UnknownOverlay,
+                $"the official overlay '{overlay.Name}' of Talos {v} comes from the image '{match.Image}', not '{overlay.Image}'; set overlay image to {match.Image}" + FromCacheSuffix(list),
+                overlay.Image);
+        }
+        var note = $"overlay {overlay.Name} ({overlay.Image}) of Talos {v} checked against {list.From}";
+        _events.Verbose(note);
+        return note;
+    }
+
+    /// <summary>
+    /// The official overlays of <paramref name="version"/>, fetched from the factory once per version and service
+    /// (Get-TalosOverlay's list; checks use <see cref="CheckOverlayAsync"/>).
+    /// </summary>
+    public Task<IReadOnlyList<FactoryOverlay>> GetOfficialOverlaysAsync(string version, CancellationToken ct)
+    {
+        var factory = _factory ?? throw new TalosException(TalosErrors.FactoryUnavailable, "the official overlay list needs a factory; none is available offline");
+        var v = TalosSemVersion.Parse(version).ToString();
+        return _overlays.GetOrAdd(v, key => new Lazy<Task<IReadOnlyList<FactoryOverlay>>>(async () =>
+        {
+            var url = factory.OfficialOverlaysUrl(key);
+            _events.Verbose($"GET {url} (the official overlays of Talos {key})");
+            var list = await BoundedAsync(() => factory.GetOfficialOverlaysAsync(key, ct), ct).ConfigureAwait(false);
+            _events.Verbose($"{list.Count} official overlay(s) of Talos {key} from {url}");
+            _lists?.WriteOverlays(key, list, DateTimeOffset.UtcNow, _events);
+            return list;
+        })).Value;
+    }
+
+    /// <summary>
+    /// Get-TalosOverlay's work: the official overlays of <paramref name="version"/> whose names match any of
+    /// <paramref name="patterns"/> (wildcards; all when none), and an UnknownOverlay error for each name given without
+    /// wildcards that matches nothing.
+    /// </summary>
+    public async Task<(IReadOnlyList<TalosOverlay> Overlays, IReadOnlyList<TalosException> Errors)> FindOverlaysAsync(
+        string version, IReadOnlyList<string> patterns, CancellationToken ct)
+    {
+        var v = TalosSemVersion.Parse(version).ToString();
+        var official = await GetOfficialOverlaysAsync(v, ct).ConfigureAwait(false);
+        var found = ExtensionFilter.SelectOverlays(official, v, patterns, out var unmatched);
+        return (found, unmatched.Select(n => ExtensionFilter.OverlayNotFound(n, v, official)).ToList());
+    }
+
+    private string FactoryName => _factory?.FactoryUrl ?? _lists?.FactoryUrl ?? "the factory";
+
+    private static string FromCacheSuffix<T>(CheckList<T> list) => list.From.StartsWith("the list cached", StringComparison.Ordinal) ? $" (checked against {list.From})" : "";
+
+    private Task<CheckList<FactoryExtension>?> ExtensionCheckListAsync(string v, CancellationToken ct) =>
+        _extensionChecks.GetOrAdd(v, key => new Lazy<Task<CheckList<FactoryExtension>?>>(() => CheckListAsync(
+            OfficialListKind.Extensions, key,
+            () => _lists?.ReadExtensions(key, _events),
+            () => GetOfficialExtensionsAsync(key, ct),
+            _factory?.OfficialExtensionsUrl(key), ct))).Value;
+
+    private Task<CheckList<FactoryOverlay>?> OverlayCheckListAsync(string v, CancellationToken ct) =>
+        _overlayChecks.GetOrAdd(v, key => new Lazy<Task<CheckList<FactoryOverlay>?>>(() => CheckListAsync(
+            OfficialListKind.Overlays, key,
+            () => _lists?.ReadOverlays(key, _events),
+            () => GetOfficialOverlaysAsync(key, ct),
+            _factory?.OfficialOverlaysUrl(key), ct))).Value;
+
+    /// <summary>
+    /// The list a check of <paramref name="kind"/> uses: the cached one (offline of any age, online younger than
+    /// <see cref="OfficialListCache.MaxAge"/>), else the factory's (written to the cache); a stale cached list when the
+    /// factory cannot be asked (with a warning). Null when there is neither a factory nor a cached list.
+    /// </summary>
+    private async Task<CheckList<T>?> CheckListAsync<T>(OfficialListKind kind, string v,
+        Func<CachedOfficialList<T>?> readCache, Func<Task<IReadOnlyList<T>>> fetch, string? url, CancellationToken ct)
+    {
+        var cached = readCache();
+        var now = DateTimeOffset.UtcNow;
+        string Cached(CachedOfficialList<T> c) => $"the list cached {OfficialListCache.Ago(c.AgeAt(now))} ago ({c.Path})";
+        if (cached is not null && (_factory is null || cached.AgeAt(now) <= OfficialListCache.MaxAge))
+        {
+            return new CheckList<T>(cached.Items, Cached(cached));
+        }
+        if (_factory is null)
+        {
+            return null;
+        }
+        if (cached is not null)
+        {
+            _events.Verbose($"{cached.Path} is older than {OfficialListCache.Ago(OfficialListCache.MaxAge)}: asking the factory again");
+        }
+        try
+        {
+            var items = await fetch().ConfigureAwait(false);
+            return new CheckList<T>(items, $"the factory's list ({url})");
+        }
+        catch (TalosException e) when (cached is not null && !ct.IsCancellationRequested && !e.Is(TalosErrors.UnknownVersion))
+        {
+            _events.Warning($"the official {OfficialListCache.Word(kind)} list of Talos {v} could not be fetched ({SafeText.Printable(e.Message)}); using {Cached(cached)}");
+            return new CheckList<T>(cached.Items, Cached(cached));
+        }
     }
 
     /// <summary>
     /// The official extensions of <paramref name="version"/>, fetched once per version and run (or session: one
     /// service serves a cmdlet's whole pipeline). Verbose messages name the URL asked and where the answer came from:
-    /// the factory, or the list fetched earlier by this service. No on-disk cache is read for it (tab completion's
-    /// <c>versions/extensions-&lt;v&gt;.json</c> is completion's own).
+    /// the factory, or the list fetched earlier by this service. No on-disk cache is read for it (checks read it:
+    /// <see cref="CheckExtensionsAsync"/>); a fetched list is written to the service's <see cref="OfficialListCache"/>.
     /// </summary>
     public Task<IReadOnlyList<FactoryExtension>> GetOfficialExtensionsAsync(string version, CancellationToken ct)
     {
@@ -189,6 +356,7 @@ public sealed class SchematicService
         var factory = _factory!;
         var list = await BoundedAsync(() => factory.GetOfficialExtensionsAsync(version, ct), ct).ConfigureAwait(false);
         _events.Verbose($"{list.Count} official extension(s) of Talos {version} from {url} (asked the factory, not from the on-disk cache)");
+        _lists?.WriteExtensions(version, list, DateTimeOffset.UtcNow, _events);
         return list;
     }
 

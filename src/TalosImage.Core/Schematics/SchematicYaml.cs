@@ -107,7 +107,7 @@ public static class SchematicYaml
         switch (value)
         {
             case IDictionary<string, object?> map when map.Count > 0:
-                w.Append(Pad(level)).Append(key).Append(":\n");
+                w.Append(Pad(level)).Append(Key(key)).Append(":\n");
                 foreach (var kv in map.OrderBy(kv => kv.Key, GoKeyComparer.Instance))
                 {
                     WriteKeyValue(w, level + 1, kv.Key, kv.Value);
@@ -117,7 +117,7 @@ public static class SchematicYaml
                 WriteKeyValue(w, level, key, map.ToDictionary(kv => kv.Key, kv => kv.Value));
                 break;
             case IEnumerable list when value is not string && list.Cast<object?>().Any():
-                w.Append(Pad(level)).Append(key).Append(":\n");
+                w.Append(Pad(level)).Append(Key(key)).Append(":\n");
                 foreach (var item in list)
                 {
                     WriteSequenceItem(w, level + 1, item);
@@ -125,13 +125,13 @@ public static class SchematicYaml
                 break;
             case IDictionary<string, object?>:
             case IReadOnlyDictionary<string, object?>:
-                w.Append(Pad(level)).Append(key).Append(": {}\n");
+                w.Append(Pad(level)).Append(Key(key)).Append(": {}\n");
                 break;
             case IEnumerable when value is not string:
-                w.Append(Pad(level)).Append(key).Append(": []\n");
+                w.Append(Pad(level)).Append(Key(key)).Append(": []\n");
                 break;
             default:
-                w.Append(Pad(level)).Append(key).Append(": ").Append(ScalarOf(value, level * Indent)).Append('\n');
+                w.Append(Pad(level)).Append(Key(key)).Append(": ").Append(ScalarOf(value, level * Indent)).Append('\n');
                 break;
         }
     }
@@ -140,7 +140,8 @@ public static class SchematicYaml
     {
         switch (item)
         {
-            case IReadOnlyDictionary<string, object?> ro:
+            // A Dictionary is both: only a read-only map that is not an IDictionary is copied (else this would recurse).
+            case IReadOnlyDictionary<string, object?> ro when item is not IDictionary<string, object?>:
                 WriteSequenceItem(w, level, ro.ToDictionary(kv => kv.Key, kv => kv.Value));
                 break;
             case IDictionary<string, object?> map when map.Count > 0:
@@ -158,6 +159,12 @@ public static class SchematicYaml
                     }
                     first = false;
                 }
+                break;
+            case IDictionary<string, object?>:
+                w.Append(Pad(level)).Append("- {}\n");
+                break;
+            case IEnumerable empty when item is not string && !empty.Cast<object?>().Any():
+                w.Append(Pad(level)).Append("- []\n");
                 break;
             case IEnumerable list when item is not string:
                 var nested = new StringBuilder();
@@ -177,13 +184,20 @@ public static class SchematicYaml
         }
     }
 
+    /// <summary>
+    /// A mapping key as yaml.v3 writes a string key: by the same rules as a string value (so an option named
+    /// <c>yes</c> or <c>1</c> is double-quoted, as the factory's map[string]any writes it).
+    /// </summary>
+    private static string Key(string key) => Scalar(key, 0);
+
     private static string ScalarOf(object? value, int column) => value switch
     {
         null => "null",
         bool b => b ? "true" : "false",
         string s => Scalar(s, column),
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        float f => ((double)f).ToString("R", CultureInfo.InvariantCulture),
+        double d => GoFloat(d),
+        float f => GoFloat(f),
+        decimal m => GoFloat((double)m),
         IFormattable n => n.ToString(null, CultureInfo.InvariantCulture),
         _ => Scalar(value.ToString() ?? "", column),
     };
@@ -324,40 +338,166 @@ public static class SchematicYaml
         return sb.ToString();
     }
 
-    /// <summary>yaml.v3's ordering of map keys: digit runs compare as numbers, everything else by character.</summary>
-    private sealed class GoKeyComparer : IComparer<string>
+    /// <summary>
+    /// A float as yaml.v3 writes it: Go's <c>strconv.FormatFloat(f, 'g', -1, 64)</c> (the shortest digits that read
+    /// back; the exponent form <c>d[.ddd]e±XX</c>, at least two exponent digits, when the decimal exponent is below -4
+    /// or at least 6, else plain decimals without a trailing <c>.0</c>), and <c>.inf</c>, <c>-.inf</c>, <c>.nan</c>.
+    /// </summary>
+    internal static string GoFloat(double d)
+    {
+        if (double.IsNaN(d))
+        {
+            return ".nan";
+        }
+        if (double.IsInfinity(d))
+        {
+            return d > 0 ? ".inf" : "-.inf";
+        }
+        var negative = d < 0 || (d == 0 && 1 / d < 0);
+        if (d == 0)
+        {
+            return negative ? "-0" : "0";
+        }
+        // The shortest round-trip digits and the decimal exponent, from .NET's "R" (shortest on .NET Core 3.0+).
+        var r = Math.Abs(d).ToString("R", CultureInfo.InvariantCulture);
+        var exponent = 0;
+        var e = r.IndexOfAny(new[] { 'E', 'e' });
+        if (e >= 0)
+        {
+            exponent = int.Parse(r.Substring(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            r = r.Substring(0, e);
+        }
+        var dot = r.IndexOf('.');
+        var intPart = dot < 0 ? r : r.Substring(0, dot);
+        var fracPart = dot < 0 ? "" : r.Substring(dot + 1);
+        var all = intPart + fracPart;
+        var leading = all.Length - all.TrimStart('0').Length;
+        var digits = all.Trim('0');
+        // dp: where the decimal point goes relative to the first significant digit.
+        var dp = intPart.Length - leading + exponent;
+        var sb = new StringBuilder(negative ? "-" : "");
+        var x = dp - 1;
+        if (x < -4 || x >= 6)
+        {
+            sb.Append(digits[0]);
+            if (digits.Length > 1)
+            {
+                sb.Append('.').Append(digits, 1, digits.Length - 1);
+            }
+            sb.Append('e').Append(x < 0 ? '-' : '+');
+            var ax = Math.Abs(x);
+            sb.Append(ax < 10 ? "0" : "").Append(ax.ToString(CultureInfo.InvariantCulture));
+            return sb.ToString();
+        }
+        if (dp <= 0)
+        {
+            return sb.Append("0.").Append('0', -dp).Append(digits).ToString();
+        }
+        if (dp >= digits.Length)
+        {
+            return sb.Append(digits).Append('0', dp - digits.Length).ToString();
+        }
+        return sb.Append(digits, 0, dp).Append('.').Append(digits, dp, digits.Length - dp).ToString();
+    }
+
+    /// <summary>
+    /// yaml.v3's ordering of string map keys (its <c>keyList.Less</c>; go.yaml.in/yaml/v4, which the factory uses, has
+    /// the same rule), compared code point by code point. At the first difference: two letters compare by code point; a
+    /// letter and a non-letter put the non-letter first, unless the code point before was a digit, then the letter goes
+    /// first; two non-letters compare as the digit runs starting there, by value (a run that continues a number that
+    /// is not zero keeps its leading zeros significant), then the shorter run, then the code points. A key that is a
+    /// prefix of the other sorts first. So <c>a2 &lt; a10</c>, <c>a_b &lt; ab</c>, <c>B &lt; a</c>.
+    /// </summary>
+    internal sealed class GoKeyComparer : IComparer<string>
     {
         public static readonly GoKeyComparer Instance = new();
 
         public int Compare(string? a, string? b)
         {
-            a ??= "";
-            b ??= "";
-            int i = 0, j = 0;
-            while (i < a.Length && j < b.Length)
+            var x = CodePoints(a ?? "");
+            var y = CodePoints(b ?? "");
+            if (Less(x, y))
             {
-                if (char.IsDigit(a[i]) && char.IsDigit(b[j]))
+                return -1;
+            }
+            return Less(y, x) ? 1 : 0;
+        }
+
+        private static int[] CodePoints(string s)
+        {
+            var list = new List<int>(s.Length);
+            for (var i = 0; i < s.Length; i++)
+            {
+                if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
                 {
-                    int si = i, sj = j;
-                    while (i < a.Length && char.IsDigit(a[i])) i++;
-                    while (j < b.Length && char.IsDigit(b[j])) j++;
-                    var na = a.Substring(si, i - si).TrimStart('0');
-                    var nb = b.Substring(sj, j - sj).TrimStart('0');
-                    var c = na.Length != nb.Length ? na.Length.CompareTo(nb.Length) : string.CompareOrdinal(na, nb);
-                    if (c != 0)
-                    {
-                        return c;
-                    }
+                    list.Add(char.ConvertToUtf32(s[i], s[i + 1]));
+                    i++;
+                }
+                else
+                {
+                    list.Add(s[i]);
+                }
+            }
+            return list.ToArray();
+        }
+
+        private static bool IsLetter(int cp) => cp <= 0xffff ? char.IsLetter((char)cp) : char.IsLetter(char.ConvertFromUtf32(cp), 0);
+
+        private static bool IsDigit(int cp) => cp <= 0xffff ? char.IsDigit((char)cp) : char.IsDigit(char.ConvertFromUtf32(cp), 0);
+
+        private static bool Less(int[] ar, int[] br)
+        {
+            var digits = false;
+            for (var i = 0; i < ar.Length && i < br.Length; i++)
+            {
+                if (ar[i] == br[i])
+                {
+                    digits = IsDigit(ar[i]);
                     continue;
                 }
-                if (a[i] != b[j])
+                var al = IsLetter(ar[i]);
+                var bl = IsLetter(br[i]);
+                if (al && bl)
                 {
-                    return a[i].CompareTo(b[j]);
+                    return ar[i] < br[i];
                 }
-                i++;
-                j++;
+                if (al || bl)
+                {
+                    return digits ? al : bl;
+                }
+                long an = 0, bn = 0;
+                if (ar[i] == '0' || br[i] == '0')
+                {
+                    for (var j = i - 1; j >= 0 && IsDigit(ar[j]); j--)
+                    {
+                        if (ar[j] != '0')
+                        {
+                            an = 1;
+                            bn = 1;
+                            break;
+                        }
+                    }
+                }
+                int ai, bi;
+                for (ai = i; ai < ar.Length && IsDigit(ar[ai]); ai++)
+                {
+                    an = unchecked(an * 10 + (ar[ai] - '0'));
+                }
+                for (bi = i; bi < br.Length && IsDigit(br[bi]); bi++)
+                {
+                    bn = unchecked(bn * 10 + (br[bi] - '0'));
+                }
+                if (an != bn)
+                {
+                    return an < bn;
+                }
+                if (ai != bi)
+                {
+                    return ai < bi;
+                }
+                return ar[i] < br[i];
             }
-            return (a.Length - i).CompareTo(b.Length - j);
+            return ar.Length < br.Length;
         }
     }
 }

@@ -28,6 +28,12 @@ public sealed record VersionSourceOptions
     /// <summary>Read the cached list but never write it (dry runs change no file).</summary>
     public bool ReadOnlyCache { get; init; }
     public HttpOptions? Http { get; init; }
+    /// <summary>
+    /// With the GitHub source: also look every resolved version up in <see cref="FactoryUrl"/>'s /versions and refuse one
+    /// it cannot build (VersionNotBuildable). Order runs set it (their factory_url is the factory they will ask);
+    /// Resolve-TalosVersion sets it when -FactoryUrl is given.
+    /// </summary>
+    public bool CheckBuildable { get; init; }
 }
 
 /// <summary>
@@ -59,7 +65,18 @@ public sealed class VersionResolver : IVersionResolver
                 $"'{options.Source}' is not a version source; expected factory or github", options.Source),
         };
         _cache = string.IsNullOrEmpty(options.CacheDir) ? null : new VersionListCache(options.CacheDir!, _source.Key, _source.Url);
+        if (_source is GitHubVersionSource && options.CheckBuildable)
+        {
+            // GitHub lists releases; only the factory's /versions says which of them it can build.
+            _buildable = new FactoryVersionSource(options.FactoryUrl, http);
+            _buildableCache = string.IsNullOrEmpty(options.CacheDir) ? null : new VersionListCache(options.CacheDir!, _buildable.Key, _buildable.Url);
+        }
     }
+
+    private readonly IVersionListSource? _buildable;
+    private readonly VersionListCache? _buildableCache;
+    private Lazy<Task<VersionSnapshot?>>? _buildableList;
+    private Lazy<Task<VersionSnapshot?>>? _buildableRefreshed;
 
     /// <summary>Factory or GitHub: the value of <see cref="TalosVersion.Source"/> for versions this resolver checked.</summary>
     public string SourceName => _source.Name;
@@ -68,6 +85,105 @@ public sealed class VersionResolver : IVersionResolver
 
     /// <summary>As <see cref="ResolveAsync(VersionRequest, CancellationToken)"/>; <paramref name="includePrerelease"/> lets latest kinds pick pre-releases.</summary>
     public async Task<TalosVersion> ResolveAsync(VersionRequest request, bool includePrerelease, CancellationToken ct)
+    {
+        var resolved = await ResolveFromSourceAsync(request, includePrerelease, ct).ConfigureAwait(false);
+        if (_buildable is not null && resolved.Source != "Unchecked")
+        {
+            await CheckBuildableAsync(resolved, ct).ConfigureAwait(false);
+        }
+        return resolved;
+    }
+
+    /// <summary>
+    /// A version GitHub lists must also be in the factory's /versions, or the factory cannot build it
+    /// (VersionNotBuildable). The factory's list is cached like any version list (versions/factory.json, the TTL);
+    /// offline, or when the factory cannot be asked and nothing is cached, the version stays unchecked (a warning).
+    /// </summary>
+    private async Task CheckBuildableAsync(TalosVersion resolved, CancellationToken ct)
+    {
+        var wanted = TalosSemVersion.Parse(resolved.Version);
+        var list = await GetBuildableListAsync(refresh: false, ct).ConfigureAwait(false);
+        if (list is null)
+        {
+            return;
+        }
+        if (list.Versions.All(e => !e.Version.Equals(wanted)) && list.Origin == VersionListOrigin.FreshCache)
+        {
+            // A release newer than the cached factory list: ask the factory once before refusing.
+            list = await GetBuildableListAsync(refresh: true, ct).ConfigureAwait(false) ?? list;
+        }
+        if (list.Versions.Any(e => e.Version.Equals(wanted)))
+        {
+            _events.Verbose($"Talos {wanted} is in the version list of {_buildable!.Describe()}: it can build it");
+            return;
+        }
+        var newest = list.Versions.FirstOrDefault(e => !e.Prerelease)?.Version;
+        throw new TalosException(TalosErrors.VersionNotBuildable,
+            $"Talos {wanted} is a release on {_source.Describe()}, but {_buildable!.Describe()} cannot build it: it is not in {_buildable.Url}" +
+            (list.Origin is VersionListOrigin.Fallback ? $" (the list cached at {Time(list.FetchedAt)})" : "") +
+            (newest is not null ? $"; the newest release it builds is {newest}" : ""), wanted.ToString());
+    }
+
+    private Task<VersionSnapshot?> GetBuildableListAsync(bool refresh, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            if (refresh)
+            {
+                _buildableRefreshed ??= new Lazy<Task<VersionSnapshot?>>(() => LoadBuildableAsync(force: true, ct));
+                return _buildableRefreshed.Value;
+            }
+            _buildableList ??= new Lazy<Task<VersionSnapshot?>>(() => LoadBuildableAsync(force: false, ct));
+            return _buildableList.Value;
+        }
+    }
+
+    private async Task<VersionSnapshot?> LoadBuildableAsync(bool force, CancellationToken ct)
+    {
+        var source = _buildable!;
+        if (_options.Offline)
+        {
+            _events.Warning($"offline: whether {source.Describe()} can build the GitHub release is not checked ({source.Url} is not asked)");
+            return null;
+        }
+        var cached = _buildableCache?.Read(_events);
+        var now = DateTimeOffset.UtcNow;
+        if (_options.ReadOnlyCache)
+        {
+            // A dry run resolves from GitHub alone: it uses the factory's cached list when there is one, asks nothing more.
+            if (cached is null)
+            {
+                _events.Warning($"whether {source.Describe()} can build the GitHub release is not checked (a dry run does not ask {source.Url}, and no list of it is cached)");
+                return null;
+            }
+            return cached.ToSnapshot(VersionListOrigin.Fallback);
+        }
+        if (!force && cached is not null && now - cached.FetchedAt < _options.Ttl && cached.FetchedAt - now < TimeSpan.FromMinutes(5))
+        {
+            return cached.ToSnapshot(VersionListOrigin.FreshCache);
+        }
+        try
+        {
+            var fetched = await source.FetchAsync(cached, _events, ct).ConfigureAwait(false);
+            if (!_options.ReadOnlyCache)
+            {
+                _buildableCache?.Write(fetched, _events);
+            }
+            return fetched.ToSnapshot(VersionListOrigin.Fetched);
+        }
+        catch (TalosException e) when (!ct.IsCancellationRequested)
+        {
+            if (cached is not null)
+            {
+                _events.Warning($"{source.Describe()} could not be asked ({e.Message}); whether it can build the release is checked against its version list cached at {Time(cached.FetchedAt)}");
+                return cached.ToSnapshot(VersionListOrigin.Fallback);
+            }
+            _events.Warning($"{source.Describe()} could not be asked ({e.Message}): whether it can build the GitHub release is not checked");
+            return null;
+        }
+    }
+
+    private async Task<TalosVersion> ResolveFromSourceAsync(VersionRequest request, bool includePrerelease, CancellationToken ct)
     {
         switch (request.Kind)
         {

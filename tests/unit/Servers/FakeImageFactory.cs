@@ -12,7 +12,7 @@ namespace TalosImage.Tests.Servers;
 /// A loopback Talos Image Factory and GitHub releases API in one server, behaving as
 /// /work/shared/reference/image-factory.md describes: POST /schematics canonicalises (parse, re-emit with the
 /// project's SchematicYaml, 201 JSON id + schematic; 400 plain text on unknown fields), GET /versions and
-/// /version/{v}/extensions/official answer JSON as text/plain, GET /repos/siderolabs/talos/releases pages with Link
+/// /version/{v}/extensions/official and /version/{v}/overlays/official answer JSON as text/plain, GET /repos/siderolabs/talos/releases pages with Link
 /// headers, an ETag and 304, a Bearer token check; and on demand 429 with Retry-After, 500s and slow answers. It is
 /// its own PXE host too (GET /pxe/{schematic}/{version}/{platform}-{arch}[-secureboot] renders an iPXE script), as a
 /// self-hosted factory is.
@@ -21,6 +21,7 @@ public sealed class FakeImageFactory : IAsyncDisposable
 {
     public sealed record Release(string Tag, bool Prerelease = false, bool Draft = false, DateTimeOffset? PublishedAt = null);
     public sealed record Extension(string Name, string Ref = "", string Digest = "", string Author = "Sidero Labs", string Description = "");
+    public sealed record Overlay(string Name, string Image, string Ref = "", string Digest = "");
     public sealed record Seen(string Method, string Path, string Query, string? IfNoneMatch, string? Authorization);
 
     private LoopbackHttpServer _server = null!;
@@ -79,6 +80,15 @@ public sealed class FakeImageFactory : IAsyncDisposable
         new("siderolabs/amd-ucode"), new("siderolabs/binfmt-misc"), new("siderolabs/btrfs"), new("siderolabs/iscsi-tools"),
         new("siderolabs/qemu-guest-agent", "ghcr.io/siderolabs/qemu-guest-agent:10.0.2", "sha256:0123", "Sidero Labs", "QEMU guest agent"),
         new("siderolabs/util-linux-tools"),
+    };
+
+    /// <summary>Official overlays, the same for every version from v1.7.0 the factory lists (older versions list none, as the factory does).</summary>
+    public List<Overlay> Overlays { get; set; } = new()
+    {
+        new("jetson_nano", "siderolabs/sbc-jetson", "ghcr.io/siderolabs/sbc-jetson:v0.1.1", "sha256:1111"),
+        new("rock5b", "siderolabs/sbc-rockchip", "ghcr.io/siderolabs/sbc-rockchip:v0.1.2", "sha256:2222"),
+        new("rpi_generic", "siderolabs/sbc-raspberrypi", "ghcr.io/siderolabs/sbc-raspberrypi:v0.1.5", "sha256:3333"),
+        new("turingrk1", "siderolabs/sbc-rockchip", "ghcr.io/siderolabs/sbc-rockchip:v0.1.2", "sha256:2222"),
     };
 
     /// <summary>Answer POST /schematics with this ID instead of the canonical YAML's hash (a server that disagrees).</summary>
@@ -188,6 +198,16 @@ public sealed class FakeImageFactory : IAsyncDisposable
             }
             await Json(ctx, 200, Extensions.Select(e => new { name = e.Name, @ref = e.Ref, digest = e.Digest, author = e.Author, description = e.Description }));
         }
+        else if (req.Method == "GET" && segments is ["version", var ov, "overlays", "official"])
+        {
+            if (!Versions.Contains(ov))
+            {
+                await Text(ctx, 404, "version not found");
+                return;
+            }
+            var supported = TalosImage.Core.Factory.OverlayRules.Supports(TalosImage.Core.Versions.TalosSemVersion.Parse(ov));
+            await Json(ctx, 200, (supported ? Overlays : new List<Overlay>()).Select(o => new { name = o.Name, image = o.Image, @ref = o.Ref, digest = o.Digest }));
+        }
         else if ((req.Method == "GET" || req.Method == "HEAD") && segments is ["image", var schematic, var version, var asset])
         {
             await ImageAsync(ctx, schematic, version, asset);
@@ -276,6 +296,19 @@ public sealed class FakeImageFactory : IAsyncDisposable
         {
             await Text(ctx, 400, $"error building image: extension \"{unknown}\" not found");
             return;
+        }
+        if (schematic.Overlay is { IsEmpty: false } overlay)
+        {
+            if (!TalosImage.Core.Factory.OverlayRules.Supports(TalosImage.Core.Versions.TalosSemVersion.Parse(version)))
+            {
+                await Text(ctx, 400, $"overlay is not supported for Talos version {version}");
+                return;
+            }
+            if (Overlays.All(o => o.Name != overlay.Name))
+            {
+                await Text(ctx, 400, $"official overlay \"{overlay.Name}\" is not available for Talos version {version}");
+                return;
+            }
         }
         if (Images?.Invoke(schematicId, version, asset) is not { } bytes)
         {

@@ -433,7 +433,7 @@ public static class InputSchema
     {
         New = true,
         DocsOneRow = true,
-        Description = "an SBC overlay: `{image, name, options}`",
+        Description = "an SBC overlay: `{image, name, options}`; only with `platform: metal`, `arch: arm64` and Talos v1.7.0 or later (else the position fails at planning, `OverlayUnavailable`); name and image are checked against the version's official overlay list (`Get-TalosOverlay`; the cached list offline) before any download (`UnknownOverlay`); `options` enter the schematic ID as the factory's Go yaml writes them (docs/VERSIONS-AND-SCHEMATICS.md)",
         Rules = new SchemaRule[]
         {
             new RequiredTogetherRule
