@@ -79,10 +79,12 @@ public static class TalosErrors
     public static class Hosts
     {
         public const string ClearTalosCache = "Clear-TalosCache";
+        public const string ClearTalosPublished = "Clear-TalosPublished";
         public const string ExpandTalosImage = "Expand-TalosImage";
         public const string ExportTalosManifest = "Export-TalosManifest";
         public const string GetTalosCache = "Get-TalosCache";
         public const string GetTalosExtension = "Get-TalosExtension";
+        public const string GetTalosPublished = "Get-TalosPublished";
         public const string InvokeTalosOrder = "Invoke-TalosOrder";
         public const string NewTalosSchematic = "New-TalosSchematic";
         public const string PublishTalosImage = "Publish-TalosImage";
@@ -417,6 +419,18 @@ public static class TalosErrors
         meaning: "the verified temporary file cannot be renamed to its final name on the host.",
         By(Hosts.PublishTalosImage));
 
+    public static readonly TalosError RemoteFileConflict = Define("RemoteFileConflict", TalosErrorKind.InvalidOperation,
+        meaning: "the host already has a file of that name with another SHA-256 (both are in the message); it is neither reused nor overwritten unless -Force (push.replace: true) asks to replace it.",
+        By(Hosts.PublishTalosImage));
+
+    public static readonly TalosError RemoteFileInUse = Define("RemoteFileInUse", TalosErrorKind.InvalidOperation,
+        meaning: "replacing or removing a file on the host was refused because a VM or template configuration in /etc/pve references it (the message names them); -ReplaceInUse (push.replace_in_use) replaces it anyway.",
+        By(Hosts.PublishTalosImage), By(Hosts.ClearTalosPublished));
+
+    public static readonly TalosError PublishSpaceInsufficient = Define("PublishSpaceInsufficient", TalosErrorKind.InvalidOperation,
+        meaning: "the target storage or folder (or, for API uploads, the node's /var/tmp where Proxmox stages them) has less free space than the image needs; the message has both figures. Nothing was sent.",
+        By(Hosts.PublishTalosImage));
+
     public static readonly TalosError RemoteCommandFailed = Define("RemoteCommandFailed", TalosErrorKind.InvalidOperation,
         meaning: "a remote check or step failed in another way; the message has its exit code and output.",
         By(Hosts.PublishTalosImage));
@@ -520,6 +534,10 @@ public static class TalosErrors
     public static readonly TalosError ProxmoxVolumeConflict = Define("ProxmoxVolumeConflict", TalosErrorKind.InvalidOperation,
         meaning: "a volume of that name exists with another size or SHA-256; it is not overwritten.",
         By(Hosts.PublishTalosImage));
+
+    public static readonly TalosError ProxmoxVolumeInUse = Define("ProxmoxVolumeInUse", TalosErrorKind.InvalidOperation,
+        meaning: "replacing (-Force, push.replace) or removing a volume was refused because a VM or template configuration references it (the message names them), or because the VM configurations could not be read; -ReplaceInUse (push.replace_in_use) replaces it anyway.",
+        By(Hosts.PublishTalosImage), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxTaskFailed = Define("ProxmoxTaskFailed", TalosErrorKind.InvalidOperation,
         meaning: "the node's upload or download task ended with an error.",
