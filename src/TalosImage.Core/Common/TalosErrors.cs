@@ -427,6 +427,10 @@ public static class TalosErrors
         meaning: "replacing or removing a file on the host was refused because a VM or template configuration in /etc/pve references it (the message names them); -ReplaceInUse (push.replace_in_use) replaces it anyway.",
         By(Hosts.PublishTalosImage), By(Hosts.ClearTalosPublished));
 
+    public static readonly TalosError RetentionKeepMissing = Define("RetentionKeepMissing", TalosErrorKind.InvalidArgument,
+        meaning: "Clear-TalosPublished was given neither -KeepVersions nor images from Get-TalosPublished. Terminating.",
+        By(Hosts.ClearTalosPublished));
+
     public static readonly TalosError PublishSpaceInsufficient = Define("PublishSpaceInsufficient", TalosErrorKind.InvalidOperation,
         meaning: "the target storage or folder (or, for API uploads, the node's /var/tmp where Proxmox stages them) has less free space than the image needs; the message has both figures. Nothing was sent.",
         By(Hosts.PublishTalosImage));

@@ -101,4 +101,48 @@ public partial class SshPublisherTests
             Process.Start("umount", new[] { mount })!.WaitForExit();
         }
     }
+
+    [SkippableFact]
+    public async Task Retention_keeps_the_newest_keeps_a_file_a_vm_uses_and_never_touches_files_talosimage_did_not_publish()
+    {
+        SkipWithoutSshd();
+        var target = Target();
+        var pve = Path.Combine(_local, "pve");
+        Directory.CreateDirectory(Path.Combine(pve, "nodes", "pve1", "qemu-server"));
+        var publisher = LifecyclePublisher(pve);
+        var paths = new Dictionary<string, string>();
+        foreach (var (v, seed) in new[] { ("v1.11.3", 3), ("v1.11.4", 4), ("v1.11.5", 5) })
+        {
+            var artifact = Artifact($"nocloud-amd64-{v}.iso", "iso", RandomBytes(4096, seed)) with { Version = v, Asset = "nocloud-amd64.iso" };
+            var r = await publisher.PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+            Assert.True(r.Status == "Published", r.Error);
+            paths[v] = r.Destination;
+        }
+        // Foreign: TalosImage's naming but no sidecar (not published by it), and another name altogether.
+        var foreign = Path.Combine(target.IsoDir, "talos-376567988ad3-v1.11.1-nocloud-amd64.iso");
+        File.WriteAllBytes(foreign, new byte[10]);
+        File.WriteAllBytes(Path.Combine(target.IsoDir, "debian-12.iso"), new byte[10]);
+        File.WriteAllText(Path.Combine(pve, "nodes", "pve1", "qemu-server", "100.conf"), $"ide2: local:iso/{Path.GetFileName(paths["v1.11.3"])},media=cdrom\n");
+
+        var listed = await publisher.ListPublishedAsync(target, 1, CancellationToken.None);
+
+        Assert.Equal(3, listed.Count);
+        Assert.Equal("Published", Assert.Single(listed, i => i.Version == "v1.11.5").State);
+        Assert.Equal("WouldRemove", Assert.Single(listed, i => i.Version == "v1.11.4").State);
+        var inUse = Assert.Single(listed, i => i.Version == "v1.11.3");
+        Assert.Equal("InUse", inUse.State);
+        Assert.EndsWith("100.conf", Assert.Single(inUse.UsedBy));
+        Assert.Equal(Sha(RandomBytes(4096, 5)), Assert.Single(listed, i => i.Version == "v1.11.5").Sha256);
+        Assert.True(File.Exists(paths["v1.11.4"])); // listing removes nothing
+
+        var removed = Assert.Single(await publisher.RemovePublishedAsync(target, listed.Where(i => i.State == "WouldRemove"), CancellationToken.None));
+
+        Assert.Equal("Removed", removed.State);
+        Assert.False(File.Exists(paths["v1.11.4"]));
+        Assert.False(File.Exists(paths["v1.11.4"] + ".sha256"));
+        Assert.True(File.Exists(paths["v1.11.3"]));
+        Assert.True(File.Exists(paths["v1.11.5"]));
+        Assert.True(File.Exists(foreign));
+        Assert.True(File.Exists(Path.Combine(target.IsoDir, "debian-12.iso")));
+    }
 }
