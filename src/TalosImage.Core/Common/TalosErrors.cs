@@ -393,7 +393,7 @@ public static class TalosErrors
 
     public static readonly TalosError SshConnectionFailed = Define("SshConnectionFailed", TalosErrorKind.ConnectionError,
         meaning: "ssh exited with 255 (the host cannot be reached, or its key or the authentication was refused), or rsync lost the connection.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError RemoteMkdirFailed = Define("RemoteMkdirFailed", TalosErrorKind.WriteError,
         meaning: "the destination folder cannot be created on the host.",
@@ -437,7 +437,7 @@ public static class TalosErrors
 
     public static readonly TalosError RemoteCommandFailed = Define("RemoteCommandFailed", TalosErrorKind.InvalidOperation,
         meaning: "a remote check or step failed in another way; the message has its exit code and output.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError SftpOptionUnsupported = Define("SftpOptionUnsupported", TalosErrorKind.InvalidArgument,
         meaning: "the sftp transport (push.transport: sftp, -Transport Sftp) cannot honour an ssh option (-J/ProxyJump, -C, -o ControlPath, ...); the message names them. Use the rsync transport for them.",
@@ -509,19 +509,19 @@ public static class TalosErrors
 
     public static readonly TalosError ProxmoxCertificateUntrusted = Define("ProxmoxCertificateUntrusted", TalosErrorKind.SecurityError,
         meaning: "this machine does not trust the node's certificate; the message shows its fingerprint, to compare with pvenode cert info and pin with -CertificateFingerprint.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxCertificatePinMismatch = Define("ProxmoxCertificatePinMismatch", TalosErrorKind.SecurityError,
         meaning: "the node presented a certificate other than the pinned one.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxAuthenticationFailed = Define("ProxmoxAuthenticationFailed", TalosErrorKind.PermissionDenied,
         meaning: "the API answered 401: the token id or secret is wrong, or the token no longer exists.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxPermissionDenied = Define("ProxmoxPermissionDenied", TalosErrorKind.PermissionDenied,
         meaning: "the API answered 403; the message names the permission needed. A 403 for reading the storage's configuration is no error: the storage is then taken as not shared.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxApiError = Define("ProxmoxApiError", TalosErrorKind.ResourceUnavailable,
         meaning: "the API answered with another unsuccessful status; the message has Proxmox's text.",

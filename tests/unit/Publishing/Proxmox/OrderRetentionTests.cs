@@ -19,7 +19,7 @@ public sealed class OrderRetentionTests : IAsyncLifetime, IDisposable
     {
         _factory = await FakeImageFactory.StartAsync();
         _factory.Images = (_, version, asset) => asset.EndsWith(".iso", StringComparison.Ordinal) ? Iso.Concat(System.Text.Encoding.ASCII.GetBytes(version)).ToArray() : null;
-        _factory.Releases = FakeImageFactory.ReleasesOf("v1.11.3", "v1.11.4", "v1.11.5");
+        _factory.Releases = FakeImageFactory.ReleasesOf("v1.10.7", "v1.11.4", "v1.11.5");
         _pve = await FakeProxmox.StartAsync();
     }
 
@@ -71,10 +71,10 @@ public sealed class OrderRetentionTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task An_order_run_retires_old_versions_keeps_what_a_vm_uses_and_records_each_in_the_manifest()
     {
-        (await RunAsync("v1.11.3")).Orders.ToList().ForEach(o => Assert.Equal("Succeeded", o.Status));
-        (await RunAsync("v1.11.4")).Orders.ToList().ForEach(o => Assert.Equal("Succeeded", o.Status));
+        (await RunAsync("v1.10.7")).Orders.ToList().ForEach(o => Assert.True(o.Status == "Succeeded", File.ReadAllText(o.ManifestPath)));
+        (await RunAsync("v1.11.4")).Orders.ToList().ForEach(o => Assert.True(o.Status == "Succeeded", File.ReadAllText(o.ManifestPath)));
         var files = _pve.Storage("pve1", "local");
-        var v3 = Assert.Single(files.Keys, k => k.Contains("-v1.11.3-", StringComparison.Ordinal));
+        var v3 = Assert.Single(files.Keys, k => k.Contains("-v1.10.7-", StringComparison.Ordinal));
         var v4 = Assert.Single(files.Keys, k => k.Contains("-v1.11.4-", StringComparison.Ordinal));
         files["local:iso/debian-12.iso"] = new byte[3];
         _pve.Vms[100] = ("pve1", "talos-cp-1", false, new Dictionary<string, string> { ["ide2"] = v3 + ",media=cdrom" });
