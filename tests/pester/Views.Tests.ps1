@@ -108,7 +108,7 @@ Describe 'Default views' {
                 List = 'Size         : {1.2 GiB} (1288490188 bytes)', 'SchematicId  : {SchematicId}', 'DownloadedAt : {DownloadedAt}', 'Family       : {SchematicId}/nocloud-amd64-secureboot.raw.xz' }
             @{ Type = 'TalosPublishedImage'; Columns = 'Version', 'State', 'Host', 'Size', 'Name'
                 Row = 'v1.11.5', 'InUse', 'pve-01', '{1.2 GiB}'; Cut = 'Name'
-                List = 'Size      : {1.2 GiB} (1288490188 bytes)', 'Path      : local:iso/talos-376567988ad3-v1.11.5-nocloud-amd64.iso', 'UsedBy    : pve-01/100 (VM talos-cp-1, ide2)' }
+                List = 'Size         : {1.2 GiB} (1288490188 bytes)', 'Path         : local:iso/talos-376567988ad3-v1.11.5-nocloud-amd64.iso', 'UsedBy       : pve-01/100 (VM talos-cp-1, ide2)' }
         )
     }
 
