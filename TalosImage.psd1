@@ -11,7 +11,7 @@
     CompatiblePSEditions = @('Desktop', 'Core')
     DotNetFrameworkVersion = '4.7.2'
     FormatsToProcess     = @('TalosImage.Format.ps1xml')
-    CmdletsToExport      = @('Clear-TalosCache', 'Expand-TalosImage', 'Export-TalosManifest', 'Get-TalosCache', 'Get-TalosExtension', 'Get-TalosOverlay', 'Invoke-TalosOrder', 'New-TalosSchematic', 'New-TalosVMTemplate', 'Publish-TalosImage', 'Resolve-TalosVersion', 'Save-TalosImage')
+    CmdletsToExport      = @('Clear-TalosCache', 'Clear-TalosPublished', 'Expand-TalosImage', 'Export-TalosManifest', 'Get-TalosCache', 'Get-TalosExtension', 'Get-TalosOverlay', 'Get-TalosPublished', 'Invoke-TalosOrder', 'New-TalosSchematic', 'New-TalosVMTemplate', 'Publish-TalosImage', 'Resolve-TalosVersion', 'Save-TalosImage')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -55,6 +55,18 @@ public sealed class PublishTalosImageCommand : TalosCmdlet, IDisposable
     public SwitchParameter RemoteExpand { get; set; }
 
     /// <summary>
+    /// Replace a remote file or Proxmox volume of the same name whose SHA-256 (or size) differs, instead of failing
+    /// (RemoteFileConflict, ProxmoxVolumeConflict): over SSH atomically (temporary name, verify, rename); over the API
+    /// the old volume is removed, then the artifact sent. Never while a VM or template uses it, unless -ReplaceInUse.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>With -Force: replace it even when a VM or template configuration references it.</summary>
+    [Parameter]
+    public SwitchParameter ReplaceInUse { get; set; }
+
+    /// <summary>
     /// Rsync (the ssh and rsync programs), Sftp (built in: SSH.NET, no programs) or Auto (rsync when both programs are
     /// on PATH, else sftp).
     /// </summary>
@@ -157,7 +169,7 @@ public sealed class PublishTalosImageCommand : TalosCmdlet, IDisposable
         var options = SshOptions();
         foreach (var host in ComputerName)
         {
-            var target = new SshTarget { Host = host, IsoDir = IsoDirectory, ImportDir = ImportDirectory, SshOptions = SshOption, RsyncOptions = RsyncOption, Transport = SshTransports.Parse(Transport) };
+            var target = new SshTarget { Host = host, IsoDir = IsoDirectory, ImportDir = ImportDirectory, SshOptions = SshOption, RsyncOptions = RsyncOption, Transport = SshTransports.Parse(Transport), Replace = Force, ReplaceInUse = ReplaceInUse };
             string destination;
             try
             {
@@ -196,6 +208,8 @@ public sealed class PublishTalosImageCommand : TalosCmdlet, IDisposable
             Storage = Storage,
             FingerprintSha256 = CertificateFingerprint,
             Method = Method,
+            Replace = Force,
+            ReplaceInUse = ReplaceInUse,
         };
         string volumeId;
         try

@@ -44,6 +44,20 @@ public enum CacheEntryState
     WouldRemove,
 }
 
+/// <summary>An image TalosImage published on a remote target (<see cref="TalosPublishedImage.State"/>).</summary>
+public enum PublishedState
+{
+    /// <summary>There, and retention would keep it (or no retention was asked).</summary>
+    Published,
+    /// <summary>Older than the versions kept, but a VM or template uses it (or its use could not be read): kept.</summary>
+    InUse,
+    Removed,
+    /// <summary>-WhatIf, or declined at -Confirm: would be removed.</summary>
+    WouldRemove,
+    /// <summary>The removal failed (<see cref="TalosPublishedImage.Error"/>).</summary>
+    Failed,
+}
+
 /// <summary>How an order went (<see cref="TalosOrderResult.Status"/>, and a manifest's status).</summary>
 public enum OrderStatus
 {

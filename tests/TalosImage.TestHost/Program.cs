@@ -29,7 +29,11 @@
 //   GET  /proxmox/files                    [{"node","storage","volid","size","sha256"}] (node "*" on a shared storage)
 //   GET  /proxmox/vms                      [{"vmid","node","name","template","config"}] (the fake's VMs and templates)
 //   POST /proxmox/vms                      {"vmid","node","name"}: adds a VM that is not TalosImage's
-//   POST /proxmox/reset                    clears the log, the stored files, the VMs and the counters
+//   POST /proxmox/reset                    clears the log, the stored files, the VMs and the counters (and what the lines below set)
+//   POST /proxmox/avail?storage=S&bytes=N  the storage's status reports N bytes available (-1: computed again)
+//   POST /proxmox/file?node=N&storage=S&volid=V&size=N  stores a volume of N zero bytes (node ignored on a shared storage)
+//   POST /proxmox/vm?vmid=N&node=X&name=Y&template=0|1&key=K&value=V  a VM or template whose configuration has K: V
+//   GET  /proxmox/deleted                  ["volid", ...] removed through DELETE .../content/{volume}, in order
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -423,7 +427,59 @@ public sealed class TestServers : IAsyncDisposable
                         await Json(ctx, 200, new { added = vmId });
                     }
                     return;
+                case ("/proxmox/avail", _, true):
+                {
+                    var storage = ctx.Request.Query["storage"].ToString();
+                    if (!pve.Storages.ContainsKey(storage) || !long.TryParse(ctx.Request.Query["bytes"].ToString(), out var bytes))
+                    {
+                        await Json(ctx, 400, new { error = "storage and bytes are needed" });
+                        return;
+                    }
+                    if (bytes < 0)
+                    {
+                        pve.AvailOverride.TryRemove(storage, out _);
+                    }
+                    else
+                    {
+                        pve.AvailOverride[storage] = bytes;
+                    }
+                    await Json(ctx, 200, new { storage, avail = bytes });
+                    return;
+                }
+                case ("/proxmox/file", _, true):
+                {
+                    var storage = ctx.Request.Query["storage"].ToString();
+                    var node = ctx.Request.Query["node"].ToString();
+                    var volid = ctx.Request.Query["volid"].ToString();
+                    if (!pve.Storages.ContainsKey(storage) || !pve.Nodes.Contains(node) || !volid.StartsWith(storage + ":", StringComparison.Ordinal) || Number(ctx, "size", 0, 1 << 26) is not { } size)
+                    {
+                        await Json(ctx, 400, new { error = "node, storage, volid (storage:content/name) and size are needed" });
+                        return;
+                    }
+                    pve.Storage(node, storage)[volid] = new byte[size];
+                    await Json(ctx, 200, new { volid, size });
+                    return;
+                }
+                case ("/proxmox/vm", _, true):
+                {
+                    var node = ctx.Request.Query["node"].ToString();
+                    var key = ctx.Request.Query["key"].ToString();
+                    if (Number(ctx, "vmid", 100, 999999999) is not { } vmid || !pve.Nodes.Contains(node) || key.Length == 0)
+                    {
+                        await Json(ctx, 400, new { error = "vmid, node and key are needed" });
+                        return;
+                    }
+                    pve.AddVm(vmid, node, ctx.Request.Query["name"].ToString(), ctx.Request.Query["template"].ToString() == "1",
+                        new Dictionary<string, string> { [key] = ctx.Request.Query["value"].ToString() });
+                    await Json(ctx, 200, new { vmid });
+                    return;
+                }
+                case ("/proxmox/deleted", true, _):
+                    await Json(ctx, 200, pve.Deleted.ToArray());
+                    return;
                 case ("/proxmox/reset", _, true):
+                    pve.AvailOverride.Clear();
+                    pve.Deleted.Clear();
                     pve.Log.Clear();
                     pve.Files.Clear();
                     pve.Vms.Clear();

@@ -242,13 +242,13 @@ Describe 'Loading the module in a fresh pwsh' {
         $r = Receive-TalosChildPwsh $Children.Import
         $r.ExitCode | Should -Be 0 -Because $r.Text
         $r.Error | Should -BeNullOrEmpty
-        $Expected.Count | Should -Be 11
+        $Expected.Count | Should -Be 14
         Assert-Probe $r.Result.Probe $ModulePath
         # The offline dry-run's What if: lines reached the child's console.
         $r.Output | Should -Match 'What if: .*EXAMPLE-0001/proxmox-vm-iso'
     }
 
-    It 'keeps all 11 cmdlets working after Import-Module -Force twice' {
+    It 'keeps all 14 cmdlets working after Import-Module -Force twice' {
         $r = Receive-TalosChildPwsh $Children.Reimport
         $r.ExitCode | Should -Be 0 -Because $r.Text
         $r.Error | Should -BeNullOrEmpty

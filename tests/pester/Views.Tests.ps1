@@ -71,6 +71,12 @@ BeforeAll {
             DownloadedAt = [DateTimeOffset]'2025-11-20T12:00:00Z'; Family = "$sid/nocloud-amd64-secureboot.raw.xz"; Kind = 'Downloaded'
             State = 'WouldRemove'
         }
+        TalosPublishedImage = [TalosImage.TalosPublishedImage]@{
+            Transport = 'ProxmoxApi'; Endpoint = 'https://pve-01.example.lan:8006'; Host = 'pve-01'; Storage = 'local'; Shared = $false
+            Path = 'local:iso/talos-376567988ad3-v1.11.5-nocloud-amd64.iso'; Name = 'talos-376567988ad3-v1.11.5-nocloud-amd64.iso'; Version = 'v1.11.5'
+            SchematicId = '376567988ad3'; Platform = 'nocloud'; Architecture = 'amd64'; SecureBoot = $false; Format = 'iso'
+            Family = '376567988ad3/nocloud-amd64.iso'; Size = 1288490188; Sha256 = ''; UsedBy = @('pve-01/100 (VM talos-cp-1, ide2)'); State = 'InUse'
+        }
     }
 
     function script:Lines([string] $text) { @($text -split '\r?\n' | Where-Object { $_.Trim() }) }
@@ -116,6 +122,9 @@ Describe 'Default views' {
             @{ Type = 'TalosCacheEntry'; Columns = 'Version', 'State', 'Date', 'Size', 'Asset'
                 Row = 'v1.11.5', 'WouldRemove', '{Date}', '{1.2 GiB}', 'nocloud-amd64-secureboot.raw.xz'
                 List = 'Size         : {1.2 GiB} (1288490188 bytes)', 'SchematicId  : {SchematicId}', 'DownloadedAt : {DownloadedAt}', 'Family       : {SchematicId}/nocloud-amd64-secureboot.raw.xz' }
+            @{ Type = 'TalosPublishedImage'; Columns = 'Version', 'State', 'Host', 'Size', 'Name'
+                Row = 'v1.11.5', 'InUse', 'pve-01', '{1.2 GiB}'; Cut = 'Name'
+                List = 'Size         : {1.2 GiB} (1288490188 bytes)', 'Path         : local:iso/talos-376567988ad3-v1.11.5-nocloud-amd64.iso', 'UsedBy       : pve-01/100 (VM talos-cp-1, ide2)' }
         )
     }
 

@@ -79,11 +79,13 @@ public static class TalosErrors
     public static class Hosts
     {
         public const string ClearTalosCache = "Clear-TalosCache";
+        public const string ClearTalosPublished = "Clear-TalosPublished";
         public const string ExpandTalosImage = "Expand-TalosImage";
         public const string ExportTalosManifest = "Export-TalosManifest";
         public const string GetTalosCache = "Get-TalosCache";
         public const string GetTalosExtension = "Get-TalosExtension";
         public const string GetTalosOverlay = "Get-TalosOverlay";
+        public const string GetTalosPublished = "Get-TalosPublished";
         public const string InvokeTalosOrder = "Invoke-TalosOrder";
         public const string NewTalosSchematic = "New-TalosSchematic";
         public const string NewTalosVMTemplate = "New-TalosVMTemplate";
@@ -429,7 +431,7 @@ public static class TalosErrors
 
     public static readonly TalosError SshConnectionFailed = Define("SshConnectionFailed", TalosErrorKind.ConnectionError,
         meaning: "ssh exited with 255 (the host cannot be reached, or its key or the authentication was refused), or rsync lost the connection.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError RemoteMkdirFailed = Define("RemoteMkdirFailed", TalosErrorKind.WriteError,
         meaning: "the destination folder cannot be created on the host.",
@@ -455,9 +457,25 @@ public static class TalosErrors
         meaning: "the verified temporary file cannot be renamed to its final name on the host.",
         By(Hosts.PublishTalosImage));
 
+    public static readonly TalosError RemoteFileConflict = Define("RemoteFileConflict", TalosErrorKind.InvalidOperation,
+        meaning: "the host already has a file of that name with another SHA-256 (both are in the message); it is neither reused nor overwritten unless -Force (push.replace: true) asks to replace it.",
+        By(Hosts.PublishTalosImage));
+
+    public static readonly TalosError RemoteFileInUse = Define("RemoteFileInUse", TalosErrorKind.InvalidOperation,
+        meaning: "replacing or removing a file on the host was refused because a VM or template configuration in /etc/pve references it (the message names them); -ReplaceInUse (push.replace_in_use) replaces it anyway.",
+        By(Hosts.PublishTalosImage), By(Hosts.ClearTalosPublished));
+
+    public static readonly TalosError RetentionKeepMissing = Define("RetentionKeepMissing", TalosErrorKind.InvalidArgument,
+        meaning: "Clear-TalosPublished was given neither -KeepVersions nor images from Get-TalosPublished. Terminating.",
+        By(Hosts.ClearTalosPublished));
+
+    public static readonly TalosError PublishSpaceInsufficient = Define("PublishSpaceInsufficient", TalosErrorKind.InvalidOperation,
+        meaning: "the target storage or folder (or, for API uploads, the node's /var/tmp where Proxmox stages them) has less free space than the image needs; the message has both figures. Nothing was sent.",
+        By(Hosts.PublishTalosImage));
+
     public static readonly TalosError RemoteCommandFailed = Define("RemoteCommandFailed", TalosErrorKind.InvalidOperation,
         meaning: "a remote check or step failed in another way; the message has its exit code and output.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError SftpOptionUnsupported = Define("SftpOptionUnsupported", TalosErrorKind.InvalidArgument,
         meaning: "the sftp transport (push.transport: sftp, -Transport Sftp) cannot honour an ssh option (-J/ProxyJump, -C, -o ControlPath, ...); the message names them. Use the rsync transport for them.",
@@ -530,19 +548,19 @@ public static class TalosErrors
 
     public static readonly TalosError ProxmoxCertificateUntrusted = Define("ProxmoxCertificateUntrusted", TalosErrorKind.SecurityError,
         meaning: "this machine does not trust the node's certificate; the message shows its fingerprint, to compare with pvenode cert info and pin with -CertificateFingerprint.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxCertificatePinMismatch = Define("ProxmoxCertificatePinMismatch", TalosErrorKind.SecurityError,
         meaning: "the node presented a certificate other than the pinned one.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxAuthenticationFailed = Define("ProxmoxAuthenticationFailed", TalosErrorKind.PermissionDenied,
         meaning: "the API answered 401: the token id or secret is wrong, or the token no longer exists.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxPermissionDenied = Define("ProxmoxPermissionDenied", TalosErrorKind.PermissionDenied,
         meaning: "the API answered 403; the message names the permission needed. A 403 for reading the storage's configuration is no error: the storage is then taken as not shared.",
-        By(Hosts.PublishTalosImage));
+        By(Hosts.PublishTalosImage), By(Hosts.GetTalosPublished), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxApiError = Define("ProxmoxApiError", TalosErrorKind.ResourceUnavailable,
         meaning: "the API answered with another unsuccessful status; the message has Proxmox's text.",
@@ -559,6 +577,10 @@ public static class TalosErrors
     public static readonly TalosError ProxmoxVolumeConflict = Define("ProxmoxVolumeConflict", TalosErrorKind.InvalidOperation,
         meaning: "a volume of that name exists with another size or SHA-256; it is not overwritten.",
         By(Hosts.PublishTalosImage));
+
+    public static readonly TalosError ProxmoxVolumeInUse = Define("ProxmoxVolumeInUse", TalosErrorKind.InvalidOperation,
+        meaning: "replacing (-Force, push.replace) or removing a volume was refused because a VM or template configuration references it (the message names them), or because the VM configurations could not be read; -ReplaceInUse (push.replace_in_use) replaces it anyway.",
+        By(Hosts.PublishTalosImage), By(Hosts.ClearTalosPublished));
 
     public static readonly TalosError ProxmoxTaskFailed = Define("ProxmoxTaskFailed", TalosErrorKind.InvalidOperation,
         meaning: "the node's upload or download task ended with an error.",

@@ -423,6 +423,28 @@ public static class ManifestBuilder
         Entries = entries,
     };
 
+    /// <summary>The manifest's record of one remote retention result (Removed, InUse or Failed).</summary>
+    public static ManifestRemoval Removal(TalosPublishedImage i) => new()
+    {
+        Transport = i.Transport,
+        Host = i.Host,
+        Storage = i.Storage,
+        Path = i.Path,
+        Version = i.Version,
+        Family = i.Family,
+        SizeBytes = i.Size,
+        Status = i.State switch
+        {
+            nameof(PublishedState.Removed) => "removed",
+            nameof(PublishedState.InUse) => "in_use",
+            nameof(PublishedState.WouldRemove) => "would_remove",
+            nameof(PublishedState.Failed) => "failed",
+            _ => "kept",
+        },
+        UsedBy = i.UsedBy,
+        Error = i.Error,
+    };
+
     /// <summary>Succeeded when nothing failed, Failed when everything did (of at least one), PartiallyFailed otherwise.</summary>
     public static OrderStatus OrderStatusOf(int failed, int total) =>
         failed == 0 ? TalosImage.OrderStatus.Succeeded : failed == total ? TalosImage.OrderStatus.Failed : TalosImage.OrderStatus.PartiallyFailed;

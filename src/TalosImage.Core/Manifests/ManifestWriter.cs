@@ -39,6 +39,15 @@ public static class ManifestWriter
             },
             { "entries", new YamlSequenceNode(m.Entries.Select(Entry)) },
         };
+        if (m.RemoteRetention.Count > 0)
+        {
+            root.Add("remote_retention", new YamlSequenceNode(m.RemoteRetention.Select(r => (YamlNode)new YamlMappingNode
+            {
+                { "transport", Str(r.Transport) }, { "host", Str(r.Host) }, { "storage", Str(r.Storage) }, { "path", Str(r.Path) },
+                { "version", Str(r.Version) }, { "family", Str(r.Family) }, { "size_bytes", Num(r.SizeBytes) }, { "status", Str(r.Status) },
+                { "used_by", new YamlSequenceNode(r.UsedBy.Select(u => Str(u))) }, { "error", Str(r.Error) },
+            })));
+        }
         var writer = new StringWriter { NewLine = "\n" };
         new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
         var text = writer.ToString();

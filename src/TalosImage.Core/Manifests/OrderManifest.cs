@@ -20,6 +20,25 @@ public sealed record OrderManifest
     public bool DryRun { get; init; }
     public double DurationSeconds { get; init; }
     public IReadOnlyList<ManifestEntry> Entries { get; init; } = Array.Empty<ManifestEntry>();
+    /// <summary>Remote retention after the order's publishes (push.retention): each image removed, kept in use, or failed; written only when any.</summary>
+    public IReadOnlyList<ManifestRemoval> RemoteRetention { get; init; } = Array.Empty<ManifestRemoval>();
+}
+
+/// <summary>One image remote retention removed (or kept because a VM uses it, or failed to remove).</summary>
+public sealed record ManifestRemoval
+{
+    public string Transport { get; init; } = "";
+    public string Host { get; init; } = "";
+    public string Storage { get; init; } = "";
+    /// <summary>Proxmox volume id or remote path.</summary>
+    public string Path { get; init; } = "";
+    public string Version { get; init; } = "";
+    public string Family { get; init; } = "";
+    public long SizeBytes { get; init; }
+    /// <summary>removed, in_use or failed.</summary>
+    public string Status { get; init; } = "";
+    public IReadOnlyList<string> UsedBy { get; init; } = Array.Empty<string>();
+    public string? Error { get; init; }
 }
 
 /// <summary>One position in a manifest.</summary>

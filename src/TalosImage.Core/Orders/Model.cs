@@ -47,6 +47,12 @@ public sealed record PushDefaults
     public bool RemoteExpand { get; init; }
     /// <summary>auto, rsync or sftp (<see cref="Publishing.Ssh.SshTransport"/>).</summary>
     public string Transport { get; init; } = "auto";
+    /// <summary>push.replace: a remote file or volume of the same name with another SHA-256 is replaced (else the push fails).</summary>
+    public bool Replace { get; init; }
+    /// <summary>push.replace_in_use: with Replace, even when a VM or template uses it.</summary>
+    public bool ReplaceInUse { get; init; }
+    /// <summary>push.retention.keep_versions: remote retention after a successful publish; null = off.</summary>
+    public int? RetentionKeep { get; init; }
 }
 
 public sealed record CachePolicy
@@ -126,6 +132,12 @@ public sealed record PositionPush
     public bool Enabled { get; init; }
     public bool PreferDecompressed { get; init; }
     public bool RemoteExpand { get; init; }
+    /// <summary>push.replace (default: defaults.push.replace).</summary>
+    public bool Replace { get; init; }
+    /// <summary>push.replace_in_use (default: defaults.push.replace_in_use).</summary>
+    public bool ReplaceInUse { get; init; }
+    /// <summary>push.retention.keep_versions (default: defaults.push.retention); null = no remote retention.</summary>
+    public int? RetentionKeep { get; init; }
     public IReadOnlyList<PushHost> Hosts { get; init; } = Array.Empty<PushHost>();
     /// <summary>Names of config.yaml proxmox endpoints.</summary>
     public IReadOnlyList<string> Proxmox { get; init; } = Array.Empty<string>();

@@ -113,6 +113,9 @@ public static class OrderLoader
                     PreferDecompressed = p.Bool("prefer_decompressed") ?? config.Push.PreferDecompressed,
                     RemoteExpand = p.Bool("remote_expand") ?? config.Push.RemoteExpand,
                     Transport = p.Text("transport") ?? config.Push.Transport,
+                    Replace = p.Bool("replace") ?? config.Push.Replace,
+                    ReplaceInUse = p.Bool("replace_in_use") ?? config.Push.ReplaceInUse,
+                    RetentionKeep = (int?)(p.Object("retention")?.Integer("keep_versions")) ?? config.Push.RetentionKeep,
                 },
             };
         }
@@ -344,7 +347,11 @@ public static class OrderLoader
         var (schematicId, schematic) = LoadSchematic(pm);
         var pushSettings = pm.TryGet("push", out var pushEntry)
             ? Push(y, pushEntry.Value, pm.PathOf("push"), config)
-            : new PositionPush { Enabled = false, PreferDecompressed = config.Push.PreferDecompressed, RemoteExpand = config.Push.RemoteExpand };
+            : new PositionPush
+            {
+                Enabled = false, PreferDecompressed = config.Push.PreferDecompressed, RemoteExpand = config.Push.RemoteExpand,
+                Replace = config.Push.Replace, ReplaceInUse = config.Push.ReplaceInUse, RetentionKeep = config.Push.RetentionKeep,
+            };
         var template = pm.IsSet("template") ? LoadTemplate(pm, format ?? "iso", pushSettings) : null;
         return new Position
         {
@@ -576,6 +583,9 @@ public static class OrderLoader
             Enabled = pm.Bool("enabled") ?? config.Push.Enabled,
             PreferDecompressed = pm.Bool("prefer_decompressed") ?? config.Push.PreferDecompressed,
             RemoteExpand = pm.Bool("remote_expand") ?? config.Push.RemoteExpand,
+            Replace = pm.Bool("replace") ?? config.Push.Replace,
+            ReplaceInUse = pm.Bool("replace_in_use") ?? config.Push.ReplaceInUse,
+            RetentionKeep = (int?)(pm.Object("retention")?.Integer("keep_versions")) ?? config.Push.RetentionKeep,
             Hosts = hosts,
             Proxmox = proxmox,
         };

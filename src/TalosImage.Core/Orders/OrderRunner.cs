@@ -23,6 +23,8 @@ public sealed class OrderRunner
 {
     private readonly RunOptions _options;
     private readonly IEngineEvents _events;
+    /// <summary>Order id -> what push.retention removed or kept after its publishes.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<TalosPublishedImage>> _retention = new(StringComparer.Ordinal);
 
     public OrderRunner(RunOptions options, IEngineEvents events)
     {
@@ -122,6 +124,12 @@ public sealed class OrderRunner
         {
             var orderWatch = Stopwatch.StartNew();
             var outcomes = await Task.WhenAll(order.Positions.Select(Run)).ConfigureAwait(false);
+            // push.retention: after the order's successful publishes, before its manifest (which records each removal).
+            var retention = await pipeline.RetainAsync(outcomes, ct).ConfigureAwait(false);
+            if (retention.Count > 0)
+            {
+                _retention[order.Order.OrderId] = retention;
+            }
             var manifestError = WriteManifest(plan, order, outcomes, orderWatch.Elapsed.TotalSeconds);
             log.Write(order.Order.OrderId, null, null, "manifest", manifestError is null ? "ok" : "failed", manifestError ?? order.ManifestPath);
             return (order, outcomes, seconds: orderWatch.Elapsed.TotalSeconds, manifestError);
@@ -215,7 +223,10 @@ public sealed class OrderRunner
     {
         var now = DateTimeOffset.UtcNow;
         var entries = outcomes.Select(o => ManifestBuilder.Completed(o, plan.Config, now)).ToList();
-        var manifest = ManifestBuilder.ForOrder(plan, order, entries, ManifestBuilder.OrderStatus(entries), dryRun: false, seconds, now);
+        var manifest = ManifestBuilder.ForOrder(plan, order, entries, ManifestBuilder.OrderStatus(entries), dryRun: false, seconds, now) with
+        {
+            RemoteRetention = _retention.TryGetValue(order.Order.OrderId, out var removals) ? removals.Select(ManifestBuilder.Removal).ToList() : Array.Empty<ManifestRemoval>(),
+        };
         try
         {
             ManifestWriter.Write(manifest, order.ManifestPath);

@@ -67,6 +67,11 @@ public sealed record PlannedPosition
     public bool PushExpanded { get; init; }
     /// <summary>Push the compressed file and expand it on the host.</summary>
     public bool RemoteExpand { get; init; }
+    /// <summary>push.replace / push.replace_in_use of the position.</summary>
+    public bool Replace { get; init; }
+    public bool ReplaceInUse { get; init; }
+    /// <summary>push.retention.keep_versions of the position; null = no remote retention.</summary>
+    public int? RetentionKeep { get; init; }
     public IReadOnlyList<PlannedTarget> Targets { get; init; } = Array.Empty<PlannedTarget>();
     /// <summary>VM templates to make from the published disk image, one per push.proxmox endpoint (a position's template:).</summary>
     public IReadOnlyList<PlannedTemplate> Templates { get; init; } = Array.Empty<PlannedTemplate>();

@@ -118,6 +118,9 @@ public static class Planner
             PushEnabled = p.Push.Enabled,
             PushExpanded = p.Push.Enabled && p.Push.PreferDecompressed && expandLocally,
             RemoteExpand = remoteExpand,
+            Replace = p.Push.Replace,
+            ReplaceInUse = p.Push.ReplaceInUse,
+            RetentionKeep = p.Push.Enabled ? p.Push.RetentionKeep : null,
             Targets = p.Push.Enabled ? Targets(p, config) : Array.Empty<PlannedTarget>(),
         };
         if (p.Push.Enabled && basePlan.Targets.Count == 0)

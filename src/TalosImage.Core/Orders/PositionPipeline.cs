@@ -248,6 +248,10 @@ internal sealed class PositionPipeline : IDisposable
         var artifact = p.PushExpanded && outcome.Expanded is not null ? outcome.Expanded : outcome.Download!;
         var pushes = await Task.WhenAll(p.Targets.Select(t => PublishOnceAsync(p, artifact, t, ct))).ConfigureAwait(false);
         var results = pushes.SelectMany(r => r).ToList();
+        foreach (var r in results.Where(r => !r.Is(PublishStatus.Failed)))
+        {
+            _pushedThisRun[r.VolumeId ?? r.Destination] = 0;
+        }
         foreach (var r in results)
         {
             var word = r.Is(PublishStatus.Failed) ? PositionStatus.Failed.Word() : r.Is(PublishStatus.Skipped) ? PositionStatus.Skipped.Word() : PositionStatus.Ok.Word();
@@ -328,6 +332,84 @@ internal sealed class PositionPipeline : IDisposable
         })).Value;
 
     /// <summary>One push per target and file, however many positions ask for it; remote failures become Failed results.</summary>
+    /// <summary>Remote paths and volume ids this run published or found in place: remote retention never removes them.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _pushedThisRun = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// push.retention after an order's positions: for every target of a position that asked for it and did not fail,
+    /// once per target and order, the images TalosImage published there beyond the newest keep_versions per family are
+    /// removed, unless a VM or template uses them or this run published them. Returns what was removed, kept in use or
+    /// failed (each also a verbose line); failures never fail the order.
+    /// </summary>
+    public async Task<IReadOnlyList<TalosPublishedImage>> RetainAsync(IReadOnlyList<PositionOutcome> outcomes, CancellationToken ct)
+    {
+        var results = new List<TalosPublishedImage>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var o in outcomes.Where(o => !o.Failed && o.Status != PositionStatus.Skipped && o.Planned.RetentionKeep is not null))
+        {
+            var keep = o.Planned.RetentionKeep!.Value;
+            foreach (var target in o.Planned.Targets)
+            {
+                if (!seen.Add($"{target.Transport}|{target.Host}|{target.Destination}|{keep}"))
+                {
+                    continue;
+                }
+                try
+                {
+                    results.AddRange(await RetainAtAsync(target, keep, ct).ConfigureAwait(false));
+                }
+                catch (TalosException e)
+                {
+                    _events.Warning($"remote retention on {target.Host}:{target.Destination} failed: {e.Message}");
+                    results.Add(new TalosPublishedImage
+                    {
+                        Transport = target.Proxmox is null ? PublishTransport.Ssh.ToString() : PublishTransport.ProxmoxApi.ToString(),
+                        Host = target.Host, Storage = target.Destination, State = nameof(PublishedState.Failed), Error = e.Message, ErrorId = e.ErrorId,
+                    });
+                }
+            }
+        }
+        foreach (var r in results)
+        {
+            _log.Write("-", null, null, "retention", r.State, $"{r.Host}:{r.Path}" + (r.Error is null ? "" : " " + r.Error));
+        }
+        return results;
+    }
+
+    private async Task<IReadOnlyList<TalosPublishedImage>> RetainAtAsync(PlannedTarget target, int keep, CancellationToken ct)
+    {
+        var protect = _pushedThisRun.Keys.ToList();
+        if (target.Proxmox is { } endpoint)
+        {
+            var token = ProxmoxApiToken.FromEnvironment(endpoint.TokenEnv, _options.Environment);
+            var inventory = new ProxmoxInventory(token, _events);
+            var proxmox = new ProxmoxTarget
+            {
+                Endpoint = new Uri(endpoint.Url),
+                Nodes = endpoint.Nodes,
+                Storage = endpoint.Storage,
+                FingerprintSha256 = endpoint.Fingerprint,
+                Method = Vocabulary.ProxmoxMethodOf(endpoint.Method),
+            };
+            var listed = await inventory.ListAsync(proxmox, keep, ct, protect).ConfigureAwait(false);
+            var removed = await inventory.RemoveAsync(proxmox, listed.Where(i => i.State == nameof(PublishedState.WouldRemove)), ct).ConfigureAwait(false);
+            return listed.Where(i => i.State == nameof(PublishedState.InUse)).Concat(removed).ToList();
+        }
+        var host = target.SshHost!;
+        var ssh = new SshTarget
+        {
+            Host = host.Host,
+            IsoDir = host.IsoDir ?? _config.ProxmoxDefaultIsoDir,
+            ImportDir = host.ImportDir ?? _config.ProxmoxDefaultImportDir,
+            SshOptions = _config.Push.SshOpts,
+            RsyncOptions = _config.Push.RsyncOpts,
+            Transport = SshTransports.Parse(host.Transport ?? _config.Push.Transport),
+        };
+        var found = await _ssh.ListPublishedAsync(ssh, keep, ct, protect).ConfigureAwait(false);
+        var gone = await _ssh.RemovePublishedAsync(ssh, found.Where(i => i.State == nameof(PublishedState.WouldRemove)), ct).ConfigureAwait(false);
+        return found.Where(i => i.State == nameof(PublishedState.InUse)).Concat(gone).ToList();
+    }
+
     private Task<IReadOnlyList<TalosPublishResult>> PublishOnceAsync(PlannedPosition p, TalosArtifact artifact, PlannedTarget target, CancellationToken ct)
     {
         var mode = p.RemoteExpand && !p.PushExpanded ? SshPublishMode.RemoteExpand : SshPublishMode.AsIs;
@@ -337,7 +419,7 @@ internal sealed class PositionPipeline : IDisposable
             await _pushes.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                return await PublishAsync(artifact, target, mode, ct).ConfigureAwait(false);
+                return await PublishAsync(artifact, target, mode, p, ct).ConfigureAwait(false);
             }
             catch (TalosException e)
             {
@@ -350,7 +432,7 @@ internal sealed class PositionPipeline : IDisposable
         })).Value;
     }
 
-    private async Task<IReadOnlyList<TalosPublishResult>> PublishAsync(TalosArtifact artifact, PlannedTarget target, SshPublishMode mode, CancellationToken ct)
+    private async Task<IReadOnlyList<TalosPublishResult>> PublishAsync(TalosArtifact artifact, PlannedTarget target, SshPublishMode mode, PlannedPosition p, CancellationToken ct)
     {
         if (target.Proxmox is { } endpoint)
         {
@@ -363,6 +445,8 @@ internal sealed class PositionPipeline : IDisposable
                 Storage = endpoint.Storage,
                 FingerprintSha256 = endpoint.Fingerprint,
                 Method = Vocabulary.ProxmoxMethodOf(endpoint.Method),
+                Replace = p.Replace,
+                ReplaceInUse = p.ReplaceInUse,
             }, ct).ConfigureAwait(false);
         }
         var host = target.SshHost!;
@@ -374,6 +458,8 @@ internal sealed class PositionPipeline : IDisposable
             SshOptions = _config.Push.SshOpts,
             RsyncOptions = _config.Push.RsyncOpts,
             Transport = SshTransports.Parse(host.Transport ?? _config.Push.Transport),
+            Replace = p.Replace,
+            ReplaceInUse = p.ReplaceInUse,
         }, mode, ct).ConfigureAwait(false);
         return new[] { result };
     }

@@ -79,6 +79,21 @@ public static class InputSchema
 
     // ---------------------------------------------------------------------------------------------- config.yaml
 
+    public static readonly ObjectSchema PushRetention = new(
+        new Property("keep_versions", new ScalarSchema(ScalarType.Integer)
+        {
+            Min = 1,
+            Max = 10000,
+            Nullable = false,
+            New = true,
+            DefaultText = "off",
+            Description = "Talos versions kept per family (schematic, platform, arch, secureboot, format) on each target storage or folder; older images TalosImage published there are removed unless a VM or template uses them",
+        }, required: true))
+    {
+        New = true,
+        Description = "remote retention after a successful publish (off unless set); see docs/Publishing-Proxmox.md",
+    };
+
     public static readonly ObjectSchema PushDefaults = new(
         new Property("enabled", Bool(ConfigDefaults.Push.Enabled, "default of a position's `push.enabled`")),
         new Property("rsync_opts", new ScalarSchema(ScalarType.String)
@@ -101,7 +116,10 @@ public static class InputSchema
             Default = ConfigDefaults.Push.Transport,
             New = true,
             Description = "how files travel over SSH: `rsync` (the ssh and rsync programs; ~/.ssh/config, the agent and ProxyJump apply), `sftp` (built in, no programs; host keys from known_hosts, keys from `-i` or ~/.ssh/id_*; docs/Publishing-SSH.md) or `auto` (rsync when both programs are on PATH, else sftp); a host entry's `transport` overrides it",
-        }))
+        }),
+        new Property("replace", Bool(false, "a remote file or Proxmox volume of the same name but another SHA-256 is replaced (atomically over SSH; removed then sent over the API) instead of failing the push; never while a VM or template uses it", isNew: true)),
+        new Property("replace_in_use", Bool(false, "with `replace`: replace it even when a VM or template configuration references it", isNew: true)),
+        new Property("retention", PushRetention))
     {
         Description = "how positions push over SSH unless they say otherwise",
     };
@@ -333,6 +351,9 @@ public static class InputSchema
         new Property("enabled", Bool(null, "", defaultText: "`defaults.push.enabled`")),
         new Property("prefer_decompressed", Bool(null, "push the expanded `.raw`", defaultText: "`defaults.push.prefer_decompressed`")),
         new Property("remote_expand", Bool(null, "push the compressed file and expand it on the host", isNew: true, defaultText: "`defaults.push.remote_expand`")),
+        new Property("replace", Bool(null, "replace a changed remote file or volume of the same name", isNew: true, defaultText: "`defaults.push.replace`")),
+        new Property("replace_in_use", Bool(null, "with `replace`, even when a VM or template uses it", isNew: true, defaultText: "`defaults.push.replace_in_use`")),
+        new Property("retention", PushRetention),
         new Property("hosts", new ListSchema(
             new ChoiceSchema(new ScalarSchema(ScalarType.String) { Format = ValueFormat.Host, Nullable = false, New = true, Description = "a bare host name" }, PushHost) { Nullable = false },
             "hosts ({host: name, iso_dir: /path})")

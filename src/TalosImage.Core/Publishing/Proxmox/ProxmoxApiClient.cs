@@ -20,6 +20,12 @@ internal sealed record ProxmoxVolume(string VolumeId, long Size, string Format);
 /// <summary>The parts of <c>GET /storage/{storage}</c> the publisher uses.</summary>
 internal sealed record ProxmoxStorageConfig(bool Shared, IReadOnlyList<string>? Content);
 
+/// <summary>The parts of <c>GET /nodes/{node}/storage/{storage}/status</c> the space check uses (bytes; -1 when not reported).</summary>
+internal sealed record ProxmoxStorageStatus(long Total, long Used, long Avail, bool Shared);
+
+/// <summary>One VM or template of <c>GET /cluster/resources?type=vm</c>.</summary>
+internal sealed record ProxmoxVm(string Node, int VmId, string Name, bool Template);
+
 /// <summary>
 /// The Proxmox VE API calls of the publisher over one endpoint: token authentication, the certificate rule, Proxmox's
 /// <c>{"data": ...}</c> envelope and its errors (which carry their text in the status line).
@@ -64,6 +70,62 @@ internal sealed class ProxmoxApiClient : IDisposable
             .Select(i => new ProxmoxVolume(i.Value<string>("volid") ?? "", i["size"]?.Value<long?>() ?? -1, i.Value<string>("format") ?? ""))
             .ToList();
     }
+
+    /// <summary><c>GET /nodes/{node}/storage/{storage}/status</c>: total, used and available bytes of the storage on that node.</summary>
+    public async Task<ProxmoxStorageStatus> GetStorageStatusAsync(ProxmoxCall call, CancellationToken ct)
+    {
+        var data = await GetAsync($"nodes/{E(call.Node)}/storage/{E(call.Storage)}/status", call, ct).ConfigureAwait(false) as JObject
+            ?? throw Protocol(call, "the storage status is not an object");
+        var shared = data["shared"] is { Type: not JTokenType.Null } s && (s.Type == JTokenType.Boolean ? s.Value<bool>() : s.Value<long>() != 0);
+        return new ProxmoxStorageStatus(Long(data["total"]), Long(data["used"]), Long(data["avail"]), shared);
+    }
+
+    /// <summary>
+    /// <c>GET /nodes/{node}/status</c>: the node's root filesystem (where uploads are staged, in <c>/var/tmp</c>) as
+    /// (total, avail) bytes, or null when the answer has no <c>rootfs</c>.
+    /// </summary>
+    public async Task<(long Total, long Avail)?> GetNodeRootFsAsync(ProxmoxCall call, CancellationToken ct)
+    {
+        var data = await GetAsync($"nodes/{E(call.Node)}/status", call, ct).ConfigureAwait(false) as JObject;
+        return data?["rootfs"] is JObject root && Long(root["avail"]) >= 0 ? (Long(root["total"]), Long(root["avail"])) : null;
+    }
+
+    /// <summary><c>GET /cluster/resources?type=vm</c>: every VM and template of the cluster, with its node.</summary>
+    public async Task<IReadOnlyList<ProxmoxVm>> ListVmsAsync(ProxmoxCall call, CancellationToken ct)
+    {
+        var data = await GetAsync("cluster/resources?type=vm", call, ct).ConfigureAwait(false);
+        if (data is not JArray items)
+        {
+            throw Protocol(call, "the cluster resource list is not an array");
+        }
+        return items.OfType<JObject>()
+            .Where(i => (i.Value<string>("type") ?? "qemu") == "qemu" && i["vmid"] is { } id && id.Type is JTokenType.Integer or JTokenType.String)
+            .Select(i => new ProxmoxVm(i.Value<string>("node") ?? "", int.TryParse(i["vmid"]!.ToString(), out var n) ? n : -1, i.Value<string>("name") ?? "",
+                i["template"] is { Type: not JTokenType.Null } t && (t.Type == JTokenType.Boolean ? t.Value<bool>() : t.Value<long>() != 0)))
+            .Where(v => v.VmId > 0 && ProxmoxTarget.NodeProblem(v.Node) is null)
+            .ToList();
+    }
+
+    /// <summary><c>GET /nodes/{node}/qemu/{vmid}/config</c>: the VM's configuration keys and their values as text.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> GetVmConfigAsync(string node, int vmid, ProxmoxCall call, CancellationToken ct)
+    {
+        var data = await GetAsync($"nodes/{E(node)}/qemu/{vmid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/config", call with { Node = node }, ct).ConfigureAwait(false) as JObject
+            ?? throw Protocol(call, $"the configuration of VM {vmid} is not an object");
+        return data.Properties().ToDictionary(p => p.Name, p => p.Value.Type == JTokenType.String ? p.Value.Value<string>() ?? "" : p.Value.ToString(Formatting.None), StringComparer.Ordinal);
+    }
+
+    /// <summary><c>DELETE /nodes/{node}/storage/{storage}/content/{volume}</c>; returns the task UPID (null when Proxmox answers none, as older releases did).</summary>
+    public async Task<string?> DeleteVolumeAsync(string volumeId, ProxmoxCall call, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"nodes/{E(call.Node)}/storage/{E(call.Storage)}/content/{E(volumeId)}");
+        var data = await SendAsync(request, _options.Http with { MaxAttempts = 1 }, call, ct).ConfigureAwait(false);
+        var upid = data?.Type == JTokenType.String ? data.Value<string>() : null;
+        return upid is not null && upid.StartsWith("UPID:", StringComparison.Ordinal) ? upid : null;
+    }
+
+    private static long Long(JToken? token) =>
+        token is { Type: JTokenType.Integer or JTokenType.Float } ? token.Value<long>() :
+        token is { Type: JTokenType.String } && long.TryParse(token.Value<string>(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1;
 
     /// <summary>POSTs <paramref name="content"/> and returns the task UPID Proxmox answers with.</summary>
     public async Task<string> StartTaskAsync(string path, HttpContent content, HttpOptions sendOptions, ProxmoxCall call, CancellationToken ct)

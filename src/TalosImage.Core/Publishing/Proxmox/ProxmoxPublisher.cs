@@ -143,8 +143,13 @@ public sealed class ProxmoxPublisher
             var expectedSize = work.LocalSize ?? (plan.Compression is null && work.Artifact.Size > 0 ? work.Artifact.Size : (long?)null);
             if (existing is not null)
             {
-                return await ReuseAsync(work, node, existing, expectedSize, watch, ct).ConfigureAwait(false);
+                if (await ReuseAsync(work, node, existing, expectedSize, watch, ct).ConfigureAwait(false) is { } reused)
+                {
+                    return reused;
+                }
+                // Replacing (target.Replace): the old volume is gone; what follows sends the artifact as for a new one.
             }
+            await CheckSpaceAsync(work, node, expectedSize, ct).ConfigureAwait(false);
 
             long sent = 0;
             if (target.Method == ProxmoxMethod.Upload)
@@ -183,12 +188,19 @@ public sealed class ProxmoxPublisher
     /// An existing volume of the same name: same size is reused (with DownloadUrl and a known checksum, Proxmox is asked
     /// to compare it without downloading); a different size or checksum is a conflict, never an overwrite.
     /// </summary>
-    private async Task<TalosPublishResult> ReuseAsync(NodeWork work, string node, ProxmoxVolume existing, long? expectedSize, Stopwatch watch, CancellationToken ct)
+    private async Task<TalosPublishResult?> ReuseAsync(NodeWork work, string node, ProxmoxVolume existing, long? expectedSize, Stopwatch watch, CancellationToken ct)
     {
         var plan = work.Plan;
         if (expectedSize is { } size && existing.Size != size)
         {
-            throw Conflict(work, node, $"exists with a different size ({existing.Size} bytes; this artifact has {size})");
+            var what = $"exists with a different size ({existing.Size} bytes; this artifact has {size}, SHA-256 {work.Sha256 ?? "unknown"}; " +
+                "Proxmox reports no checksum of a stored volume)";
+            if (work.Target.Replace)
+            {
+                await RemoveForReplaceAsync(work, node, what, ct).ConfigureAwait(false);
+                return null;
+            }
+            throw Conflict(work, node, what);
         }
         if (expectedSize is null)
         {
@@ -205,7 +217,13 @@ public sealed class ProxmoxPublisher
             }
             catch (TalosException e) when (e.ErrorId == TalosErrors.ProxmoxTaskFailed.Id && e.Message.IndexOf("checksum mismatch", StringComparison.OrdinalIgnoreCase) >= 0)
             {
-                throw Conflict(work, node, "exists with the same size but a different SHA-256");
+                var what = $"exists with the same size but a different SHA-256 (Proxmox: {ChecksumText(e.Message)}; this artifact has {work.Sha256})";
+                if (!work.Target.Replace)
+                {
+                    throw Conflict(work, node, what);
+                }
+                await RemoveForReplaceAsync(work, node, what, ct).ConfigureAwait(false);
+                return null;
             }
             _events.Verbose($"Proxmox {node}: {plan.VolumeId} is already there; Proxmox confirmed its SHA-256. Reused.");
             return work.Result(node, PublishStatus.Skipped, 0, true, watch.Elapsed, null);
@@ -217,7 +235,129 @@ public sealed class ProxmoxPublisher
     private static TalosException Conflict(NodeWork work, string node, string what) =>
         new(TalosErrors.ProxmoxVolumeConflict,
             $"{work.Plan.VolumeId} on node {node} {what}; refusing to overwrite it. If it is stale, remove it " +
-            $"(pvesm free {work.Plan.VolumeId} on the node, or the storage's content view) and publish again.", work.Plan.VolumeId);
+            $"(pvesm free {work.Plan.VolumeId} on the node, or the storage's content view) and publish again, or replace it: " +
+            "-Force (push.replace: true) removes it, when no VM or template uses it, and sends this artifact.", work.Plan.VolumeId);
+
+    /// <summary>The "got '...' != expect '...'" part of Proxmox's checksum mismatch text, else the text.</summary>
+    private static string ChecksumText(string message)
+    {
+        var i = message.IndexOf("got ", StringComparison.Ordinal);
+        if (i < 0)
+        {
+            return "checksum mismatch";
+        }
+        var end = message.IndexOf(", aborting", i, StringComparison.Ordinal);
+        return message.Substring(i, (end > i ? end : Math.Min(message.Length, i + 160)) - i);
+    }
+
+    /// <summary>
+    /// The replace sequence of the API route. Proxmox cannot rename a volume, so "upload under a temporary name, then
+    /// swap" does not exist here; the nearest safe order is: refuse when any VM or template configuration uses the old
+    /// volume (unless <see cref="ProxmoxTarget.ReplaceInUse"/>), or when the configurations cannot be read; remove it
+    /// (DELETE .../content/{volume}, its task awaited); then the caller checks the space and sends the new one, which
+    /// Proxmox itself stages (in /var/tmp or a temporary file) and moves into place only when complete.
+    /// </summary>
+    private async Task RemoveForReplaceAsync(NodeWork work, string node, string what, CancellationToken ct)
+    {
+        var (target, plan) = (work.Target, work.Plan);
+        var users = await UsersAsync(work, node, plan.VolumeId, ct).ConfigureAwait(false);
+        if (users is null || users.Count > 0)
+        {
+            var who = users is null ? "the VM configurations could not be read, so it may be in use" : "it is used by " + string.Join(", ", users);
+            if (!target.ReplaceInUse || users is null)
+            {
+                throw new TalosException(TalosErrors.ProxmoxVolumeInUse,
+                    $"{plan.VolumeId} on node {node} {what}; not replaced: {who}. Detach it first, or replace it anyway with -ReplaceInUse (push.replace_in_use: true).", plan.VolumeId);
+            }
+            _events.Warning($"Proxmox {node}: replacing {plan.VolumeId} although {who} (-ReplaceInUse).");
+        }
+        _events.Verbose($"Proxmox {node}: {plan.VolumeId} {what}; removing it to replace it (-Force / push.replace).");
+        await DeleteVolumeAsync(work.Client, node, target.Storage, plan.VolumeId, _events, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Who uses <paramref name="volumeId"/> (one read of the cluster's VM configurations per publish), or null when that cannot be read.</summary>
+    private async Task<IReadOnlyList<VolumeUser>?> UsersAsync(NodeWork work, string node, string volumeId, CancellationToken ct)
+    {
+        work.Usage ??= new VolumeUsage(work.Client, new ProxmoxCall("Reading VM configurations", node, work.Target.Storage, "VM.Audit"));
+        try
+        {
+            return await work.Usage.UsersOfAsync(volumeId, ct).ConfigureAwait(false);
+        }
+        catch (TalosException e)
+        {
+            _events.Verbose($"Proxmox {node}: cannot tell which VMs use {volumeId}: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>DELETE .../content/{volume} and the wait for its task (Datastore.Allocate on the storage).</summary>
+    internal static async Task DeleteVolumeAsync(ProxmoxApiClient client, string node, string storage, string volumeId, IEngineEvents events, CancellationToken ct)
+    {
+        var call = new ProxmoxCall($"Removing {volumeId}", node, storage, $"Datastore.Allocate on /storage/{storage}");
+        var upid = await client.DeleteVolumeAsync(volumeId, call, ct).ConfigureAwait(false);
+        if (upid is not null)
+        {
+            events.Verbose($"Proxmox {node}: {call.What}: task {upid}.");
+            var exit = await client.WaitForTaskAsync(upid, call, ct).ConfigureAwait(false);
+            if (exit != "OK")
+            {
+                events.Warning($"Proxmox {node}: {call.What} finished with {exit} (task {upid}).");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Free space before any byte moves. The storage's <c>avail</c> (<c>GET .../storage/{s}/status</c>) must hold the
+    /// image; an upload is first staged by Proxmox in <c>/var/tmp</c> of the node, so the node's root filesystem
+    /// (<c>GET /nodes/{n}/status</c> rootfs) must hold it too, and when the storage reports the same total as the root
+    /// filesystem (the usual <c>local</c> storage in /var/lib/vz) both copies exist there at once: twice the image is
+    /// needed. A compressed download-url is counted with the compressed size (the expanded size is not known here).
+    /// Unknown sizes and a status the token may not read (403) skip the check with a verbose line.
+    /// </summary>
+    private async Task CheckSpaceAsync(NodeWork work, string node, long? expectedSize, CancellationToken ct)
+    {
+        var (target, plan) = (work.Target, work.Plan);
+        var size = expectedSize ?? (work.Artifact.Size > 0 ? work.Artifact.Size : (long?)null);
+        if (size is not { } need)
+        {
+            _events.Verbose($"Proxmox {node}: the size of {plan.FileName} is not known here; free space on {target.Storage} not checked.");
+            return;
+        }
+        var call = new ProxmoxCall($"Reading the status of storage {target.Storage}", node, target.Storage, $"Datastore.Audit or Datastore.AllocateSpace on /storage/{target.Storage}");
+        ProxmoxStorageStatus status;
+        (long Total, long Avail)? root = null;
+        try
+        {
+            status = await work.Client.GetStorageStatusAsync(call, ct).ConfigureAwait(false);
+            if (target.Method == ProxmoxMethod.Upload)
+            {
+                root = await work.Client.GetNodeRootFsAsync(call with { What = $"Reading the status of node {node}", Permission = $"Sys.Audit on /nodes/{node}" }, ct).ConfigureAwait(false);
+            }
+        }
+        catch (TalosException e) when (e.ErrorId == TalosErrors.ProxmoxPermissionDenied.Id)
+        {
+            _events.Verbose($"Proxmox {node}: free space not checked ({e.ErrorId}: the token may not read the storage or node status).");
+            return;
+        }
+        var sameFs = root is { } r && !status.Shared && r.Total == status.Total && r.Total > 0;
+        var onStorage = sameFs ? 2 * need : need;
+        if (status.Avail >= 0 && status.Avail < onStorage)
+        {
+            throw Space(plan, node, $"storage {target.Storage}", onStorage, status.Avail,
+                sameFs ? " (twice the image: Proxmox stages an upload in /var/tmp, on the same filesystem as this storage)" : "");
+        }
+        if (!sameFs && root is { } rootFs && rootFs.Avail < need)
+        {
+            throw Space(plan, node, "/var/tmp (the node's root filesystem, where Proxmox stages uploads)", need, rootFs.Avail, "");
+        }
+        _events.Verbose($"Proxmox {node}: {Units.Bytes(onStorage)} needed on {target.Storage}, {Units.Bytes(status.Avail)} available.");
+    }
+
+    private static TalosException Space(ProxmoxVolumePlan plan, string node, string where, long needed, long available, string why) =>
+        new(TalosErrors.PublishSpaceInsufficient,
+            $"Not enough free space for {plan.VolumeId} on node {node}, {where}: {Units.Bytes(needed)} ({needed} bytes) needed{why}, " +
+            $"{Units.Bytes(available)} ({available} bytes) available. Nothing was sent. Free space there (Clear-TalosPublished removes old versions TalosImage published) or choose another storage.",
+            plan.VolumeId);
 
     private async Task<long> UploadAsync(NodeWork work, string node, CancellationToken ct)
     {
@@ -356,6 +496,8 @@ public sealed class ProxmoxPublisher
         public string? Sha256 { get; }
         public long? LocalSize { get; }
         public ProxmoxApiClient Client { get; }
+        /// <summary>Which VMs use a volume: read once per publish, when a replace needs it.</summary>
+        public VolumeUsage? Usage { get; set; }
 
         public TalosPublishResult Result(string node, PublishStatus status, long sent, bool verified, TimeSpan duration, string? error, string? errorId = null) =>
             new(Artifact.GetIdentity(), Artifact.Path)

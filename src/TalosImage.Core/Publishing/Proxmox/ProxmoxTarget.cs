@@ -25,6 +25,15 @@ public sealed record ProxmoxTarget
 
     public ProxmoxMethod Method { get; init; } = ProxmoxMethod.Upload;
 
+    /// <summary>
+    /// A volume of the same name but another size or SHA-256 is replaced (-Force, <c>push.replace: true</c>) instead of
+    /// failing with ProxmoxVolumeConflict: when no VM or template uses it, it is removed and the artifact sent again.
+    /// </summary>
+    public bool Replace { get; init; }
+
+    /// <summary>With <see cref="Replace"/>: replace it even when a VM or template configuration references it (-ReplaceInUse, <c>push.replace_in_use: true</c>).</summary>
+    public bool ReplaceInUse { get; init; }
+
     private static readonly System.Text.RegularExpressions.Regex NodePattern = new("^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
     private static readonly System.Text.RegularExpressions.Regex StoragePattern = new("^[A-Za-z][A-Za-z0-9._-]{0,127}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 

@@ -19,7 +19,7 @@ namespace TalosImage.Core.Publishing.Ssh;
 /// its SHA-256 remotely and rename it into place (a half-copied image never has the final name). With
 /// <see cref="SshPublishMode.RemoteExpand"/> a raw.xz/raw.zst/raw.gz is pushed compressed and expanded on the host.
 /// </summary>
-public sealed class SshPublisher
+public sealed partial class SshPublisher
 {
     /// <summary><see cref="TalosPublishResult.Transport"/> of every result.</summary>
     public static readonly string Transport = PublishTransport.Ssh.ToString();
@@ -246,14 +246,15 @@ public sealed class SshPublisher
         }
         if (remoteSize is not null)
         {
-            _events.Verbose($"{plan.Host}: {plan.Final} exists but differs{(push.Want is null ? " or cannot be compared" : "")}; replacing it.");
+            _events.Verbose($"{plan.Host}: {plan.Final} exists but differs{(push.Want is null ? " or cannot be compared" : "")}.");
         }
         if (lines.TryGetValue(RemoteMarker.Resume, out var resumed))
         {
             _events.Verbose($"{plan.Host}: resuming from the temporary file an interrupted push left ({resumed} bytes).");
             push.Resumable = long.TryParse(resumed, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
         }
-        return null;
+        // Replace refused or in use, or not enough space: ends here (SshPublisher.Lifecycle.cs).
+        return await PreflightAsync(push, remoteSize, remoteSha, ct).ConfigureAwait(false);
     }
 
     /// <summary>Step 3: verifies the transferred file remotely, expands it when asked, and renames it into place.</summary>

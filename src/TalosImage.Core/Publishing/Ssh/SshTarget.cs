@@ -24,6 +24,16 @@ public sealed record SshTarget
     /// <summary>rsync (the ssh and rsync programs), sftp (SSH.NET, no programs) or auto (<see cref="SshTransports.Resolve"/>).</summary>
     public SshTransport Transport { get; init; } = SshTransport.Auto;
 
+    /// <summary>
+    /// A file of the same name but another SHA-256 is replaced (-Force, <c>push.replace: true</c>: sent under a temporary
+    /// name in the same folder, verified, then renamed over it) instead of failing with RemoteFileConflict, when no VM or
+    /// template configuration in /etc/pve references it.
+    /// </summary>
+    public bool Replace { get; init; }
+
+    /// <summary>With <see cref="Replace"/>: replace it even when a VM or template configuration references it.</summary>
+    public bool ReplaceInUse { get; init; }
+
     public const string DefaultIsoDir = "/var/lib/vz/template/iso";
     public const string DefaultImportDir = "/var/lib/vz/import";
 
@@ -120,6 +130,13 @@ public sealed record SshPublishOptions
 
     /// <summary>The passphrase of a protected identity file, for the sftp transport.</summary>
     public SftpCredentials Credentials { get; init; } = new();
+
+    /// <summary>
+    /// The folder of the Proxmox cluster configuration on the hosts: VM and template configurations are read from
+    /// <c>&lt;dir&gt;/nodes/*/qemu-server/*.conf</c> and <c>&lt;dir&gt;/qemu-server/*.conf</c> to tell whether a file is in use.
+    /// A host without it (not a Proxmox node) has no VMs that could use a file.
+    /// </summary>
+    public string PveConfigDir { get; init; } = "/etc/pve";
 
     /// <summary>Reads PATH for <see cref="SshTransport.Auto"/> (null: the process environment).</summary>
     public Func<string, string?>? Environment { get; init; }

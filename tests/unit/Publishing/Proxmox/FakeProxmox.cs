@@ -68,6 +68,19 @@ public sealed partial class FakeProxmox : IAsyncDisposable
     /// <summary>When set, sees every request first; returning true means it answered (a hostile server for one test).</summary>
     public Func<HttpContext, Task<bool>>? Intercept { get; set; }
 
+    /// <summary>Bytes each storage reports as its total (status); avail is total minus the stored bytes unless <see cref="AvailOverride"/> says.</summary>
+    public long StorageTotal { get; set; } = 64L << 30;
+
+    /// <summary>Storage id -> the avail its status reports (a full storage for one test).</summary>
+    public ConcurrentDictionary<string, long> AvailOverride { get; } = new();
+
+    /// <summary>The node's root filesystem (uploads are staged in /var/tmp there): total and avail; null answers no rootfs.</summary>
+    public (long Total, long Avail)? RootFs { get; set; } = (32L << 30, 16L << 30);
+
+
+    /// <summary>Volume ids removed through DELETE .../content/{volume}, in order.</summary>
+    public ConcurrentQueue<string> Deleted { get; } = new();
+
     public int Uploads;
     public int DownloadUrls;
     public int Requests;
@@ -137,6 +150,31 @@ public sealed partial class FakeProxmox : IAsyncDisposable
         }
         var seg = path.Substring("/api2/json/".Length).Split('/');
         var post = HttpMethods.IsPost(ctx.Request.Method);
+        var delete = HttpMethods.IsDelete(ctx.Request.Method);
+        if (delete && readOnly)
+        {
+            await Fail(ctx, 403, $"Permission check failed (/storage/{(seg.Length > 3 ? seg[3] : "")}, Datastore.Allocate)");
+            return;
+        }
+        if (seg is ["nodes", var dn, "storage", var ds, "content", var dv] && delete && Nodes.Contains(dn) && Storages.ContainsKey(ds))
+        {
+            var volid = Uri.UnescapeDataString(dv);
+            if (!Storage(dn, ds).TryRemove(volid, out _))
+            {
+                await Fail(ctx, 500, $"volume '{volid}' does not exist");
+                return;
+            }
+            Deleted.Enqueue(volid);
+            await Data(ctx, NewTask(dn, "imgdel", "OK"));
+            return;
+        }
+        if (seg is ["nodes", var rn, "status"] && !post && !delete && Nodes.Contains(rn))
+        {
+            await Data(ctx, RootFs is { } root
+                ? new { uptime = 1000, rootfs = new { total = root.Total, avail = root.Avail, used = root.Total - root.Avail, free = root.Avail } }
+                : (object)new { uptime = 1000 });
+            return;
+        }
         if (post && readOnly)
         {
             await Fail(ctx, 403, $"Permission check failed (/storage/{(seg.Length > 3 ? seg[3] : "")}, Datastore.AllocateTemplate)");
@@ -184,6 +222,13 @@ public sealed partial class FakeProxmox : IAsyncDisposable
                 case ("content", false):
                     await ListContent(ctx, n, st);
                     return;
+                case ("status", false):
+                {
+                    var used = Storage(n, st).Values.Sum(v => (long)v.Length);
+                    var avail = AvailOverride.TryGetValue(st, out var a) ? a : StorageTotal - used;
+                    await Data(ctx, new { total = StorageTotal, used, avail, active = 1, enabled = 1, shared = Storages[st].Shared ? 1 : 0, content = Storages[st].Content, type = Storages[st].Shared ? "nfs" : "dir" });
+                    return;
+                }
                 case ("upload", true):
                     await Upload(ctx, n, st);
                     return;

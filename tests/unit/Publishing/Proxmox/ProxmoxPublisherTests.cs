@@ -8,7 +8,7 @@ using Xunit;
 
 namespace TalosImage.Tests.Publishing.Proxmox;
 
-public sealed class ProxmoxPublisherTests : IAsyncLifetime
+public sealed partial class ProxmoxPublisherTests : IAsyncLifetime
 {
     private const string Schematic = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
 

@@ -18,7 +18,7 @@ public sealed class SshdCollection : ICollectionFixture<SshServerFixture>
 /// transport; <see cref="SftpPublisherTests"/> runs every one of these tests again on the sftp transport.
 /// </summary>
 [Collection("sshd")]
-public class SshPublisherTests : IDisposable
+public partial class SshPublisherTests : IDisposable
 {
     protected const string Schematic = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
 
@@ -191,7 +191,9 @@ public class SshPublisherTests : IDisposable
         Directory.CreateDirectory(target.IsoDir);
         File.WriteAllBytes(destination, RandomBytes(64 * 1024, seed: 9));
 
-        var result = await Publisher().PublishAsync(artifact, target, SshPublishMode.AsIs, CancellationToken.None);
+        // Issue 19: a changed file is replaced only when asked (-Force / push.replace); without it, see
+        // SshLifecycleTests.A_changed_remote_file_is_refused_without_force.
+        var result = await Publisher().PublishAsync(artifact, target with { Replace = true }, SshPublishMode.AsIs, CancellationToken.None);
 
         Assert.True(result.Status == "Published", result.Error);
         Assert.Equal(artifact.Sha256, ShaOfFile(destination));
@@ -500,7 +502,8 @@ public class SshPublisherTests : IDisposable
     {
         SkipWithoutSshd();
         // Two host entries that reach the same sshd and the same folder (shared storage mounted on both nodes).
-        var shared = Target();
+        // Replace: each round's image differs from the one already there (issue 19: replacing it is asked for, not silent).
+        var shared = Target() with { Replace = true };
         var targets = new[] { shared, shared with { Host = "127.0.0.1" } };
         var publisher = new SshPublisher(NullEngineEvents.Instance, Options(new SshPublishOptions { ConnectTimeout = TimeSpan.FromSeconds(10), MaxParallelHosts = 2 }));
         var raw = Path.Combine(_local, "raw-source");
