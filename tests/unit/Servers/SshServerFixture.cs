@@ -21,7 +21,7 @@ public sealed class SshServerFixture : IDisposable
     }
 
     /// <summary>A server whose <see cref="Log"/> has sshd's messages down to <paramref name="logLevel"/> (INFO: one "Accepted publickey" line per connection).</summary>
-    public SshServerFixture(string logLevel)
+    internal SshServerFixture(string logLevel)
     {
         Unavailable = MissingTools();
         Folder = Path.Combine(Path.GetTempPath(), "talosimage-sshd-" + Guid.NewGuid().ToString("N")[..10]);
