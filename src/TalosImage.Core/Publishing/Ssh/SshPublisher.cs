@@ -18,6 +18,8 @@ namespace TalosImage.Core.Publishing.Ssh;
 /// remote file already has the same size and SHA-256, otherwise rsync to a temporary name in the same folder, verify
 /// its SHA-256 remotely and rename it into place (a half-copied image never has the final name). With
 /// <see cref="SshPublishMode.RemoteExpand"/> a raw.xz/raw.zst/raw.gz is pushed compressed and expanded on the host.
+/// The pushes of one <see cref="SshRun"/> share one connection per host (an OpenSSH master for rsync, the pooled
+/// SSH.NET connection for sftp), and their probes go to the host in one command (<see cref="ProbeBatcher"/>).
 /// </summary>
 public sealed class SshPublisher
 {

@@ -100,7 +100,7 @@ internal sealed class ProbeTicket
 
     internal ProbeBatcher Batcher => _batcher;
 
-    /// <summary>True once (the first of Use and Withdraw).</summary>
+    /// <summary>True once: for the first of the probe that uses the ticket and <see cref="Withdraw"/>.</summary>
     internal bool Take() => Interlocked.Exchange(ref _done, 1) == 0;
 
     /// <summary>The push will not probe: the host's batch stops waiting for it.</summary>
@@ -108,7 +108,7 @@ internal sealed class ProbeTicket
     {
         if (Take())
         {
-            _batcher.Arrived(withProbe: false);
+            _batcher.Withdrawn();
         }
     }
 }
@@ -208,8 +208,8 @@ internal sealed class ProbeBatcher
         }
     }
 
-    /// <summary>An announced push that will not probe, or one that asked (see <see cref="ProbeTicket"/>).</summary>
-    public void Arrived(bool withProbe)
+    /// <summary>An announced push that will not probe (see <see cref="ProbeTicket.Withdraw"/>).</summary>
+    public void Withdrawn()
     {
         List<Request>? flush;
         lock (_lock)
