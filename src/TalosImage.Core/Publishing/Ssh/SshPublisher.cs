@@ -156,9 +156,19 @@ public sealed class SshPublisher
             }
             if (_options.TransferGate is { } gate)
             {
-                await gate.WaitAsync(ct).ConfigureAwait(false);
+                var waited = !gate.Wait(0);
+                if (waited)
+                {
+                    await gate.WaitAsync(ct).ConfigureAwait(false);
+                }
                 try
                 {
+                    // Another push may have put the file there while this one waited (two host entries, one shared
+                    // folder): the destination is checked again, alone, before anything is sent.
+                    if (waited && await ProbeAsync(push, ct, alone: true).ConfigureAwait(false) is { } again)
+                    {
+                        return again;
+                    }
                     return await TransferAsync(push, ct).ConfigureAwait(false);
                 }
                 finally
@@ -253,13 +263,13 @@ public sealed class SshPublisher
     /// over a stale temporary file. Returns the push's result when it ends here (failed, or skipped because the host
     /// already has the file), else null.
     /// </summary>
-    private async Task<TalosPublishResult?> ProbeAsync(Push push, CancellationToken ct)
+    private async Task<TalosPublishResult?> ProbeAsync(Push push, CancellationToken ct, bool alone = false)
     {
         var plan = push.Plan;
         var script = RemoteScripts.Probe(plan, push.Size, push.ExpectedRaw, push.Want, _options.StaleTemporaryAge);
         // One command answers for all of the host's files of the run that ask at about the same time; a probe that
         // failed inside it runs again alone, for its own message.
-        var probe = await push.Run.Batcher(SshRun.KeyOf(plan)).ProbeAsync(script, (command, t) => RunRemoteAsync(push, command, t), push.Ticket, ct).ConfigureAwait(false)
+        var probe = (alone ? null : await push.Run.Batcher(SshRun.KeyOf(plan)).ProbeAsync(script, (command, t) => RunRemoteAsync(push, command, t), push.Ticket, ct).ConfigureAwait(false))
             ?? await RunRemoteAsync(push, script, ct).ConfigureAwait(false);
         if (probe.ExitCode == (int)RemoteExit.MkdirFailed)
         {

@@ -158,7 +158,8 @@ internal sealed class ProbeBatcher
         public string Script { get; }
         public Runner Run { get; }
         public CancellationToken Ct { get; }
-        public TaskCompletionSource<ProcessOutcome?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run inline, in request order: the pushes then queue for the transfer gate in the order they asked.
+        public TaskCompletionSource<ProcessOutcome?> Done { get; } = new();
     }
 
     public void Expect()
