@@ -141,15 +141,21 @@ public sealed class PublishTalosImageCommand : TalosCmdlet, IDisposable
     /// <summary>The sftp transport's connections: one per host for all the artifacts this pipeline publishes.</summary>
     private SftpConnectionPool? _connections;
 
+    /// <summary>The rsync transport's shared OpenSSH connection per host for all the artifacts this pipeline publishes.</summary>
+    private SshRun? _run;
+
     private SshPublishOptions SshOptions() => new()
     {
         MaxParallelHosts = ThrottleLimit,
         Connections = _connections ??= new SftpConnectionPool(),
+        Run = _run ??= new SshRun(),
         Credentials = new SftpCredentials { Passphrase = KeyPassphrase },
     };
 
     protected override void EndProcessing()
     {
+        _run?.Dispose();
+        _run = null;
         _connections?.Dispose();
         _connections = null;
     }
@@ -157,6 +163,8 @@ public sealed class PublishTalosImageCommand : TalosCmdlet, IDisposable
     /// <summary>PowerShell disposes a cmdlet after a stopped or failed pipeline too (EndProcessing does not run then).</summary>
     void IDisposable.Dispose()
     {
+        _run?.Dispose();
+        _run = null;
         _connections?.Dispose();
         _connections = null;
         Dispose();

@@ -191,6 +191,53 @@ Describe 'Publish-TalosImage over SSH to a real sshd' {
     }
 }
 
+Describe 'Publish-TalosImage shares one OpenSSH connection per host for the whole pipeline (ssh counted by a wrapper on PATH)' {
+    BeforeAll {
+        $script:SavedPath = $env:PATH
+        $script:WrapDir = Join-Path $Work ('ssh-wrapper-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+        $script:WrapLog = Join-Path $WrapDir 'log'
+        New-Item -ItemType Directory -Path $WrapLog -Force | Out-Null
+        $real = (Get-Command ssh -CommandType Application | Select-Object -First 1).Source
+        # Logs each invocation (one file each, arguments separated by \037), then runs the real ssh.
+        $script_ = @'
+#!/bin/sh
+f=$(mktemp 'LOG/ssh.XXXXXXXX') || exit 97
+for a in "$@"; do printf '%s\037' "$a"; done > "$f"
+exec 'REAL' "$@"
+'@
+        Set-Content -LiteralPath (Join-Path $WrapDir 'ssh') -Value ($script_.Replace('LOG', $WrapLog).Replace('REAL', $real)) -NoNewline
+        chmod +x (Join-Path $WrapDir 'ssh')
+    }
+    AfterEach {
+        $env:PATH = $SavedPath
+    }
+
+    It 'opens one master for an ISO and a raw to one host, runs every ssh and rsync through it, and removes its socket folder' {
+        $env:PATH = "$WrapDir$([IO.Path]::PathSeparator)$SavedPath"
+        $remote = New-RemoteFolder
+
+        $results = @($Iso, $Raw | Publish-TalosImage -ComputerName $Ssh.target -SshOption $Ssh.sshOptions -IsoDirectory "$remote/iso" -ImportDirectory "$remote/import")
+
+        $results.Status | Should -Be @('Published', 'Published')
+        $results.Verified | Should -Be @($true, $true)
+        $calls = @(Get-ChildItem -LiteralPath $WrapLog -File | ForEach-Object { , ((Get-Content -Raw -LiteralPath $_.FullName).TrimEnd([char]0x1f) -split [char]0x1f) })
+        $masters = @($calls | Where-Object { $_ -contains 'ControlMaster=yes' })
+        $masters.Count | Should -Be 1
+        $socket = @($masters[0] | Where-Object { $_ -like 'ControlPath=*' })[0]
+        $exits = @($calls | Where-Object { $i = [array]::IndexOf($_, '-O'); $i -ge 0 -and $_[$i + 1] -eq 'exit' })
+        $exits.Count | Should -Be 1
+        $clients = @($calls | Where-Object { $_ -notcontains 'ControlMaster=yes' -and $exits -notcontains $_ })
+        # Per file a probe, an rsync and a finish: all clients of the one master.
+        $clients.Count | Should -Be 6
+        foreach ($c in $clients) {
+            $c | Should -Contain 'ControlMaster=no'
+            $c | Should -Contain $socket
+        }
+        @($clients | Where-Object { $_ -contains '--server' }).Count | Should -Be 2
+        Test-Path -LiteralPath (Split-Path -Parent $socket.Substring('ControlPath='.Length)) | Should -BeFalse
+    }
+}
+
 Describe 'Publish-TalosImage into folders with spaces, quotes and non-ASCII letters (both transports)' {
     It 'publishes over <Transport> into a folder like "ISO Store" and runs nothing the name holds' -ForEach @(
         @{ Transport = 'Rsync' }

@@ -103,6 +103,7 @@ public sealed class OrderRunner
         var positions = plan.Orders.Sum(o => o.Positions.Count);
         var done = 0;
         using var pipeline = new PositionPipeline(config, _options, _events, log, schematics, checkExtensions: true);
+        pipeline.Announce(plan.Orders.SelectMany(o => o.Positions));
 
         async Task<PositionOutcome> Run(PlannedPosition p)
         {

@@ -33,6 +33,8 @@ internal sealed class PositionPipeline : IDisposable
     private readonly ExpandStage _expand;
     private readonly SshPublisher _ssh;
     private readonly SftpConnectionPool _sftpConnections = new();
+    private readonly SshRun _sshRun = new();
+    private readonly ConcurrentDictionary<(string, int, int), ProbeTicket> _probeTickets = new();
     private readonly SemaphoreSlim _downloads;
     private readonly SemaphoreSlim _expansions;
     private readonly SemaphoreSlim _pushes;
@@ -53,19 +55,40 @@ internal sealed class PositionPipeline : IDisposable
         // defaults.decompressor, with TALOSIMAGE_DECOMPRESSOR already applied by the loader (DecompressorChoice).
         DecompressorChoice.TryParse(config.Decompressor, out var decompressor);
         _expand = new ExpandStage(events, new ExpandOptions { Backend = decompressor }, CacheAccess.HeldByCaller);
-        // One SSH connection per host for the whole run (sftp transport); closed in Dispose.
-        _ssh = new SshPublisher(events, new SshPublishOptions { Connections = _sftpConnections });
         _downloads = new SemaphoreSlim(config.Concurrency);
         _expansions = new SemaphoreSlim(Math.Max(1, Math.Min(config.Concurrency, 2)));
         _pushes = new SemaphoreSlim(config.Concurrency);
+        // One SSH connection per host for the whole run (both transports) and one probe command per host for the pushes
+        // that reach it together; closed in Dispose. The transfers are bounded by defaults.concurrency, the probes not.
+        _ssh = new SshPublisher(events, new SshPublishOptions { Connections = _sftpConnections, Run = _sshRun, TransferGate = _pushes });
     }
 
     public void Dispose()
     {
+        _sshRun.Dispose();
         _sftpConnections.Dispose();
         _downloads.Dispose();
         _expansions.Dispose();
         _pushes.Dispose();
+    }
+
+    /// <summary>
+    /// Announces every SSH push of the run before any position starts, so that each host's probes wait for one another
+    /// and go in one remote command (<see cref="SshRun.Expect"/>). A position withdraws what it does not push.
+    /// </summary>
+    public void Announce(IEnumerable<PlannedPosition> positions)
+    {
+        foreach (var p in positions.Where(p => p.Error is null))
+        {
+            for (var i = 0; i < p.Targets.Count; i++)
+            {
+                if (p.Targets[i].Proxmox is null && p.Targets[i].SshHost is { } host &&
+                    _sshRun.Expect(SshTargetOf(host), new SshPublishOptions()) is { } ticket)
+                {
+                    _probeTickets[(p.OrderId, p.Index, i)] = ticket;
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -74,6 +97,25 @@ internal sealed class PositionPipeline : IDisposable
     /// the position with that stage, its ErrorId and message; the other positions go on.
     /// </summary>
     public async Task<PositionOutcome> RunAsync(PlannedPosition p, CancellationToken ct)
+    {
+        try
+        {
+            return await RunStagesAsync(p, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            // What this position announced and did not probe (failed earlier, declined, or served by another's push).
+            for (var i = 0; i < p.Targets.Count; i++)
+            {
+                if (_probeTickets.TryRemove((p.OrderId, p.Index, i), out var ticket))
+                {
+                    ticket.Withdraw();
+                }
+            }
+        }
+    }
+
+    private async Task<PositionOutcome> RunStagesAsync(PlannedPosition p, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
         var outcome = new PositionOutcome { Planned = p };
@@ -246,7 +288,7 @@ internal sealed class PositionPipeline : IDisposable
             return outcome with { Pushes = refusals };
         }
         var artifact = p.PushExpanded && outcome.Expanded is not null ? outcome.Expanded : outcome.Download!;
-        var pushes = await Task.WhenAll(p.Targets.Select(t => PublishOnceAsync(p, artifact, t, ct))).ConfigureAwait(false);
+        var pushes = await Task.WhenAll(p.Targets.Select((t, i) => PublishOnceAsync(p, artifact, t, i, ct))).ConfigureAwait(false);
         var results = pushes.SelectMany(r => r).ToList();
         foreach (var r in results.Where(r => !r.Is(PublishStatus.Failed)))
         {
@@ -276,7 +318,7 @@ internal sealed class PositionPipeline : IDisposable
             try
             {
                 // The same push, memoised: exactly this endpoint's results.
-                var pushed = await PublishOnceAsync(p, artifact, planned.Target, ct).ConfigureAwait(false);
+                var pushed = await PublishOnceAsync(p, artifact, planned.Target, index: -1, ct).ConfigureAwait(false); // a Proxmox target: no SSH probe ticket
                 var result = pushed.FirstOrDefault(r => r.Host == planned.Node && !r.Is(PublishStatus.Failed)) ?? throw new TalosException(TalosErrors.TemplateFailed,
                     $"the image was not published to node {planned.Node} of {planned.Target.Host} (template.node must be one of the endpoint's nodes: {string.Join(", ", planned.Target.Proxmox!.Nodes)})", planned.Node);
                 var endpoint = planned.Target.Proxmox!;
@@ -395,31 +437,28 @@ internal sealed class PositionPipeline : IDisposable
             var removed = await inventory.RemoveAsync(proxmox, listed.Where(i => i.State == nameof(PublishedState.WouldRemove)), ct).ConfigureAwait(false);
             return listed.Where(i => i.State == nameof(PublishedState.InUse)).Concat(removed).ToList();
         }
-        var host = target.SshHost!;
-        var ssh = new SshTarget
-        {
-            Host = host.Host,
-            IsoDir = host.IsoDir ?? _config.ProxmoxDefaultIsoDir,
-            ImportDir = host.ImportDir ?? _config.ProxmoxDefaultImportDir,
-            SshOptions = _config.Push.SshOpts,
-            RsyncOptions = _config.Push.RsyncOpts,
-            Transport = SshTransports.Parse(host.Transport ?? _config.Push.Transport),
-        };
+        var ssh = SshTargetOf(target.SshHost!);
         var found = await _ssh.ListPublishedAsync(ssh, keep, ct, protect).ConfigureAwait(false);
         var gone = await _ssh.RemovePublishedAsync(ssh, found.Where(i => i.State == nameof(PublishedState.WouldRemove)), ct).ConfigureAwait(false);
         return found.Where(i => i.State == nameof(PublishedState.InUse)).Concat(gone).ToList();
     }
 
-    private Task<IReadOnlyList<TalosPublishResult>> PublishOnceAsync(PlannedPosition p, TalosArtifact artifact, PlannedTarget target, CancellationToken ct)
+    private Task<IReadOnlyList<TalosPublishResult>> PublishOnceAsync(PlannedPosition p, TalosArtifact artifact, PlannedTarget target, int index, CancellationToken ct)
     {
         var mode = p.RemoteExpand && !p.PushExpanded ? SshPublishMode.RemoteExpand : SshPublishMode.AsIs;
         var key = $"{target.Transport}|{target.Host}|{target.Destination}|{artifact.Path}|{mode}";
-        return _published.GetOrAdd(key, _ => new Lazy<Task<IReadOnlyList<TalosPublishResult>>>(async () =>
+        _probeTickets.TryRemove((p.OrderId, p.Index, index), out var ticket);
+        var mine = new Lazy<Task<IReadOnlyList<TalosPublishResult>>>(async () =>
         {
-            await _pushes.WaitAsync(ct).ConfigureAwait(false);
+            // SSH pushes take _pushes only for their transfer (SshPublishOptions.TransferGate): their probes go together.
+            var gated = target.Proxmox is not null;
+            if (gated)
+            {
+                await _pushes.WaitAsync(ct).ConfigureAwait(false);
+            }
             try
             {
-                return await PublishAsync(artifact, target, mode, p, ct).ConfigureAwait(false);
+                return await PublishAsync(artifact, target, mode, p, ticket, ct).ConfigureAwait(false);
             }
             catch (TalosException e)
             {
@@ -427,12 +466,23 @@ internal sealed class PositionPipeline : IDisposable
             }
             finally
             {
-                _pushes.Release();
+                ticket?.Withdraw();
+                if (gated)
+                {
+                    _pushes.Release();
+                }
             }
-        })).Value;
+        });
+        var push = _published.GetOrAdd(key, mine);
+        if (!ReferenceEquals(push, mine))
+        {
+            // Another position's push to the same destination serves this one: it does not probe.
+            ticket?.Withdraw();
+        }
+        return push.Value;
     }
 
-    private async Task<IReadOnlyList<TalosPublishResult>> PublishAsync(TalosArtifact artifact, PlannedTarget target, SshPublishMode mode, PlannedPosition p, CancellationToken ct)
+    private async Task<IReadOnlyList<TalosPublishResult>> PublishAsync(TalosArtifact artifact, PlannedTarget target, SshPublishMode mode, PlannedPosition p, ProbeTicket? ticket, CancellationToken ct)
     {
         if (target.Proxmox is { } endpoint)
         {
@@ -449,20 +499,19 @@ internal sealed class PositionPipeline : IDisposable
                 ReplaceInUse = p.ReplaceInUse,
             }, ct).ConfigureAwait(false);
         }
-        var host = target.SshHost!;
-        var result = await _ssh.PublishAsync(artifact, new SshTarget
-        {
-            Host = host.Host,
-            IsoDir = host.IsoDir ?? _config.ProxmoxDefaultIsoDir,
-            ImportDir = host.ImportDir ?? _config.ProxmoxDefaultImportDir,
-            SshOptions = _config.Push.SshOpts,
-            RsyncOptions = _config.Push.RsyncOpts,
-            Transport = SshTransports.Parse(host.Transport ?? _config.Push.Transport),
-            Replace = p.Replace,
-            ReplaceInUse = p.ReplaceInUse,
-        }, mode, ct).ConfigureAwait(false);
+        var result = await _ssh.PublishAsync(artifact, SshTargetOf(target.SshHost!) with { Replace = p.Replace, ReplaceInUse = p.ReplaceInUse }, mode, ticket, ct).ConfigureAwait(false);
         return new[] { result };
     }
+
+    private SshTarget SshTargetOf(PushHost host) => new()
+    {
+        Host = host.Host,
+        IsoDir = host.IsoDir ?? _config.ProxmoxDefaultIsoDir,
+        ImportDir = host.ImportDir ?? _config.ProxmoxDefaultImportDir,
+        SshOptions = _config.Push.SshOpts,
+        RsyncOptions = _config.Push.RsyncOpts,
+        Transport = SshTransports.Parse(host.Transport ?? _config.Push.Transport),
+    };
 
     private static TalosPublishResult Failed(TalosArtifact artifact, PlannedTarget target, string error, string errorId) => new(artifact.GetIdentity(), artifact.Path)
     {

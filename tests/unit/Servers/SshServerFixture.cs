@@ -16,7 +16,12 @@ public sealed class SshServerFixture : IDisposable
 
     private readonly ChildProcess? _sshd;
 
-    public SshServerFixture()
+    public SshServerFixture() : this("ERROR")
+    {
+    }
+
+    /// <summary>A server whose <see cref="Log"/> has sshd's messages down to <paramref name="logLevel"/> (INFO: one "Accepted publickey" line per connection).</summary>
+    internal SshServerFixture(string logLevel)
     {
         Unavailable = MissingTools();
         Folder = Path.Combine(Path.GetTempPath(), "talosimage-sshd-" + Guid.NewGuid().ToString("N")[..10]);
@@ -55,7 +60,7 @@ public sealed class SshServerFixture : IDisposable
             "MaxSessions 100",
             // The sftp transport (SSH.NET) needs the sftp subsystem; internal-sftp needs no sftp-server program.
             "Subsystem sftp internal-sftp",
-            "LogLevel ERROR",
+            "LogLevel " + logLevel,
             "") + "\n");
         if (Environment.UserName == "root")
         {

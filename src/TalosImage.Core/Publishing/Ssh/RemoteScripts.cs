@@ -49,6 +49,10 @@ internal static class RemoteMarker
     public const string Block = Prefix + "block";
     /// <summary><c>talosimage-raw HEX</c>: the SHA-256 of the image expanded on the host.</summary>
     public const string Raw = Prefix + "raw";
+    /// <summary><c>talosimage-file N</c>: the output of file N's probe in a batch follows (<see cref="RemoteScripts.ProbeBatch"/>).</summary>
+    public const string File = Prefix + "file";
+    /// <summary><c>talosimage-end N CODE</c>: file N's probe in a batch ended with exit code CODE.</summary>
+    public const string End = Prefix + "end";
 
     /// <summary>The protocol's lines of a script's output: marker to value ("" for a bare marker).</summary>
     public static Dictionary<string, string> Parse(string stdout)
@@ -120,6 +124,57 @@ internal static class RemoteScripts
         }
         sb.Append(Exit(RemoteExit.Ok));
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// One command for the probes of several files on one host (<see cref="Probe"/> each, unchanged): each runs in its
+    /// own subshell, so its <c>exit</c> ends only it, between <c>talosimage-file N</c> and <c>talosimage-end N CODE</c>;
+    /// the probes run one after the other. Exit 0 unless the shell itself fails (ssh's 255: no connection).
+    /// </summary>
+    internal static string ProbeBatch(IReadOnlyList<string> probes)
+    {
+        var sb = new StringBuilder();
+        for (var i = 0; i < probes.Count; i++)
+        {
+            var n = i.ToString(CultureInfo.InvariantCulture);
+            sb.Append("echo '" + RemoteMarker.File + " ").Append(n).Append("'; ( ").Append(probes[i]).Append(" ); echo \"" + RemoteMarker.End + " ").Append(n).Append(" $?\"; ");
+        }
+        sb.Append(Exit(RemoteExit.Ok));
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The <see cref="ProbeBatch"/> output: file index to its probe's exit code and its lines. A file whose section
+    /// is missing or unfinished (the connection dropped) is not in the map.
+    /// </summary>
+    internal static Dictionary<int, (int ExitCode, string Output)> ParseProbeBatch(string stdout)
+    {
+        var map = new Dictionary<int, (int, string)>();
+        int? current = null;
+        var lines = new StringBuilder();
+        foreach (var raw in stdout.Split('\n'))
+        {
+            var words = raw.Trim().Split(' ');
+            if (words.Length == 2 && words[0] == RemoteMarker.File && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out var start))
+            {
+                current = start;
+                lines.Clear();
+                continue;
+            }
+            if (words.Length == 3 && words[0] == RemoteMarker.End && current is { } open &&
+                int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out var end) && end == open &&
+                int.TryParse(words[2], NumberStyles.None, CultureInfo.InvariantCulture, out var code))
+            {
+                map[open] = (code, lines.ToString());
+                current = null;
+                continue;
+            }
+            if (current is not null)
+            {
+                lines.Append(raw).Append('\n');
+            }
+        }
+        return map;
     }
 
     /// <summary>

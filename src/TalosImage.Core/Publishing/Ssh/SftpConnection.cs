@@ -72,6 +72,10 @@ public sealed class SftpConnectionPool : IDisposable
         return await task.ConfigureAwait(false);
     }
 
+    /// <summary>How many remote commands the open connections ran (for tests: one probe command per host in a warm run).</summary>
+    internal int CommandsRun =>
+        _connections.Values.Where(l => l.IsValueCreated && l.Value.Status == TaskStatus.RanToCompletion).Sum(l => l.Value.Result.Commands);
+
     /// <summary>Whether every open connection runs its remote commands on itself (no second connection; for tests).</summary>
     internal bool AllExecOnSameConnection =>
         _connections.Values.Where(l => l.IsValueCreated && l.Value.Status == TaskStatus.RanToCompletion).All(l => l.Value.Result.SharesOneConnection);
@@ -139,6 +143,11 @@ internal sealed class SftpConnection : IDisposable
     }
 
     public bool IsConnected => _sftp.IsConnected;
+
+    private int _commands;
+
+    /// <summary>How many remote commands ran on this connection.</summary>
+    public int Commands => _commands;
 
     public SftpClient Sftp => _sftp;
 
@@ -328,6 +337,7 @@ internal sealed class SftpConnection : IDisposable
     /// <summary>Runs one command line on the host's login shell, as ssh does; exit code -1 when it ended without one (a signal).</summary>
     public async Task<ProcessOutcome> RunAsync(string command, CancellationToken ct)
     {
+        Interlocked.Increment(ref _commands);
         SshCommand cmd;
         if (SharesOneConnection)
         {

@@ -18,6 +18,8 @@ namespace TalosImage.Core.Publishing.Ssh;
 /// remote file already has the same size and SHA-256, otherwise rsync to a temporary name in the same folder, verify
 /// its SHA-256 remotely and rename it into place (a half-copied image never has the final name). With
 /// <see cref="SshPublishMode.RemoteExpand"/> a raw.xz/raw.zst/raw.gz is pushed compressed and expanded on the host.
+/// The pushes of one <see cref="SshRun"/> share one connection per host (an OpenSSH master for rsync, the pooled
+/// SSH.NET connection for sftp), and their probes go to the host in one command (<see cref="ProbeBatcher"/>).
 /// </summary>
 public sealed partial class SshPublisher
 {
@@ -57,12 +59,20 @@ public sealed partial class SshPublisher
     /// missing local file) throws <see cref="TalosException"/> before anything runs; cancellation throws
     /// <see cref="OperationCanceledException"/> (a partial temporary file stays for the next run to resume).
     /// </summary>
-    public async Task<TalosPublishResult> PublishAsync(TalosArtifact artifact, SshTarget target, SshPublishMode mode, CancellationToken ct)
+    public Task<TalosPublishResult> PublishAsync(TalosArtifact artifact, SshTarget target, SshPublishMode mode, CancellationToken ct) =>
+        PublishAsync(artifact, target, mode, null, ct);
+
+    /// <summary>
+    /// <see cref="PublishAsync(TalosArtifact, SshTarget, SshPublishMode, CancellationToken)"/> for a push announced to
+    /// <see cref="SshPublishOptions.Run"/> (<see cref="SshRun.Expect"/>): its probe goes with the host's others.
+    /// </summary>
+    internal async Task<TalosPublishResult> PublishAsync(TalosArtifact artifact, SshTarget target, SshPublishMode mode, ProbeTicket? ticket, CancellationToken ct)
     {
         var plan = SshPublishPlan.For(artifact, target, mode, needFile: true, _options);
         var sha = await LocalSha256Async(artifact, plan.LocalPath, ct).ConfigureAwait(false);
         using var own = _options.Connections is null && plan.Sftp is not null ? new SftpConnectionPool() : null;
-        return await PublishPlannedAsync(plan, sha, _options.Connections ?? own, ct).ConfigureAwait(false);
+        using var ownRun = _options.Run is null ? new SshRun() : null;
+        return await PublishPlannedAsync(plan, sha, _options.Connections ?? own, _options.Run ?? ownRun!, ticket, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -90,6 +100,8 @@ public sealed partial class SshPublisher
         var sha = await LocalSha256Async(artifact, plans[0].LocalPath, ct).ConfigureAwait(false);
         using var own = _options.Connections is null && plans.Any(p => p.Sftp is not null) ? new SftpConnectionPool() : null;
         var pool = _options.Connections ?? own;
+        using var ownRun = _options.Run is null ? new SshRun() : null;
+        var run = _options.Run ?? ownRun!;
         var results = new TalosPublishResult[plans.Count];
         using var gate = new SemaphoreSlim(Math.Max(1, _options.MaxParallelHosts));
         var work = plans.Select(async (plan, i) =>
@@ -97,7 +109,7 @@ public sealed partial class SshPublisher
             await gate.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                results[i] = await PublishPlannedAsync(plan, sha, pool, ct).ConfigureAwait(false);
+                results[i] = await PublishPlannedAsync(plan, sha, pool, run, null, ct).ConfigureAwait(false);
             }
             finally
             {
@@ -123,9 +135,9 @@ public sealed partial class SshPublisher
     /// (to the temporary name) and <see cref="FinishAsync"/> (verify, expand, rename). Each step either passes or ends
     /// the push with its result.
     /// </summary>
-    private async Task<TalosPublishResult> PublishPlannedAsync(SshPublishPlan plan, string sha, SftpConnectionPool? pool, CancellationToken ct)
+    private async Task<TalosPublishResult> PublishPlannedAsync(SshPublishPlan plan, string sha, SftpConnectionPool? pool, SshRun run, ProbeTicket? ticket, CancellationToken ct)
     {
-        var push = new Push(plan, sha, new System.IO.FileInfo(plan.LocalPath).Length);
+        var push = new Push(plan, sha, new System.IO.FileInfo(plan.LocalPath).Length) { Run = run, Ticket = ticket };
         try
         {
             if (plan.Sftp is { } settings)
@@ -142,24 +154,53 @@ public sealed partial class SshPublisher
             {
                 return probed;
             }
-            if (push.Connection is { } connection)
+            if (_options.TransferGate is { } gate)
             {
-                var (failed, uploaded) = await UploadAsync(push, connection, ct).ConfigureAwait(false);
-                return failed ?? await FinishAsync(push, uploaded, ct).ConfigureAwait(false);
+                var waited = !gate.Wait(0);
+                if (waited)
+                {
+                    await gate.WaitAsync(ct).ConfigureAwait(false);
+                }
+                try
+                {
+                    // Another push may have put the file there while this one waited (two host entries, one shared
+                    // folder): the destination is checked again, alone, before anything is sent.
+                    if (waited && await ProbeAsync(push, ct, alone: true).ConfigureAwait(false) is { } again)
+                    {
+                        return again;
+                    }
+                    return await TransferAsync(push, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    gate.Release();
+                }
             }
-            var (rsync, sent) = await RsyncAsync(plan, push.Size, ct).ConfigureAwait(false);
-            if (rsync.ExitCode != 0)
-            {
-                var id = rsync.ExitCode == (int)RemoteExit.SshFailed || rsync.StandardError.IndexOf("connection unexpectedly closed", StringComparison.OrdinalIgnoreCase) >= 0
-                    ? TalosErrors.SshConnectionFailed.Id : TalosErrors.RsyncFailed.Id;
-                return push.Failed($"rsync to {plan.Host}:{plan.Temp} failed (exit {rsync.ExitCode}): {Trim(rsync.StandardError)}", id, sent);
-            }
-            return await FinishAsync(push, sent, ct).ConfigureAwait(false);
+            return await TransferAsync(push, ct).ConfigureAwait(false);
         }
         catch (TalosException e)
         {
             return push.Failed(e.Message, e.ErrorId);
         }
+    }
+
+    /// <summary>Steps 2 and 3: the file to the temporary name (rsync or sftp), then <see cref="FinishAsync"/>.</summary>
+    private async Task<TalosPublishResult> TransferAsync(Push push, CancellationToken ct)
+    {
+        var plan = push.Plan;
+        if (push.Connection is { } connection)
+        {
+            var (failed, uploaded) = await UploadAsync(push, connection, ct).ConfigureAwait(false);
+            return failed ?? await FinishAsync(push, uploaded, ct).ConfigureAwait(false);
+        }
+        var (rsync, sent) = await RsyncAsync(push, ct).ConfigureAwait(false);
+        if (rsync.ExitCode != 0)
+        {
+            var id = rsync.ExitCode == (int)RemoteExit.SshFailed || rsync.StandardError.IndexOf("connection unexpectedly closed", StringComparison.OrdinalIgnoreCase) >= 0
+                ? TalosErrors.SshConnectionFailed.Id : TalosErrors.RsyncFailed.Id;
+            return push.Failed($"rsync to {plan.Host}:{plan.Temp} failed (exit {rsync.ExitCode}): {Trim(rsync.StandardError)}", id, sent);
+        }
+        return await FinishAsync(push, sent, ct).ConfigureAwait(false);
     }
 
     /// <summary>What one push knows: its plan, the local file's hash and size, what the host must end up with, and its clock.</summary>
@@ -209,6 +250,12 @@ public sealed partial class SshPublisher
 
         /// <summary>The sftp transport's connection to the host; null for rsync.</summary>
         public SftpConnection? Connection { get; set; }
+
+        /// <summary>What the run's pushes share per host: the OpenSSH connection, the batched probes.</summary>
+        public SshRun Run { get; set; } = null!;
+
+        /// <summary>This push's announced place in its host's probe batch, or null.</summary>
+        public ProbeTicket? Ticket { get; set; }
     }
 
     /// <summary>
@@ -216,10 +263,14 @@ public sealed partial class SshPublisher
     /// over a stale temporary file. Returns the push's result when it ends here (failed, or skipped because the host
     /// already has the file), else null.
     /// </summary>
-    private async Task<TalosPublishResult?> ProbeAsync(Push push, CancellationToken ct)
+    private async Task<TalosPublishResult?> ProbeAsync(Push push, CancellationToken ct, bool alone = false)
     {
         var plan = push.Plan;
-        var probe = await RunRemoteAsync(push, RemoteScripts.Probe(plan, push.Size, push.ExpectedRaw, push.Want, _options.StaleTemporaryAge), ct).ConfigureAwait(false);
+        var script = RemoteScripts.Probe(plan, push.Size, push.ExpectedRaw, push.Want, _options.StaleTemporaryAge);
+        // One command answers for all of the host's files of the run that ask at about the same time; a probe that
+        // failed inside it runs again alone, for its own message.
+        var probe = (alone ? null : await push.Run.Batcher(SshRun.KeyOf(plan)).ProbeAsync(script, (command, t) => RunRemoteAsync(push, command, t), push.Ticket, ct).ConfigureAwait(false))
+            ?? await RunRemoteAsync(push, script, ct).ConfigureAwait(false);
         if (probe.ExitCode == (int)RemoteExit.MkdirFailed)
         {
             return push.Failed($"mkdir -p {plan.Dir} failed on {plan.Host}: {Trim(probe.StandardError)}", TalosErrors.RemoteMkdirFailed.Id);
@@ -314,6 +365,10 @@ public sealed partial class SshPublisher
             return result;
         }
         var args = plan.SshArguments(_options.ConnectTimeout);
+        if (await push.Run.Control.PrepareAsync(plan, _options.SshProgram, args, _events, StartAsync, ct).ConfigureAwait(false) is { } failed)
+        {
+            return failed;
+        }
         args.Add("--");
         args.Add(plan.SshHost);
         args.Add(command);
@@ -325,10 +380,17 @@ public sealed partial class SshPublisher
         return outcome;
     }
 
-    private async Task<(ProcessOutcome Outcome, long Sent)> RsyncAsync(SshPublishPlan plan, long size, CancellationToken ct)
+    private async Task<(ProcessOutcome Outcome, long Sent)> RsyncAsync(Push push, CancellationToken ct)
     {
+        var plan = push.Plan;
+        var size = push.Size;
+        var sshArgs = plan.SshArguments(_options.ConnectTimeout);
+        if (await push.Run.Control.PrepareAsync(plan, _options.SshProgram, sshArgs, _events, StartAsync, ct).ConfigureAwait(false) is { } failed)
+        {
+            return (failed, 0);
+        }
         var shell = new StringBuilder(SshSafety.QuoteForRsyncShell(_options.SshProgram, "ssh program"));
-        foreach (var a in plan.SshArguments(_options.ConnectTimeout))
+        foreach (var a in sshArgs)
         {
             shell.Append(' ').Append(SshSafety.QuoteForRsyncShell(a, "ssh options"));
         }
@@ -534,6 +596,8 @@ public sealed partial class SshPublisher
         var scale = suffix switch { 'K' => 1e3, 'M' => 1e6, 'G' => 1e9, _ => 1e12 };
         return (long)(number * scale);
     }
+
+    private static Task<ProcessOutcome> StartAsync(string program, IReadOnlyList<string> args, CancellationToken ct) => StartAsync(program, args, null, ct);
 
     private static async Task<ProcessOutcome> StartAsync(string program, IReadOnlyList<string> args, Action<string>? onLine, CancellationToken ct)
     {

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Threading;
 
 namespace TalosImage.Core.Publishing.Ssh;
 
@@ -127,6 +128,19 @@ public sealed record SshPublishOptions
     /// owner disposes them); null: each PublishAsync/PublishManyAsync call opens and closes its own.
     /// </summary>
     public SftpConnectionPool? Connections { get; init; }
+
+    /// <summary>
+    /// What the pushes of a run share per host: the OpenSSH connection of the rsync transport and the batched probes
+    /// (<see cref="SshRun"/>). Given, it outlives the call (the owner disposes it, closing the connections); null: each
+    /// PublishAsync/PublishManyAsync call has its own.
+    /// </summary>
+    public SshRun? Run { get; init; }
+
+    /// <summary>
+    /// Bounds the transfers (send and finish) of all pushes that share it, e.g. an order run's defaults.concurrency; the
+    /// probes are not bounded by it, so that a host's probes can go in one command. Null: no bound beyond the caller's.
+    /// </summary>
+    internal SemaphoreSlim? TransferGate { get; init; }
 
     /// <summary>The passphrase of a protected identity file, for the sftp transport.</summary>
     public SftpCredentials Credentials { get; init; } = new();
