@@ -132,14 +132,15 @@ public static class InputSchema
 
     private static ScalarSchema EnvironmentVariableName(string description) => new(ScalarType.String)
     {
+        New = true,
         Pattern = EnvironmentVariablePattern,
         PatternMessage = _ => "expected the NAME of an environment variable that holds the secret (the secret itself never goes into YAML)",
         Description = description,
     };
 
     public static readonly ObjectSchema FactoryAuth = new(
-        new Property("bearer_token_env", EnvironmentVariableName("the environment variable holding a bearer token, sent as `Authorization: Bearer <token>`")),
-        new Property("username", new ScalarSchema(ScalarType.String) { NumbersAsText = true, Description = "HTTP Basic user name (not secret; no `:`)" }),
+        new Property("bearer_token_env", EnvironmentVariableName("the environment variable holding a bearer token, sent as `Authorization: Bearer <token>` to the factory only (see [A factory behind a login](#a-factory-behind-a-login-new))")),
+        new Property("username", new ScalarSchema(ScalarType.String) { NumbersAsText = true, New = true, Description = "HTTP Basic user name (not secret; no `:`), with `password_env`" }),
         new Property("password_env", EnvironmentVariableName("the environment variable holding the HTTP Basic password")))
     {
         New = true,
