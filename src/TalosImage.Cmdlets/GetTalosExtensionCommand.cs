@@ -28,12 +28,18 @@ public sealed class GetTalosExtensionCommand : TalosCmdlet
     [ValidateNotNullOrEmpty]
     public string? FactoryUrl { get; set; }
 
+    /// <summary>Credentials of a factory behind a login: a user name and password (HTTP Basic), or the user name "bearer" with a bearer token as the password. Sent only to the factory's own scheme, host and port.</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? FactoryCredential { get; set; }
+
     protected override void ProcessRecord()
     {
         var url = FactoryUrl ?? FactoryClient.DefaultUrl();
+        var http = FactoryHttp(url, FactoryCredential);
         RunEngine(async (events, token) =>
         {
-            _service ??= new SchematicService(new FactoryClient(url), events);
+            _service ??= new SchematicService(new FactoryClient(url, http), events);
             var (extensions, errors) = await _service.FindExtensionsAsync(Version, Name, token).ConfigureAwait(false);
             foreach (var e in extensions)
             {

@@ -38,6 +38,11 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
     [Parameter]
     public SwitchParameter Verify { get; set; }
 
+    /// <summary>Credentials of a factory behind a login: a user name and password (HTTP Basic), or the user name "bearer" with a bearer token as the password. Wins over config.yaml's defaults.factory_auth; sent only to the factory's own scheme, host and port.</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? FactoryCredential { get; set; }
+
     protected override void EndProcessing()
     {
         var configPath = GetUnresolvedProviderPathFromPSPath(Config);
@@ -58,6 +63,7 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
             PurgeCache = PurgeCache,
             Verify = Verify,
             Offline = Offline,
+            FactoryCredential = FactoryCredential is null || ReferenceEquals(FactoryCredential, PSCredential.Empty) ? null : FactoryCredential.GetNetworkCredential(),
             LogPath = LogPath is null ? null : GetUnresolvedProviderPathFromPSPath(LogPath),
             BaseDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
             Confirm = dryRun ? null : p => ShouldProcessFromEngine($"{p.OrderId}/{p.Name}", PlanReport.Actions(p)),

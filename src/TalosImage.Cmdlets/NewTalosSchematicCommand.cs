@@ -84,6 +84,11 @@ public sealed class NewTalosSchematicCommand : TalosCmdlet
     [ValidateNotNullOrEmpty]
     public string? FactoryUrl { get; set; }
 
+    /// <summary>Credentials of a factory behind a login: a user name and password (HTTP Basic), or the user name "bearer" with a bearer token as the password. Sent only to the factory's own scheme, host and port.</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? FactoryCredential { get; set; }
+
     protected override void ProcessRecord()
     {
         Schematic schematic;
@@ -115,9 +120,10 @@ public sealed class NewTalosSchematicCommand : TalosCmdlet
         var url = FactoryUrl ?? FactoryClient.DefaultUrl();
         var online = !Offline && ShouldProcess(url, $"Create schematic {schematic.ComputeId()}");
         var version = Version;
+        var http = online ? FactoryHttp(url, FactoryCredential) : null;
         RunEngine(async (events, token) =>
         {
-            var service = online ? (_factory ??= new SchematicService(new FactoryClient(url), events)) : (_local ??= new SchematicService(null, events));
+            var service = online ? (_factory ??= new SchematicService(new FactoryClient(url, http), events)) : (_local ??= new SchematicService(null, events));
             Emit(await service.CreateAsync(schematic, version, token).ConfigureAwait(false));
         }, target: ParameterSetName == PathSet ? Path : schematic.ComputeId());
     }

@@ -53,6 +53,11 @@ public sealed class ResolveTalosVersionCommand : TalosCmdlet
     [ValidateNotNullOrEmpty]
     public string? FactoryUrl { get; set; }
 
+    /// <summary>Credentials of a factory behind a login: a user name and password (HTTP Basic), or the user name "bearer" with a bearer token as the password. With -Source Factory; sent only to the factory's own scheme, host and port.</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? FactoryCredential { get; set; }
+
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? GitHubApiUrl { get; set; }
@@ -76,10 +81,12 @@ public sealed class ResolveTalosVersionCommand : TalosCmdlet
 
     protected override void ProcessRecord()
     {
+        var factoryUrl = FactoryUrl ?? FactoryClient.DefaultUrl();
         var options = new VersionSourceOptions
         {
             Source = Source.ToLowerInvariant(),
-            FactoryUrl = FactoryUrl ?? FactoryClient.DefaultUrl(),
+            FactoryUrl = factoryUrl,
+            Http = Offline || !string.Equals(Source, "Factory", StringComparison.OrdinalIgnoreCase) ? null : FactoryHttp(factoryUrl, FactoryCredential),
             GitHubApiUrl = GitHubApiUrl ?? FactoryCatalog.PublicGitHubApiUrl,
             GitHubToken = GitHubToken is null ? null : new NetworkCredential(string.Empty, GitHubToken).Password,
             CacheDir = CacheDirectory is null ? CachePaths.DefaultCacheDirectory() : GetUnresolvedProviderPathFromPSPath(CacheDirectory),

@@ -57,6 +57,11 @@ public sealed class SaveTalosImageCommand : TalosCmdlet
     [ValidateNotNullOrEmpty]
     public string? PxeUrl { get; set; }
 
+    /// <summary>Credentials of a factory behind a login: a user name and password (HTTP Basic), or the user name "bearer" with a bearer token as the password. Sent only to the factory's own scheme, host and port.</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? FactoryCredential { get; set; }
+
     /// <summary>Re-hash a cached file; a corrupt one is deleted and downloaded again.</summary>
     [Parameter]
     public SwitchParameter Verify { get; set; }
@@ -80,9 +85,10 @@ public sealed class SaveTalosImageCommand : TalosCmdlet
             PxeUrl = PxeUrl,
         };
         var options = new SaveOptions { Verify = Verify, Force = Force };
+        var http = FactoryHttp(request.FactoryUrl, FactoryCredential);
         RunEngine(async (events, token) =>
         {
-            var stage = new SaveStage(cacheDir, events, access: CacheAccess.PerCall());
+            var stage = new SaveStage(cacheDir, events, http, CacheAccess.PerCall());
             var step = stage.Plan(request, options);
             // A cache hit is passed on without asking (-WhatIf too), so that Save | Expand -WhatIf | Publish -WhatIf
             // reaches the last stage with the real artifact.

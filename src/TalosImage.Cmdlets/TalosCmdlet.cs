@@ -94,6 +94,27 @@ public abstract class TalosCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// The HTTP options of a cmdlet that talks to the factory at <paramref name="factoryUrl"/> with -FactoryCredential
+    /// (null without one: the defaults). A credential that cannot be sent is a terminating error (FactoryCredentialInvalid).
+    /// </summary>
+    protected Core.Http.HttpOptions? FactoryHttp(string factoryUrl, PSCredential? credential)
+    {
+        if (credential is null || ReferenceEquals(credential, PSCredential.Empty))
+        {
+            return null;
+        }
+        try
+        {
+            return Core.Factory.FactoryCredentials.Options(factoryUrl, credential.GetNetworkCredential());
+        }
+        catch (TalosException e)
+        {
+            ThrowTerminatingError(ErrorRecordFor(e, factoryUrl));
+            return null;
+        }
+    }
+
     /// <summary>Writes <paramref name="output"/> from any thread (through the pump while engine work runs).</summary>
     protected void Emit(object output) => OnPipeline(() => WriteObject(output));
 

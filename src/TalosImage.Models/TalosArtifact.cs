@@ -73,6 +73,12 @@ public sealed record TalosArtifact
     /// for gz) or Program (xz / zstd); for a skipped expansion the one its record names. Empty for a download.
     /// </summary>
     public string Decompressor { get; init; } = "";
+    /// <summary>
+    /// For a download: what its Sha256 was checked against: factory-sha256 or factory-sha512 (the factory's own
+    /// checksum file, served by enterprise factories) or local (computed while downloading; the factory serves none).
+    /// A cache hit says what was recorded. Empty for an expanded image.
+    /// </summary>
+    public string HashSource { get; init; } = "";
 
     public override string ToString() => Path;
 }

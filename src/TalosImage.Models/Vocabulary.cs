@@ -81,3 +81,18 @@ public enum TemplateStatus
     /// <summary>An older template of the same family removed by keep-N.</summary>
     Retired,
 }
+
+/// <summary>
+/// What a downloaded artifact's SHA-256 was checked against (<see cref="TalosArtifact.HashSource"/>, a manifest's
+/// download <c>hash_source</c>, the <c>.meta.json</c>'s <c>hash_source</c>). The records carry the word
+/// (<c>factory-sha256</c>, <c>factory-sha512</c>, <c>local</c>) that the engine's Vocabulary.Word writes.
+/// </summary>
+public enum HashSource
+{
+    /// <summary>Computed here while downloading; the factory serves no checksum (the public one answers 402, others 404).</summary>
+    Local,
+    /// <summary>Verified against the factory's <c>&lt;asset&gt;.sha256</c> (enterprise factories).</summary>
+    FactorySha256,
+    /// <summary>Verified against the factory's <c>&lt;asset&gt;.sha512</c> (enterprise factories).</summary>
+    FactorySha512,
+}

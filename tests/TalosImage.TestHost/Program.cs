@@ -25,6 +25,13 @@
 //   POST /factory/reset                    clears the log, the delay and pending failures (created schematics stay)
 //   POST /factory/delay?ms=N               every image GET waits N ms (0..600000) before it is answered; 0 = no delay
 //   POST /factory/fail?status=S&count=N    the next N image GETs (0..1000) answer status S (400..599)
+//   POST /factory/auth?basic=U:P           every factory request must carry Basic U:P (or ?bearer=TOKEN; neither: no
+//        [&status=401|403]                 login); others get the status (default 401), echoing what was sent
+//   POST /factory/checksums?mode=M         what <asset>.sha256/.sha512 answer: NotFound (default), PaymentRequired,
+//                                          Sha256, Sha512, WrongSha256, WrongSha512, NotAChecksum
+//   POST /factory/cdn?on=true|false        image GETs answer 302 to a second server on another port (the "CDN"); {"cdnUrl"}
+//   GET  /factory/cdn/log                  {"requests":[{"method","path","authorized"}]} of the CDN
+//   (reset also clears the login, the checksum mode, the CDN redirect and the CDN's log; imageGets counts no checksum file)
 //   GET  /proxmox/log                      {"requests":["GET /api2/json/..."],"uploads":N,"downloadUrls":N}
 //   GET  /proxmox/files                    [{"node","storage","volid","size","sha256"}] (node "*" on a shared storage)
 //   GET  /proxmox/vms                      [{"vmid","node","name","template","config"}] (the fake's VMs and templates)
@@ -342,6 +349,8 @@ public sealed class TestServers : IAsyncDisposable
         }
     }
 
+    private static bool IsChecksum(string path) => path.EndsWith(".sha256", StringComparison.Ordinal) || path.EndsWith(".sha512", StringComparison.Ordinal);
+
     private async Task HandleControlAsync(HttpContext ctx)
     {
         var path = ctx.Request.Path.Value ?? "";
@@ -356,7 +365,8 @@ public sealed class TestServers : IAsyncDisposable
                     await Json(ctx, 200, new
                     {
                         requests = seen.Select(s => new { method = s.Method, path = s.Path, query = s.Query, conditional = s.IfNoneMatch is not null, authorized = s.Authorization is not null }).ToArray(),
-                        imageGets = seen.Count(s => s.Method == "GET" && s.Path.StartsWith("/image/", StringComparison.Ordinal)),
+                        imageGets = seen.Count(s => s.Method == "GET" && s.Path.StartsWith("/image/", StringComparison.Ordinal) && !IsChecksum(s.Path)),
+                        checksumGets = seen.Count(s => s.Method == "GET" && s.Path.StartsWith("/image/", StringComparison.Ordinal) && IsChecksum(s.Path)),
                         schematicPosts = seen.Count(s => s.Method == "POST" && s.Path == "/schematics"),
                     });
                     return;
@@ -364,7 +374,45 @@ public sealed class TestServers : IAsyncDisposable
                     Interlocked.Exchange(ref _delayMs, 0);
                     Interlocked.Exchange(ref _failCount, 0);
                     factory.Log.Clear();
+                    factory.RequiredAuthorization = null;
+                    factory.AuthFailureStatus = 401;
+                    factory.Checksums = FakeImageFactory.ChecksumMode.NotFound;
+                    factory.RedirectToCdn = false;
+                    factory.CdnLog.Clear();
                     await Json(ctx, 200, new { reset = true });
+                    return;
+                case ("/factory/auth", _, true):
+                    var basic = ctx.Request.Query["basic"].ToString();
+                    var bearer = ctx.Request.Query["bearer"].ToString();
+                    var authStatus = ctx.Request.Query.ContainsKey("status") ? Number(ctx, "status", 401, 403) : 401;
+                    if (authStatus is not (401 or 403) || (basic.Length > 0 && !basic.Contains(':')))
+                    {
+                        await Json(ctx, 400, new { error = "basic=USER:PASSWORD or bearer=TOKEN, status 401 or 403" });
+                        return;
+                    }
+                    factory.RequiredAuthorization = basic.Length > 0
+                        ? FakeImageFactory.BasicHeader(basic[..basic.IndexOf(':')], basic[(basic.IndexOf(':') + 1)..])
+                        : bearer.Length > 0 ? "Bearer " + bearer : null;
+                    factory.AuthFailureStatus = authStatus.Value;
+                    await Json(ctx, 200, new { login = factory.RequiredAuthorization is not null, status = authStatus });
+                    return;
+                case ("/factory/checksums", _, true):
+                    if (!Enum.TryParse<FakeImageFactory.ChecksumMode>(ctx.Request.Query["mode"].ToString(), ignoreCase: true, out var mode))
+                    {
+                        await Json(ctx, 400, new { error = "mode must be one of " + string.Join(", ", Enum.GetNames<FakeImageFactory.ChecksumMode>()) });
+                        return;
+                    }
+                    factory.Checksums = mode;
+                    await Json(ctx, 200, new { mode = mode.ToString() });
+                    return;
+                case ("/factory/cdn", _, true):
+                    var on = string.Equals(ctx.Request.Query["on"].ToString(), "true", StringComparison.OrdinalIgnoreCase);
+                    var cdnUrl = await factory.StartCdnAsync();
+                    factory.RedirectToCdn = on;
+                    await Json(ctx, 200, new { cdnUrl, on });
+                    return;
+                case ("/factory/cdn/log", true, _):
+                    await Json(ctx, 200, new { requests = factory.CdnLog.ToArray().Select(c => new { method = c.Method, path = c.Path, authorized = c.Authorization is not null }).ToArray() });
                     return;
                 case ("/factory/delay", _, true):
                     if (Number(ctx, "ms", 0, 600_000) is not { } ms)

@@ -34,8 +34,15 @@ public sealed class ArtifactDownloader
     private readonly HttpOptions _http;
     private readonly ConcurrentDictionary<string, Lazy<Task<TalosArtifact>>> _inflight = new(StringComparer.Ordinal);
     private long _bytesDownloaded;
+    private readonly bool _factoryChecksums;
 
-    public ArtifactDownloader(string cacheDir, IEngineEvents events, HttpOptions? http = null)
+    /// <summary>
+    /// A downloader into <paramref name="cacheDir"/>. <paramref name="factoryChecksums"/>: ask the factory for the
+    /// asset's <c>.sha256</c> / <c>.sha512</c> after each download and verify against it (<see cref="FactoryChecksum"/>);
+    /// <see cref="SaveStage"/>, the stage every host goes through, turns it on. Off, the downloader makes exactly the
+    /// requests of the transfer itself (the transfer-mechanics tests count them) and records <see cref="HashSource.Local"/>.
+    /// </summary>
+    public ArtifactDownloader(string cacheDir, IEngineEvents events, HttpOptions? http = null, bool factoryChecksums = false)
     {
         if (string.IsNullOrWhiteSpace(cacheDir))
         {
@@ -44,6 +51,7 @@ public sealed class ArtifactDownloader
         _cacheDir = Path.GetFullPath(cacheDir);
         _events = events ?? NullEngineEvents.Instance;
         _http = http ?? HttpOptions.Default;
+        _factoryChecksums = factoryChecksums;
     }
 
     /// <summary>Bytes received from servers by this instance (resumed prefixes are not counted twice).</summary>
@@ -62,7 +70,7 @@ public sealed class ArtifactDownloader
         var r = request.Normalise();
         var path = PathFor(_cacheDir, r.SchematicId, r.Version, r.Asset);
         var meta = ArtifactMetadata.TryRead(path);
-        return meta is not null && meta.Matches(path) ? Result(r, path, meta.Sha256, meta.Size, fromCache: true, Stopwatch.StartNew()) : null;
+        return meta is not null && meta.Matches(path) ? Result(r, path, meta.Sha256, meta.Size, fromCache: true, Stopwatch.StartNew(), RecordedHashSource(meta)) : null;
     }
 
     /// <summary>
@@ -123,7 +131,7 @@ public sealed class ArtifactDownloader
                 if (!options.Verify)
                 {
                     _events.Verbose(CacheHitText(path, cached.Sha256));
-                    return Result(r, path, cached.Sha256, cached.Size, fromCache: true, clock);
+                    return Result(r, path, cached.Sha256, cached.Size, fromCache: true, clock, RecordedHashSource(cached));
                 }
                 progress.Start("Verifying");
                 var actual = await FileHash.Sha256Async(path, done => progress.Report(done, cached.Size), ct).ConfigureAwait(false);
@@ -132,7 +140,7 @@ public sealed class ArtifactDownloader
                 {
                     _events.Verbose($"{path}: verified (sha256 {actual}).");
                     RestoreSideFiles(r, path, cached, actual);
-                    return Result(r, path, actual, cached.Size, fromCache: true, clock);
+                    return Result(r, path, actual, cached.Size, fromCache: true, clock, RecordedHashSource(cached));
                 }
                 _events.Warning($"{path} is corrupt: sha256 {actual}, recorded {cached.Sha256}. Deleting it and downloading again.");
                 Discard(path);
@@ -152,16 +160,18 @@ public sealed class ArtifactDownloader
         _events.Verbose($"GET {shown} -> {path}");
         string sha;
         long size;
+        HashSource hashSource;
         try
         {
             (sha, size) = await DownloadAsync(url, path, progress, ct).ConfigureAwait(false);
+            hashSource = await CheckFactoryChecksumAsync(url, r.Asset, path, sha, shown, ct).ConfigureAwait(false);
         }
         catch
         {
             RemoveEmptyFolders(created);
             throw;
         }
-        var meta = Metadata(r, url, sha, DateTimeOffset.UtcNow);
+        var meta = Metadata(r, url, sha, DateTimeOffset.UtcNow, hashSource.Word());
         try
         {
             Record(meta, path);
@@ -172,11 +182,46 @@ public sealed class ArtifactDownloader
             throw;
         }
         _events.Verbose($"{path}: {Units.Bytes(size)} in {Units.Duration(clock.Elapsed)}, sha256 {sha}.");
-        return Result(r, path, sha, size, fromCache: false, clock);
+        return Result(r, path, sha, size, fromCache: false, clock, hashSource.Word());
     }
 
-    private static ArtifactMetadata Metadata(ArtifactRequest r, string url, string sha, DateTimeOffset downloadedAt) =>
-        ArtifactMetadata.For(r.Identity(sha) with { Url = url }, ArtifactKind.Downloaded, r.InstallerImage, downloadedAt);
+    /// <summary>
+    /// The checksum step: the factory's <c>&lt;asset&gt;.sha256</c> / <c>.sha512</c> (<see cref="FactoryChecksum"/>), when
+    /// it serves one, checked against the complete <c>.part</c> before it is recorded and renamed. Any failure removes
+    /// the <c>.part</c>: no file of a download that was not verified is left. Returns what the hash was checked against.
+    /// </summary>
+    private async Task<HashSource> CheckFactoryChecksumAsync(string url, string asset, string path, string sha256, string shown, CancellationToken ct)
+    {
+        if (!_factoryChecksums)
+        {
+            return HashSource.Local;
+        }
+        var part = path + CachePaths.PartSuffix;
+        try
+        {
+            var expected = await FactoryChecksum.FetchAsync(url, asset, _http, _events, ct).ConfigureAwait(false);
+            var source = await FactoryChecksum.VerifyAsync(expected, part, sha256, shown, null, ct).ConfigureAwait(false);
+            _events.Verbose(expected is null
+                ? $"{path}: sha256 computed here only (the factory serves no checksum)."
+                : $"{path}: matches the factory's {expected.Url}.");
+            return source;
+        }
+        catch
+        {
+            AtomicFile.TryDelete(part);
+            throw;
+        }
+    }
+
+    /// <summary>What a cached record says its hash was checked against; local for a record written before it said so.</summary>
+    private static string RecordedHashSource(ArtifactMetadata meta) => meta.RecordedHashSource();
+
+    private static ArtifactMetadata Metadata(ArtifactRequest r, string url, string sha, DateTimeOffset downloadedAt, string? hashSource)
+    {
+        var meta = ArtifactMetadata.For(r.Identity(sha) with { Url = url }, ArtifactKind.Downloaded, r.InstallerImage, downloadedAt);
+        meta.HashSource = hashSource;
+        return meta;
+    }
 
     /// <summary>
     /// Refuses anything in the artifact's part of the cache that the cache did not write: a link or a non-folder on the
@@ -199,7 +244,7 @@ public sealed class ArtifactDownloader
     /// </summary>
     private void RestoreSideFiles(ArtifactRequest r, string path, ArtifactMetadata cached, string verified)
     {
-        var meta = Metadata(r, cached.Url.Length > 0 ? cached.Url : r.Url, verified, cached.DownloadedAt == default ? DateTimeOffset.UtcNow : cached.DownloadedAt);
+        var meta = Metadata(r, cached.Url.Length > 0 ? cached.Url : r.Url, verified, cached.DownloadedAt == default ? DateTimeOffset.UtcNow : cached.DownloadedAt, cached.HashSource);
         if (cached.InstallerImage is { Length: > 0 } image)
         {
             meta.InstallerImage = image;
@@ -320,9 +365,10 @@ public sealed class ArtifactDownloader
         File.Delete(path);
     }
 
-    private static TalosArtifact Result(ArtifactRequest r, string path, string sha, long size, bool fromCache, Stopwatch clock) => new(r.Identity(sha, size))
+    private static TalosArtifact Result(ArtifactRequest r, string path, string sha, long size, bool fromCache, Stopwatch clock, string hashSource) => new(r.Identity(sha, size))
     {
         Path = path,
+        HashSource = hashSource,
         InstallerImage = r.InstallerImage,
         FromCache = fromCache,
         Kind = nameof(ArtifactKind.Downloaded),

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Text.RegularExpressions;
 using TalosImage.Core.Factory;
+using TalosImage.Core.Http;
 using TalosImage.Core.Versions;
 
 namespace TalosImage.Core.Artifacts;
@@ -87,6 +88,10 @@ public sealed record ArtifactRequest
         if (!Uri.TryCreate((FactoryUrl ?? "").Trim(), UriKind.Absolute, out var factory) || (factory.Scheme != "http" && factory.Scheme != "https"))
         {
             throw Invalid($"FactoryUrl '{FactoryUrl}' is not an absolute http(s) URL.", FactoryUrl);
+        }
+        if (!string.IsNullOrEmpty(factory.UserInfo))
+        {
+            throw Invalid($"FactoryUrl '{HttpPipeline.Redact(factory)}' holds a user name or password, which a factory URL must not have; give the credential with -FactoryCredential or config.yaml's defaults.factory_auth.", HttpPipeline.Redact(factory));
         }
         string? pxe = null;
         if (!string.IsNullOrWhiteSpace(PxeUrl))

@@ -18,7 +18,8 @@ public sealed class SaveStage
 
     public SaveStage(string cacheDir, IEngineEvents events, HttpOptions? http = null, CacheAccess? access = null)
     {
-        Downloader = new ArtifactDownloader(cacheDir, events, http);
+        // Every host's downloads are checked against the factory's checksum file where it serves one.
+        Downloader = new ArtifactDownloader(cacheDir, events, http, factoryChecksums: true);
         _cacheDir = cacheDir;
         _events = events ?? NullEngineEvents.Instance;
         _access = access ?? CacheAccess.PerCall();

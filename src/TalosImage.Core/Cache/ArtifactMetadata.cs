@@ -32,7 +32,16 @@ public sealed class ArtifactMetadata
     [JsonProperty("source_sha256", NullValueHandling = NullValueHandling.Ignore)] public string? SourceSha256 { get; set; }
     /// <summary>For an expanded image: the decoder that expanded it (Native, Managed or Program).</summary>
     [JsonProperty("decompressor", NullValueHandling = NullValueHandling.Ignore)] public string? Decompressor { get; set; }
+    /// <summary>
+    /// For a download: what its sha256 was checked against, <c>factory-sha256</c> / <c>factory-sha512</c> (the factory's
+    /// checksum file) or <c>local</c> (computed here only). Absent in records written before it existed: read as local.
+    /// </summary>
+    [JsonProperty("hash_source", NullValueHandling = NullValueHandling.Ignore)] public string? HashSource { get; set; }
     [JsonProperty("downloaded_at")] public DateTimeOffset DownloadedAt { get; set; }
+
+    /// <summary>What a download's hash was checked against as recorded; <c>local</c> for a record written before it said so; empty for an expansion.</summary>
+    public string RecordedHashSource() =>
+        HashSource is { Length: > 0 } recorded ? recorded : Vocabulary.IsKind(Kind, ArtifactKind.Expanded) ? "" : TalosImage.HashSource.Local.Word();
     /// <summary>The artifact's last-write time (UTC ticks) when it was recorded; a change means the file was touched.</summary>
     [JsonProperty("mtime_ticks")] public long MtimeTicks { get; set; }
 
@@ -186,6 +195,7 @@ public sealed class ArtifactMetadata
         InstallerImage = InstallerImage is { Length: > 0 } image ? image : Factory.FactoryCatalog.InstallerImageFromUrl(Url, Platform, SchematicId, Version, SecureBoot),
         Kind = Kind,
         FromCache = fromCache,
+        HashSource = RecordedHashSource(),
     };
 
     /// <summary>Removes the two side files of <paramref name="artifactPath"/>.</summary>

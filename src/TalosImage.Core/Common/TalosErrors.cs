@@ -152,6 +152,26 @@ public static class TalosErrors
         By(Hosts.GetTalosOverlay),
         By(Hosts.ResolveTalosVersion, "-FactoryUrl is not an http(s) URL (with -Source Factory)."));
 
+    public static readonly TalosError FactoryCredentialMissing = Define("FactoryCredentialMissing", TalosErrorKind.InvalidArgument,
+        meaning: "config.yaml's defaults.factory_auth names an environment variable (bearer_token_env, password_env) that is not set or empty; the message names the variable, never a value. Terminating; nothing is asked.",
+        By(Hosts.InvokeTalosOrder, "config.yaml's defaults.factory_auth names an environment variable (bearer_token_env, password_env) that is not set or empty (not needed with -Offline). Terminating; nothing is asked."));
+
+    public static readonly TalosError FactoryCredentialInvalid = Define("FactoryCredentialInvalid", TalosErrorKind.InvalidArgument,
+        meaning: "the factory credential cannot be sent: an empty password or token, a user name with ':', a token with whitespace, or a control character in either; the value is not repeated. Terminating.",
+        By(Hosts.InvokeTalosOrder, "the factory credential (-FactoryCredential or defaults.factory_auth) cannot be sent: an empty password or token, a user name with ':', a token with whitespace, or a control character; the value is not repeated. Terminating."),
+        By(Hosts.SaveTalosImage, "-FactoryCredential cannot be sent: an empty password or token, a user name with ':', a token with whitespace, or a control character; the value is not repeated. Terminating."),
+        By(Hosts.NewTalosSchematic, "-FactoryCredential cannot be sent: an empty password or token, a user name with ':', a token with whitespace, or a control character; the value is not repeated. Terminating."),
+        By(Hosts.GetTalosExtension, "-FactoryCredential cannot be sent: an empty password or token, a user name with ':', a token with whitespace, or a control character; the value is not repeated. Terminating."),
+        By(Hosts.ResolveTalosVersion, "-FactoryCredential cannot be sent: an empty password or token, a user name with ':', a token with whitespace, or a control character; the value is not repeated. Terminating."));
+
+    public static readonly TalosError FactoryAuthenticationFailed = Define("FactoryAuthenticationFailed", TalosErrorKind.PermissionDenied,
+        meaning: "the factory answered 401 or 403 to a request that carried the factory credential; the message says which credential was sent (Basic with its user name, or a bearer token) and where it came from (-FactoryCredential, or the environment variable named in defaults.factory_auth), never its value. Without a credential a 401 or 403 stays Http401 / Http403.",
+        By(Hosts.InvokeTalosOrder, "the factory answered 401 or 403 to a request that carried the credential of -FactoryCredential or defaults.factory_auth; the message names the source (the environment variable, or -FactoryCredential) and the user name, never the secret."),
+        By(Hosts.SaveTalosImage, "the factory answered 401 or 403 to a request (the image or its checksum file) that carried -FactoryCredential; the message names the user name (or bearer), never the secret. Nothing is stored."),
+        By(Hosts.NewTalosSchematic, "the factory answered 401 or 403 to a request that carried -FactoryCredential; the message names the user name (or bearer), never the secret."),
+        By(Hosts.GetTalosExtension, "the factory answered 401 or 403 to a request that carried -FactoryCredential; the message names the user name (or bearer), never the secret."),
+        By(Hosts.ResolveTalosVersion, "the factory answered 401 or 403 to GET /versions with -FactoryCredential; the message names the user name (or bearer), never the secret."));
+
     public static readonly TalosError InvalidGitHubApiUrl = Define("InvalidGitHubApiUrl", TalosErrorKind.InvalidArgument,
         meaning: "-GitHubApiUrl is not an http(s) URL (with -Source GitHub).",
         By(Hosts.ResolveTalosVersion));
@@ -308,6 +328,11 @@ public static class TalosErrors
     public static readonly TalosError DownloadProtocolError = Define("DownloadProtocolError", TalosErrorKind.ProtocolError,
         meaning: "the server answered with a success status that is neither 200 with the file nor 206 to a resumed request, a 200 with neither Content-Length nor chunked framing (its end cannot be told from a cut connection), or a body in a content coding (Content-Encoding: gzip ...) though identity was asked for. Nothing is stored.",
         By(Hosts.InvokeTalosOrder, "download stage: a success status that is neither 200 with the file nor 206 to a resumed request, a 200 without Content-Length or chunked framing, or a body in a content coding."),
+        By(Hosts.SaveTalosImage));
+
+    public static readonly TalosError FactoryChecksumMismatch = Define("FactoryChecksumMismatch", TalosErrorKind.InvalidData,
+        meaning: "the factory serves <asset>.sha256 or .sha512 (enterprise factories) and the downloaded file does not have that hash, or the checksum file is not one (no hex digest of the right length for the asset). The partial file is removed; nothing gets the final name.",
+        By(Hosts.InvokeTalosOrder, "download stage: the file does not have the hash the factory's <asset>.sha256 / .sha512 gives, or that file is not a checksum; nothing is stored."),
         By(Hosts.SaveTalosImage));
 
     public static readonly TalosError CachePathRefused = Define("CachePathRefused", TalosErrorKind.SecurityError,

@@ -79,6 +79,14 @@ public static class Vocabulary
     /// <summary>The Proxmox methods an orders file may name, in its spelling.</summary>
     public static readonly string[] ProxmoxMethodWords = { Word(ProxmoxMethod.Upload), Word(ProxmoxMethod.DownloadUrl) };
 
+    /// <summary>The word of a hash source: local, factory-sha256, factory-sha512.</summary>
+    public static string Word(this HashSource source) => source switch
+    {
+        HashSource.FactorySha256 => "factory-sha256",
+        HashSource.FactorySha512 => "factory-sha512",
+        _ => "local",
+    };
+
     /// <summary>The method an orders file's word names (upload unless download-url).</summary>
     public static ProxmoxMethod ProxmoxMethodOf(string? word) =>
         string.Equals(word, Word(ProxmoxMethod.DownloadUrl), StringComparison.Ordinal) ? ProxmoxMethod.DownloadUrl : ProxmoxMethod.Upload;

@@ -35,6 +35,12 @@ public sealed class FactoryClient
         {
             throw new TalosException(TalosErrors.InvalidFactoryUrl, $"'{(uri is null ? factoryUrl : HttpPipeline.Redact(uri))}' is not an http(s) URL of an Image Factory", factoryUrl);
         }
+        if (!string.IsNullOrEmpty(uri.UserInfo))
+        {
+            // The user info is never shown (Redact drops it) nor sent: a credential goes through HttpOptions.Credential.
+            throw new TalosException(TalosErrors.InvalidFactoryUrl,
+                $"'{HttpPipeline.Redact(uri)}' holds a user name or password, which a factory URL must not have; give the credential with -FactoryCredential or config.yaml's defaults.factory_auth", HttpPipeline.Redact(uri));
+        }
         FactoryUrl = factoryUrl.TrimEnd('/');
         _http = http ?? HttpOptions.Default;
         _client = HttpPipeline.For(FactoryUrl, _http);

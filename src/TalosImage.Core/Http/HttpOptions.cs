@@ -31,6 +31,11 @@ public sealed record HttpOptions
     public int MaxRedirects { get; init; } = 10;
     /// <summary>Extra check of a server certificate (pinning). Null: the platform's normal validation.</summary>
     public Func<X509Certificate2, X509Chain?, SslPolicyErrors, bool>? ServerCertificateValidation { get; init; }
+    /// <summary>
+    /// The credential of one origin (a factory behind a login): sent to requests of exactly its scheme, host and port,
+    /// never after a redirect to another host. Null: no Authorization header is ever set.
+    /// </summary>
+    public HttpCredential? Credential { get; init; }
 
     public static HttpOptions Default { get; } = new();
 }

@@ -28,7 +28,12 @@ public static class HttpPipeline
     public static HttpClient Create(string? baseUrl, HttpOptions? options = null)
     {
         options ??= HttpOptions.Default;
-        var client = new HttpClient(new RetryHandler(CreateTransport(options), options))
+        var transport = CreateTransport(options);
+        if (options.Credential is { } credential)
+        {
+            transport = new CredentialHandler(transport, credential);
+        }
+        var client = new HttpClient(new RetryHandler(transport, options))
         {
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
         };
@@ -124,6 +129,14 @@ public static class HttpPipeline
         body = SafeText.Excerpt(body, 500);
         var url = Redact(response.RequestMessage?.RequestUri);
         var message = $"{response.RequestMessage?.Method} {url} answered {code} {response.ReasonPhrase}" + (body.Length > 0 ? $": {body}" : ".");
+        if (code is 401 or 403 && options.Credential is { } credential && credential.AppliesTo(response.RequestMessage?.RequestUri))
+        {
+            // The request carried the credential: say which one (never its value), not only the status.
+            throw new TalosException(TalosErrors.FactoryAuthenticationFailed,
+                $"{response.RequestMessage?.Method} {url} answered {code} {response.ReasonPhrase} to {credential.Describe()}: " +
+                (code == 401 ? "the factory does not accept it (wrong or expired)" : "the factory accepts it but refuses this request to it") +
+                (body.Length > 0 ? $". The factory said: {body}" : "."), url);
+        }
         if (code >= 300 && code < 400)
         {
             // The handler follows redirects; one it hands back was refused: too many hops (a loop) or https -> http.

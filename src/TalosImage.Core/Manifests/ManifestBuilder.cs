@@ -401,7 +401,7 @@ public static class ManifestBuilder
     }
 
     private static ManifestFile File(TalosArtifact a) =>
-        new() { Path = a.Path, Done = true, Sha256 = a.Sha256, SizeBytes = a.Size, FromCache = a.FromCache, DurationSeconds = a.DurationSeconds };
+        new() { Path = a.Path, Done = true, Sha256 = a.Sha256, SizeBytes = a.Size, FromCache = a.FromCache, DurationSeconds = a.DurationSeconds, HashSource = a.HashSource is { Length: > 0 } h ? h : null };
 
     private static bool SamePath(string? a, string? b) =>
         !string.IsNullOrEmpty(a) && !string.IsNullOrEmpty(b) && string.Equals(Path.GetFullPath(a!), Path.GetFullPath(b!), StringComparison.Ordinal);

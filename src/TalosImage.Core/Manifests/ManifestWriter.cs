@@ -102,15 +102,24 @@ public static class ManifestWriter
         return map;
     }
 
-    private static YamlNode File(ManifestFile f) => new YamlMappingNode
+    private static YamlNode File(ManifestFile f)
     {
-        { "path", Str(f.Path) },
-        { "done", Bool(f.Done) },
-        { "sha256", Str(f.Sha256) },
-        { "size_bytes", f.SizeBytes is { } s ? Num(s) : Null() },
-        { "from_cache", Bool(f.FromCache) },
-        { "duration_s", Seconds(f.DurationSeconds) },
-    };
+        var map = new YamlMappingNode
+        {
+            { "path", Str(f.Path) },
+            { "done", Bool(f.Done) },
+            { "sha256", Str(f.Sha256) },
+            { "size_bytes", f.SizeBytes is { } s ? Num(s) : Null() },
+            { "from_cache", Bool(f.FromCache) },
+            { "duration_s", Seconds(f.DurationSeconds) },
+        };
+        if (f.HashSource is { Length: > 0 } source)
+        {
+            // factory-sha256 / factory-sha512: checked against the factory's checksum file; local: computed here only.
+            map.Add("hash_source", Str(source));
+        }
+        return map;
+    }
 
     private static YamlNode Push(ManifestPush p)
     {

@@ -84,6 +84,11 @@ public sealed record ManifestFile
     public long? SizeBytes { get; init; }
     public bool FromCache { get; init; }
     public double DurationSeconds { get; init; }
+    /// <summary>
+    /// For a download: what Sha256 was checked against, factory-sha256 / factory-sha512 (the factory's checksum file)
+    /// or local (computed here only); null when not known (a planned entry, an expansion).
+    /// </summary>
+    public string? HashSource { get; init; }
 }
 
 /// <summary>A push to one host or storage.</summary>

@@ -22,6 +22,8 @@ public sealed record TalosConfig
     public PushDefaults Push { get; init; } = new();
     public CachePolicy CachePolicy { get; init; } = new();
     public string FactoryUrl { get; init; } = Factory.FactoryCatalog.PublicFactoryUrl;
+    /// <summary>defaults.factory_auth: the credential of a factory behind a login (names of environment variables only); null: none.</summary>
+    public FactoryAuthConfig? FactoryAuth { get; init; }
     public string GitHubApiUrl { get; init; } = Factory.FactoryCatalog.PublicGitHubApiUrl;
     /// <summary>The factory's PXE host (defaults.pxe_url); null: derived from <see cref="FactoryUrl"/> (<see cref="Factory.FactoryCatalog.PxeBaseUrl"/>).</summary>
     public string? PxeUrl { get; init; }
@@ -35,6 +37,17 @@ public sealed record TalosConfig
     public ManifestSettings Manifest { get; init; } = new();
     /// <summary>Named Proxmox API endpoints that positions publish to with push.proxmox.</summary>
     public IReadOnlyDictionary<string, ProxmoxEndpointConfig> Proxmox { get; init; } = new Dictionary<string, ProxmoxEndpointConfig>();
+}
+
+/// <summary>
+/// defaults.factory_auth: a bearer token or HTTP Basic credentials for the factory, by the NAMES of the environment
+/// variables that hold the secrets (<see cref="Factory.FactoryCredentials"/> reads them when a run needs the factory).
+/// </summary>
+public sealed record FactoryAuthConfig
+{
+    public string? BearerTokenEnv { get; init; }
+    public string? Username { get; init; }
+    public string? PasswordEnv { get; init; }
 }
 
 public sealed record PushDefaults

@@ -101,6 +101,10 @@ public static class OrderLoader
             Concurrency = (int?)d.Integer("concurrency") ?? config.Concurrency,
             Decompressor = d.Text("decompressor") ?? config.Decompressor,
         };
+        if (d.Object("factory_auth") is { } fa)
+        {
+            config = config with { FactoryAuth = LoadFactoryAuth(fa) };
+        }
         if (d.Object("push") is { } p)
         {
             config = config with
@@ -132,6 +136,38 @@ public static class OrderLoader
             };
         }
         return config;
+    }
+
+    /// <summary>defaults.factory_auth, with its rules (InputSchema.FactoryAuthBearerExcludes, FactoryAuthBasicTogether, FactoryAuthNeedsOne).</summary>
+    private static FactoryAuthConfig? LoadFactoryAuth(Section fa)
+    {
+        var auth = new FactoryAuthConfig { BearerTokenEnv = fa.Text("bearer_token_env"), Username = fa.Text("username"), PasswordEnv = fa.Text("password_env") };
+        var y = fa.Input;
+        if (auth.BearerTokenEnv is not null)
+        {
+            foreach (var other in InputSchema.FactoryAuthBearerExcludes.Excluded.Where(fa.IsSet))
+            {
+                y.Add(fa.KeyNode(other), fa.PathOf(other), InputSchema.FactoryAuthBearerExcludes.Description);
+            }
+            return auth;
+        }
+        if (auth.Username is not null || auth.PasswordEnv is not null)
+        {
+            foreach (var missing in InputSchema.FactoryAuthBasicTogether.Required.Where(k => string.IsNullOrEmpty(fa.Text(k))))
+            {
+                y.Add(fa.Node ?? fa.ValueNode(auth.Username is not null ? "username" : "password_env"), fa.PathOf(missing), InputSchema.FactoryAuthBasicTogether.Description);
+            }
+            if (auth.Username is { } user && (user.IndexOf(':') >= 0 || user.Any(char.IsControl)))
+            {
+                y.Add(fa.ValueNode("username"), fa.PathOf("username"), "an HTTP Basic user name cannot hold ':' or control characters");
+            }
+            return auth;
+        }
+        if (fa.Node is not null && !YamlInput.IsNull(fa.Node))
+        {
+            y.Add(fa.Node, fa.Path, InputSchema.FactoryAuthNeedsOne.Description);
+        }
+        return null;
     }
 
     private static TalosConfig ApplyEnvironment(TalosConfig config, Func<string, string?> environment, YamlInput y)

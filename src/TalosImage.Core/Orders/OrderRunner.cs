@@ -21,7 +21,7 @@ namespace TalosImage.Core.Orders;
 /// </summary>
 public sealed class OrderRunner
 {
-    private readonly RunOptions _options;
+    private RunOptions _options;
     private readonly IEngineEvents _events;
     /// <summary>Order id -> what push.retention removed or kept after its publishes.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<TalosPublishedImage>> _retention = new(StringComparer.Ordinal);
@@ -35,6 +35,7 @@ public sealed class OrderRunner
     public async Task<RunResult> RunAsync(CancellationToken cancellationToken)
     {
         var input = WithBaseDirectory(OrderLoader.Load(_options.ConfigPath, _options.OrdersPath, _options.Environment), _options.BaseDirectory);
+        WithFactoryCredential(input.Config);
         var plan = await Planner.PlanAsync(input, new PlanOptions
         {
             OrderIds = _options.OrderIds,
@@ -67,6 +68,27 @@ public sealed class OrderRunner
         ConnectTimeout = TimeSpan.FromSeconds(10),
         HeadersTimeout = TimeSpan.FromMinutes(1),
     };
+
+    /// <summary>
+    /// The factory credential of the run (-FactoryCredential, else config.yaml's defaults.factory_auth, read from the
+    /// environment now), carried by the run's HTTP options to the factory client and the downloader. Offline runs ask
+    /// no server and need none.
+    /// </summary>
+    private void WithFactoryCredential(TalosConfig config)
+    {
+        if (_options.Offline)
+        {
+            return;
+        }
+        var credential = _options.FactoryCredential is { } given
+            ? FactoryCredentials.FromParameter(config.FactoryUrl, given.UserName, given.Password)
+            : FactoryCredentials.FromConfig(config.FactoryAuth, config.FactoryUrl, _options.Environment);
+        if (credential is not null)
+        {
+            _events.Verbose($"factory requests to {credential.Origin.GetLeftPart(UriPartial.Authority)} carry {credential.Describe()}");
+            _options = _options with { Http = FactoryCredentials.With(_options.Http ?? (_options.DryRun ? DryRunHttp : HttpOptions.Default), credential) };
+        }
+    }
 
     private IVersionResolver CreateResolver(TalosConfig config) => new VersionResolver(new VersionSourceOptions
     {

@@ -22,6 +22,8 @@ public sealed record RunOptions
     /// <summary>Environment lookup (TALOS_FACTORY_URL, GITHUB_TOKEN, Proxmox token variables, HOME/USERPROFILE for a leading ~ in cache_dir and manifest paths); tests pass their own.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
     public HttpOptions? Http { get; init; }
+    /// <summary>Invoke-TalosOrder -FactoryCredential (user name "bearer": the password is a bearer token); wins over config.yaml's defaults.factory_auth.</summary>
+    public System.Net.NetworkCredential? FactoryCredential { get; init; }
     /// <summary>The folder relative paths of the config (cache_dir, manifest paths) are taken from; null: the process's current folder.</summary>
     public string? BaseDirectory { get; init; }
     /// <summary>Asked per position before it runs (-Confirm); a position declined is skipped. Null: run everything.</summary>
@@ -37,7 +39,7 @@ public static class ExitCodes
 
     /// <summary>Bad input or usage gives 2 (also a cache_dir or --log path that cannot be used at all); anything else that stops a run gives 1.</summary>
     public static int For(Exception e) =>
-        e is TalosValidationException || (e is TalosException t && t.Kind == TalosErrorKind.InvalidArgument && t.Is(TalosErrors.Usage, TalosErrors.UnknownOrderId, TalosErrors.InvalidOrderFile, TalosErrors.CacheDirectoryUnusable, TalosErrors.LogFileUnusable))
+        e is TalosValidationException || (e is TalosException t && t.Kind == TalosErrorKind.InvalidArgument && t.Is(TalosErrors.Usage, TalosErrors.UnknownOrderId, TalosErrors.InvalidOrderFile, TalosErrors.CacheDirectoryUnusable, TalosErrors.LogFileUnusable, TalosErrors.FactoryCredentialMissing, TalosErrors.FactoryCredentialInvalid))
             ? BadInput
             : Failed;
 }

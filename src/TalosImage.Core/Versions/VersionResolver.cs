@@ -60,7 +60,8 @@ public sealed class VersionResolver : IVersionResolver
         _source = (options.Source ?? "").Trim().ToLowerInvariant() switch
         {
             "factory" => new FactoryVersionSource(options.FactoryUrl, http),
-            "github" => new GitHubVersionSource(options.GitHubApiUrl, Token(options), http),
+            // The factory's credential is the factory's: never given to the GitHub client.
+            "github" => new GitHubVersionSource(options.GitHubApiUrl, Token(options), http with { Credential = null }),
             _ => throw new TalosException(TalosErrors.UnknownVersionSource,
                 $"'{options.Source}' is not a version source; expected factory or github", options.Source),
         };
@@ -359,6 +360,10 @@ public sealed class VersionResolver : IVersionResolver
             {
                 _events.Warning($"{_source.Describe()} could not be asked ({e.Message}); using the version list cached at {Time(cached.FetchedAt)} ({Age(now - cached.FetchedAt)} old)");
                 return cached.ToSnapshot(VersionListOrigin.Fallback);
+            }
+            if (e.ErrorId == TalosErrors.FactoryAuthenticationFailed.Id)
+            {
+                throw; // its own id: which credential the factory refused says more than "no version list"
             }
             throw new TalosException(TalosErrors.VersionListUnavailable.Caused(e.Kind), $"cannot list Talos versions: {e.Message}", _source.Url, e);
         }

@@ -136,8 +136,102 @@ public sealed class FakeImageFactory : IAsyncDisposable
     /// </summary>
     public Func<HttpContext, byte[], Task<bool>>? ImageFault { get; set; }
 
-    /// <summary>GET requests for images (bytes downloaded from this factory).</summary>
-    public int ImageGets => Log.Count(s => s.Method == "GET" && s.Path.StartsWith("/image/", StringComparison.Ordinal));
+    /// <summary>GET requests for images (bytes downloaded from this factory; checksum files are not images).</summary>
+    public int ImageGets => Log.Count(s => s.Method == "GET" && s.Path.StartsWith("/image/", StringComparison.Ordinal) && !IsChecksumPath(s.Path));
+
+    // ------------------------------------------------------------------ a factory behind a login, checksums, a CDN
+
+    /// <summary>What GET /image/.../&lt;asset&gt;.sha256 and .sha512 answer.</summary>
+    public enum ChecksumMode
+    {
+        /// <summary>404 for both (a self-hosted factory without the enterprise feature).</summary>
+        NotFound,
+        /// <summary>402 for both, as the public factory answers.</summary>
+        PaymentRequired,
+        /// <summary>The right .sha256 (sha256sum format); .sha512 404.</summary>
+        Sha256,
+        /// <summary>.sha256 404, the right .sha512 (sha512sum format).</summary>
+        Sha512,
+        /// <summary>A .sha256 of other bytes.</summary>
+        WrongSha256,
+        /// <summary>.sha256 404, a .sha512 of other bytes.</summary>
+        WrongSha512,
+        /// <summary>200 with text that is no checksum.</summary>
+        NotAChecksum,
+    }
+
+    public ChecksumMode Checksums { get; set; }
+
+    /// <summary>
+    /// When set, every factory request (not the GitHub API's, not the CDN's) must carry exactly this Authorization
+    /// header, else <see cref="AuthFailureStatus"/> with WWW-Authenticate and a body that echoes what was sent (as a
+    /// careless server might: the client must still not show it).
+    /// </summary>
+    public string? RequiredAuthorization { get; set; }
+
+    /// <summary>401 (default) or 403: the answer to a request without the required Authorization.</summary>
+    public int AuthFailureStatus { get; set; } = 401;
+
+    /// <summary>The header value of HTTP Basic credentials.</summary>
+    public static string BasicHeader(string user, string password) => "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password));
+
+    private LoopbackHttpServer? _cdn;
+
+    /// <summary>Requests the CDN server received (its own port: another origin for the same-host rule).</summary>
+    public ConcurrentQueue<Seen> CdnLog { get; } = new();
+
+    /// <summary>http://127.0.0.1:OTHERPORT of the CDN, once <see cref="StartCdnAsync"/> ran.</summary>
+    public string? CdnUrl => _cdn?.BaseUrl;
+
+    /// <summary>When true (and the CDN is started), GET /image/... answers 302 to the CDN, with a presigned-looking query.</summary>
+    public bool RedirectToCdn { get; set; }
+
+    private readonly ConcurrentDictionary<string, byte[]> _cdnFiles = new(StringComparer.Ordinal);
+
+    /// <summary>Starts a second loopback server, the factory's "CDN": it serves what GET /image/... redirected to it, with no login.</summary>
+    public async Task<string> StartCdnAsync()
+    {
+        _cdn ??= await LoopbackHttpServer.StartAsync(async ctx =>
+        {
+            var req = ctx.Request;
+            CdnLog.Enqueue(new Seen(req.Method, req.Path.Value ?? "", req.QueryString.Value ?? "", null, req.Headers.Authorization.FirstOrDefault()));
+            if (_cdnFiles.TryGetValue(req.Path.Value ?? "", out var bytes))
+            {
+                await SendImageAsync(ctx, bytes, Path.GetFileName(req.Path.Value ?? ""));
+                return;
+            }
+            await Text(ctx, 404, "not on the CDN");
+        });
+        return _cdn.BaseUrl;
+    }
+
+    private static bool IsChecksumPath(string path) => path.EndsWith(".sha256", StringComparison.Ordinal) || path.EndsWith(".sha512", StringComparison.Ordinal);
+
+    private async Task ChecksumAsync(HttpContext ctx, string schematicId, string version, string file)
+    {
+        var sha512 = file.EndsWith(".sha512", StringComparison.Ordinal);
+        var asset = file.Substring(0, file.Length - ".sha256".Length);
+        var bytes = _schematics.ContainsKey(schematicId) && Versions.Contains(version) ? Images?.Invoke(schematicId, version, asset) : null;
+        if (Checksums == ChecksumMode.PaymentRequired)
+        {
+            await Text(ctx, 402, "checksums are an enterprise feature");
+            return;
+        }
+        var serves = bytes is not null && Checksums switch
+        {
+            ChecksumMode.Sha256 or ChecksumMode.WrongSha256 or ChecksumMode.NotAChecksum => !sha512,
+            ChecksumMode.Sha512 or ChecksumMode.WrongSha512 => sha512,
+            _ => false,
+        };
+        if (!serves)
+        {
+            await Text(ctx, 404, "not found");
+            return;
+        }
+        var content = Checksums is ChecksumMode.WrongSha256 or ChecksumMode.WrongSha512 ? bytes!.Concat(new byte[] { 1 }).ToArray() : bytes!;
+        var hex = Convert.ToHexString(sha512 ? SHA512.HashData(content) : SHA256.HashData(content)).ToLowerInvariant();
+        await Text(ctx, 200, Checksums == ChecksumMode.NotAChecksum ? "<html>no checksum here</html>" : $"{hex}  {asset}");
+    }
 
     /// <summary>The next <paramref name="count"/> requests answer 500.</summary>
     public void Fail500(int count) => Interlocked.Exchange(ref _fail500, count);
@@ -166,6 +260,13 @@ public sealed class FakeImageFactory : IAsyncDisposable
             {
                 return;
             }
+        }
+        if (RequiredAuthorization is { } required && !(req.Path.Value ?? "").StartsWith(GitHubApiPrefix + "/repos/", StringComparison.Ordinal) &&
+            req.Headers.Authorization.FirstOrDefault() != required)
+        {
+            ctx.Response.Headers.WWWAuthenticate = "Basic realm=\"factory\", Bearer";
+            await Text(ctx, AuthFailureStatus, "unauthorized: got " + (req.Headers.Authorization.FirstOrDefault() ?? "nothing"));
+            return;
         }
         if (Interlocked.Decrement(ref _fail429) >= 0)
         {
@@ -207,6 +308,10 @@ public sealed class FakeImageFactory : IAsyncDisposable
             }
             var supported = TalosImage.Core.Factory.OverlayRules.Supports(TalosImage.Core.Versions.TalosSemVersion.Parse(ov));
             await Json(ctx, 200, (supported ? Overlays : new List<Overlay>()).Select(o => new { name = o.Name, image = o.Image, @ref = o.Ref, digest = o.Digest }));
+        }
+        else if (req.Method == "GET" && segments is ["image", var cs, var cv, var checksum] && IsChecksumPath(checksum))
+        {
+            await ChecksumAsync(ctx, cs, cv, checksum);
         }
         else if ((req.Method == "GET" || req.Method == "HEAD") && segments is ["image", var schematic, var version, var asset])
         {
@@ -313,6 +418,14 @@ public sealed class FakeImageFactory : IAsyncDisposable
         if (Images?.Invoke(schematicId, version, asset) is not { } bytes)
         {
             await Text(ctx, 404, "asset not found");
+            return;
+        }
+        if (RedirectToCdn && _cdn is not null && ctx.Request.Method == "GET")
+        {
+            var cdnPath = $"/cdn/{schematicId}/{version}/{asset}";
+            _cdnFiles[cdnPath] = bytes;
+            ctx.Response.StatusCode = 302;
+            ctx.Response.Headers.Location = _cdn.BaseUrl + cdnPath + "?X-Amz-Signature=0123456789abcdef";
             return;
         }
         if (RedirectImages is { } redirect && ctx.Request.Method == "GET")
@@ -461,5 +574,12 @@ public sealed class FakeImageFactory : IAsyncDisposable
     public static List<Release> ReleasesOf(params string[] tags) =>
         tags.Select((t, i) => new Release(t, TalosImage.Core.Versions.TalosSemVersion.Parse(t).IsPrerelease, false, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(i))).ToList();
 
-    public ValueTask DisposeAsync() => _server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (_cdn is not null)
+        {
+            await _cdn.DisposeAsync();
+        }
+        await _server.DisposeAsync();
+    }
 }

@@ -138,6 +138,44 @@ public static class InputSchema
         Description = "retention of the artifact cache",
     };
 
+    // defaults.factory_auth: a factory behind a login. Only NAMES of environment variables: no secret goes into YAML.
+    public static readonly ExcludesRule FactoryAuthBearerExcludes = new()
+    {
+        Key = "bearer_token_env",
+        Excluded = new[] { "username", "password_env" },
+        Description = "give either bearer_token_env or username and password_env, not both",
+    };
+    public static readonly RequiredTogetherRule FactoryAuthBasicTogether = new()
+    {
+        When = new[] { "username", "password_env" },
+        Required = new[] { "username", "password_env" },
+        Description = "HTTP Basic needs both username and password_env (the NAME of the variable that holds the password)",
+    };
+    public static readonly AnyOfKeysRule FactoryAuthNeedsOne = new()
+    {
+        Keys = new[] { "bearer_token_env", "password_env" },
+        CountOnlyWhenSet = new[] { "bearer_token_env", "password_env" },
+        Description = "needs bearer_token_env, or username and password_env",
+    };
+
+    private static ScalarSchema EnvironmentVariableName(string description) => new(ScalarType.String)
+    {
+        New = true,
+        Pattern = EnvironmentVariablePattern,
+        PatternMessage = _ => "expected the NAME of an environment variable that holds the secret (the secret itself never goes into YAML)",
+        Description = description,
+    };
+
+    public static readonly ObjectSchema FactoryAuth = new(
+        new Property("bearer_token_env", EnvironmentVariableName("the environment variable holding a bearer token, sent as `Authorization: Bearer <token>` to the factory only (see [A factory behind a login](#a-factory-behind-a-login-new))")),
+        new Property("username", new ScalarSchema(ScalarType.String) { NumbersAsText = true, New = true, Description = "HTTP Basic user name (not secret; no `:`), with `password_env`" }),
+        new Property("password_env", EnvironmentVariableName("the environment variable holding the HTTP Basic password")))
+    {
+        New = true,
+        Description = "credentials of a factory behind a login (self-hosted, enterprise): sent only to `factory_url`'s scheme, host and port, never after a redirect to another host; the secrets come from environment variables named here (`-FactoryCredential` of Invoke-TalosOrder wins over it)",
+        Rules = new SchemaRule[] { FactoryAuthBearerExcludes, FactoryAuthBasicTogether, FactoryAuthNeedsOne },
+    };
+
     public static readonly ObjectSchema Defaults = new(
         new Property("cache_dir", new ScalarSchema(ScalarType.String)
         {
@@ -175,6 +213,7 @@ public static class InputSchema
             New = true,
             Description = "the factory's PXE host, where `image_format: pxe` positions find their iPXE script (`<pxe_url>/pxe/<schematic>/<version>/<platform>-<arch>[-secureboot]`); a self-hosted factory serves `/pxe/...` itself unless its operator set `http.externalPXEURL`",
         }),
+        new Property("factory_auth", FactoryAuth),
         new Property("github_api_url", new ScalarSchema(ScalarType.String)
         {
             Format = ValueFormat.HttpUrl,
