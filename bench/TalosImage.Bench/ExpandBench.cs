@@ -109,7 +109,6 @@ public static class ExpandBench
         }
         var tOursXz = Median(times["ours-xz"]);
         var tXz = Median(times["xz"]);
-        var tPy = Median(times["python"]);
         var tOursZst = Median(times["ours-zst"]);
         var tZstd = Median(times["zstd"]);
         var tZstdTee = Median(times["zstd-tee"]);
@@ -127,6 +126,7 @@ public static class ExpandBench
             }
             return same ? 0 : 1;
         }
+        var tPy = Median(times["python"]);
         var tManagedXz = Median(times["mngd-xz"]);
         var tManagedZst = Median(times["mngd-zst"]);
 

@@ -423,6 +423,64 @@ public sealed class ImageExpander
         return InputStream.Hex(sha.GetHashAndReset());
     }
 
+    /// <summary>
+    /// An expansion of the download to <paramref name="sourcePath"/> (format <paramref name="format"/>) into
+    /// <paramref name="destination"/> that takes the body as it arrives (<see cref="OverlappedExpansion"/>), or null
+    /// when this format or decoder cannot stream (gz and tar.gz, a missing library: the expansion after the download
+    /// reports that), or a verified expansion may already be there (the expansion after the download decides).
+    /// The decoder is of the kind a local expansion of the complete file would choose (Native, Managed or Program).
+    /// </summary>
+    internal OverlappedExpansion? TryOverlap(string format, string sourcePath, string destination)
+    {
+        format = FactoryCatalog.NormaliseFormat(format) ?? format;
+        if (!FactoryCatalog.IsCompressed(format) || format.StartsWith("iso", StringComparison.Ordinal) || format.EndsWith(".gz", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        destination = Path.GetFullPath(destination);
+        if (string.Equals(destination, Path.GetFullPath(sourcePath), StringComparison.OrdinalIgnoreCase)
+            || ArtifactMetadata.TryRead(destination) is { Kind: nameof(ArtifactKind.Expanded) })
+        {
+            return null;
+        }
+        var xz = format.EndsWith(".xz", StringComparison.Ordinal);
+        if (!xz && !format.EndsWith(".zst", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        IDecoder? decoder = null;
+        var kind = ExpansionBackend.Native;
+        if (_options.Backend is ExpansionBackend.Auto or ExpansionBackend.Native && !_options.WithoutNativeLibraries)
+        {
+            decoder = xz
+                ? LzmaLibrary.Instance is { } lzma ? LzmaBlockDecoder.ForStream(lzma, Math.Max(2, Threads)) : null
+                : ZstdLibrary.Instance is { } zstd ? new ZstdDecoder(zstd) : null;
+        }
+        if (decoder is null && _options.Backend is ExpansionBackend.Auto or ExpansionBackend.Managed)
+        {
+            decoder = xz ? ManagedXzBlockDecoder.ForStream(Threads) : new ManagedZstdDecoder();
+            kind = ExpansionBackend.Managed;
+        }
+        if (decoder is null && _options.Backend == ExpansionBackend.Program && ProgramDecoder.FindOnPath(xz ? "xz" : "zstd") is { } program)
+        {
+            decoder = new ProgramDecoder(program, xz ? $"-dc -T{Threads}" : "-dc");
+            kind = ExpansionBackend.Program;
+        }
+        return decoder is null ? null : new OverlappedExpansion(_events, this, decoder, kind, format, Path.GetFullPath(sourcePath), destination);
+    }
+
+    /// <summary>
+    /// Records an expansion made while downloading (complete in <paramref name="part"/>) as <see cref="Write"/> records
+    /// one: the source described from the downloaded artifact and its record, the same identity, source SHA-256 and
+    /// decoder kind; then gives it its final name.
+    /// </summary>
+    internal TalosArtifact RecordOverlapped(TalosArtifact downloaded, string destination, string part, string sha, long size, string sourceSha, ExpansionBackend kind, Stopwatch started)
+    {
+        var job = Prepare(downloaded, destination);
+        Record(job, part, sha, size, sourceSha, kind);
+        return Result(job.Source, job.SourcePath, job.Destination, job.ExpandedFormat, sha, size, fromCache: false, started, kind.ToString());
+    }
+
     private int Threads => _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
 
     /// <summary>

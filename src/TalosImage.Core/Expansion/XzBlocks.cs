@@ -306,9 +306,14 @@ internal abstract unsafe class XzBlockParallelDecoder : IDecoder
     /// </summary>
     protected abstract void DecodeBlock(XzBlock block, byte[] stream, byte[] buffer, int number);
 
-    /// <summary>The file's blocks by its index (the input stream only counts them, for progress).</summary>
+    /// <summary>The file's blocks by its index (the input stream only counts them, for progress); without a layout, <see cref="DecodeStreaming"/>.</summary>
     public void Decode(Stream input, ChunkPipeline output)
     {
+        if (Layout is null)
+        {
+            DecodeStreaming(input, output);
+            return;
+        }
         var blocks = Layout!.Blocks;
         using var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         var next = 0;

@@ -37,6 +37,7 @@ internal sealed class PositionPipeline : IDisposable
     private readonly SemaphoreSlim _expansions;
     private readonly SemaphoreSlim _pushes;
     private readonly ConcurrentDictionary<string, Lazy<Task<TalosArtifact>>> _expanded = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, OverlappedExpansion> _overlapped = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<TalosPublishResult>>>> _published = new(StringComparer.Ordinal);
 
     public PositionPipeline(TalosConfig config, RunOptions options, IEngineEvents events, RunLog log, SchematicService schematics, bool checkExtensions)
@@ -164,6 +165,7 @@ internal sealed class PositionPipeline : IDisposable
         var watch = Stopwatch.StartNew();
         Saved saved;
         await _downloads.WaitAsync(ct).ConfigureAwait(false);
+        OverlappedExpansion? overlap = null;
         try
         {
             var request = new ArtifactRequest
@@ -176,10 +178,17 @@ internal sealed class PositionPipeline : IDisposable
                 SecureBoot = p.SecureBoot,
                 FactoryUrl = _config.FactoryUrl,
             };
-            saved = await _save.RunAsync(_save.Plan(request, new SaveOptions { Verify = _options.Verify }), ct).ConfigureAwait(false);
+            var step = _save.Plan(request, new SaveOptions { Verify = _options.Verify });
+            overlap = step.Cached is null ? Overlap(p, step.Path) : null;
+            saved = await _save.RunAsync(overlap is null ? step : step with { Options = step.Options with { Observer = overlap } }, ct).ConfigureAwait(false);
         }
         finally
         {
+            if (overlap is not null)
+            {
+                overlap.Close();
+                _expansions.Release();
+            }
             _downloads.Release();
         }
         var download = saved.Artifact;
@@ -191,6 +200,26 @@ internal sealed class PositionPipeline : IDisposable
             DownloadSeconds = watch.Elapsed.TotalSeconds,
             BytesDownloaded = download.FromCache || saved.Shared ? 0 : download.Size,
         };
+    }
+
+    /// <summary>
+    /// An expansion of the position's download that takes the body as it arrives, when the position expands it, a
+    /// streaming decoder can, an expansion slot is free now (it holds one during the download) and no other
+    /// position's download is expanding into that destination. Null otherwise: the expansion runs after the download.
+    /// </summary>
+    private OverlappedExpansion? Overlap(PlannedPosition p, string downloadPath)
+    {
+        if (p.ExpandedPath is not { } destination || _expanded.ContainsKey(destination) || !_expansions.Wait(0))
+        {
+            return null;
+        }
+        var overlap = _expand.Overlap(p.Format, downloadPath, destination);
+        if (overlap is null || !_overlapped.TryAdd(destination, overlap))
+        {
+            _expansions.Release();
+            return null;
+        }
+        return overlap;
     }
 
     /// <summary>The expansion stage: one expansion per destination, however many positions ask for it.</summary>
@@ -230,6 +259,16 @@ internal sealed class PositionPipeline : IDisposable
     private Task<TalosArtifact> ExpandOnceAsync(TalosArtifact download, string destination, CancellationToken ct) =>
         _expanded.GetOrAdd(destination, _ => new Lazy<Task<TalosArtifact>>(async () =>
         {
+            // Expanded while it downloaded (and recorded after the download): taken as it is.
+            // (Another position's download may still be expanding into this destination: that settles first.)
+            if (_overlapped.TryGetValue(destination, out var overlap))
+            {
+                await overlap.Settled.ConfigureAwait(false);
+                if (overlap.Result is { } done && SamePath(overlap.SourcePath, download.Path))
+                {
+                    return done;
+                }
+            }
             await _expansions.WaitAsync(ct).ConfigureAwait(false);
             try
             {
@@ -240,6 +279,8 @@ internal sealed class PositionPipeline : IDisposable
                 _expansions.Release();
             }
         })).Value;
+
+    private static bool SamePath(string a, string b) => string.Equals(System.IO.Path.GetFullPath(a), System.IO.Path.GetFullPath(b), StringComparison.Ordinal);
 
     /// <summary>One push per target and file, however many positions ask for it; remote failures become Failed results.</summary>
     private Task<IReadOnlyList<TalosPublishResult>> PublishOnceAsync(PlannedPosition p, TalosArtifact artifact, PlannedTarget target, CancellationToken ct)
