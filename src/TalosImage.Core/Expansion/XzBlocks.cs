@@ -527,7 +527,8 @@ internal abstract unsafe class XzBlockParallelDecoder : IDecoder
         if (stream.Length < need)
         {
             var bigger = new byte[Math.Max(need, stream.Length * 2)];
-            Buffer.BlockCopy(stream, 0, bigger, 0, 12);
+            Buffer.BlockCopy(stream, 0, bigger, 0, stream.Length); // the stream header, and a block header already read
+
             stream = bigger;
         }
     }
