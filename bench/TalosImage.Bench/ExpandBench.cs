@@ -32,6 +32,8 @@ public static class ExpandBench
         }
         var runs = args.Length > 0 && int.TryParse(args[0], out var r) ? r : 5;
         var keep = args.Contains("--keep");
+        // --quick: only the native decoders against xz and the zstd anchors (no Python, no managed decoder, no memory step)
+        var quick = args.Contains("--quick");
         Directory.CreateDirectory(Dir);
         var image = Path.Combine(Dir, "disk.raw");
         var (imageSha, nonZero) = EnsureImage(image);
@@ -72,7 +74,7 @@ public static class ExpandBench
             Time("xz", () => Sh("exec xz -T0 -dc \"$1\" > \"$2\"", xz, theirs));
             xzAllocated = Allocated(theirs);
             Clean(theirs);
-            if (round < 3)
+            if (round < 3 && !quick)
             {
                 Time("python", () => Run("python3", "-c", PythonLzma, xz, theirs));
                 pySha ??= Sha256Of(theirs);
@@ -85,6 +87,13 @@ public static class ExpandBench
             Time("zstd", () => Sh("exec zstd -q -dc \"$1\" > \"$2\"", zst, theirs));
             zstdAllocated = Allocated(theirs);
             Clean(theirs);
+            // the fair anchor: what a shell user writes to get a hashed copy
+            Time("zstd-tee", () => Sh("zstd -q -dc \"$1\" | tee \"$2\" | sha256sum > /dev/null", zst, theirs));
+            Clean(theirs);
+            if (quick)
+            {
+                continue;
+            }
             Time("mngd-xz", () => { var a = Expand(xz, "raw.xz", xzSha, ours, ExpansionBackend.Managed); managedXzSha = a.Sha256; });
             managedXzAllocated = Allocated(ours);
             managedXzFileSha ??= Sha256Of(ours);
@@ -100,9 +109,24 @@ public static class ExpandBench
         }
         var tOursXz = Median(times["ours-xz"]);
         var tXz = Median(times["xz"]);
-        var tPy = Median(times["python"]);
         var tOursZst = Median(times["ours-zst"]);
         var tZstd = Median(times["zstd"]);
+        var tZstdTee = Median(times["zstd-tee"]);
+        if (quick)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"raw.xz  ours {tOursXz:0.00} s   xz -T0 -dc {tXz:0.00} s   ratio {tOursXz / tXz:0.00}x (goal <= 0.7x)");
+            Console.WriteLine($"raw.zst ours {tOursZst:0.00} s   zstd -dc | tee | sha256sum {tZstdTee:0.00} s   ratio {tOursZst / tZstdTee:0.00}x (goal <= 1.0x); zstd -dc alone {tZstd:0.00} s ({tOursZst / tZstd:0.00}x)");
+            Console.WriteLine($"allocated: ours xz {Units.Bytes(oursXzAllocated)} ({(double)oursXzAllocated / nonZero:0.00}x non-zero), ours zst {Units.Bytes(oursZstAllocated)} ({(double)oursZstAllocated / nonZero:0.00}x)");
+            var same = oursXzSha == imageSha && oursXzFileSha == imageSha && oursZstSha == imageSha && oursZstFileSha == imageSha;
+            Console.WriteLine($"byte-identical (SHA-256 of original, ours xz/zst reported and re-read): {(same ? "yes" : "NO")}");
+            if (!keep)
+            {
+                Directory.Delete(Dir, recursive: true);
+            }
+            return same ? 0 : 1;
+        }
+        var tPy = Median(times["python"]);
         var tManagedXz = Median(times["mngd-xz"]);
         var tManagedZst = Median(times["mngd-zst"]);
 
@@ -117,9 +141,9 @@ public static class ExpandBench
         Clean(ours);
 
         Console.WriteLine();
-        Console.WriteLine($"raw.xz  ours {tOursXz:0.00} s   xz -T0 -dc {tXz:0.00} s   ratio {tOursXz / tXz:0.00}x (goal <= 1.0x)");
+        Console.WriteLine($"raw.xz  ours {tOursXz:0.00} s   xz -T0 -dc {tXz:0.00} s   ratio {tOursXz / tXz:0.00}x (goal <= 0.7x)");
         Console.WriteLine($"raw.xz  ours {tOursXz:0.00} s   python lzma 1 MiB chunks {tPy:0.00} s   speed-up {tPy / tOursXz:0.0}x (goal >= 3x)");
-        Console.WriteLine($"raw.zst ours {tOursZst:0.00} s   zstd -dc {tZstd:0.00} s   ratio {tOursZst / tZstd:0.00}x (goal <= 1.1x)");
+        Console.WriteLine($"raw.zst ours {tOursZst:0.00} s   zstd -dc | tee | sha256sum {tZstdTee:0.00} s   ratio {tOursZst / tZstdTee:0.00}x (goal <= 1.0x); zstd -dc alone {tZstd:0.00} s ({tOursZst / tZstd:0.00}x)");
         Console.WriteLine($"allocated: ours xz {Units.Bytes(oursXzAllocated)} ({(double)oursXzAllocated / nonZero:0.00}x non-zero), ours zst {Units.Bytes(oursZstAllocated)} ({(double)oursZstAllocated / nonZero:0.00}x) (goal <= 1.1x); xz -dc {Units.Bytes(xzAllocated)}, zstd -dc {Units.Bytes(zstdAllocated)}");
         Console.WriteLine($"managed raw.xz  {tManagedXz:0.00} s   xz -T0 -dc {tXz:0.00} s   ratio {tManagedXz / tXz:0.00}x (goal <= 2.0x)");
         Console.WriteLine($"managed raw.zst {tManagedZst:0.00} s   native (libzstd) {tOursZst:0.00} s   ratio {tManagedZst / tOursZst:0.00}x (goal <= 1.2x); zstd -dc {tZstd:0.00} s");

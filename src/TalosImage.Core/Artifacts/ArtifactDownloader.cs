@@ -161,13 +161,21 @@ public sealed class ArtifactDownloader
         string sha;
         long size;
         HashSource hashSource;
+        var observer = options.Observer;
+        var overlapped = false;
         try
         {
-            (sha, size) = await DownloadAsync(url, path, progress, ct).ConfigureAwait(false);
+            (sha, size) = await DownloadAsync(url, path, progress, observer, ct).ConfigureAwait(false);
+            // The verify-before-final-name point: the body is complete, its length as announced and its SHA-256
+            // known. The factory's checksum, where it serves one, is checked here; whatever fails leaves neither the
+            // download nor its overlapped expansion (the observer's catch below).
             hashSource = await CheckFactoryChecksumAsync(url, r.Asset, path, sha, shown, ct).ConfigureAwait(false);
+            // Then the expansion that took the body as it arrived finishes under its temporary name.
+            overlapped = observer is not null && await observer.FinishAsync(sha, size, ct).ConfigureAwait(false);
         }
         catch
         {
+            observer?.Abandon("the download failed");
             RemoveEmptyFolders(created);
             throw;
         }
@@ -178,11 +186,17 @@ public sealed class ArtifactDownloader
         }
         catch
         {
+            observer?.Abandon("the download could not be recorded");
             RemoveEmptyFolders(created);
             throw;
         }
         _events.Verbose($"{path}: {Units.Bytes(size)} in {Units.Duration(clock.Elapsed)}, sha256 {sha}.");
-        return Result(r, path, sha, size, fromCache: false, clock, hashSource.Word());
+        var result = Result(r, path, sha, size, fromCache: false, clock, hashSource.Word());
+        if (overlapped)
+        {
+            observer!.Commit(result); // the expansion's record and final name, after the download's
+        }
+        return result;
     }
 
     /// <summary>
@@ -386,7 +400,7 @@ public sealed class ArtifactDownloader
     /// serves other bytes never yields a spliced file. The body must be framed (Content-Length or chunked) and sent as
     /// is (no Content-Encoding), else its bytes are not the file and nothing is stored.
     /// </summary>
-    private async Task<(string Sha256, long Size)> DownloadAsync(string url, string path, TransferProgress progress, CancellationToken ct)
+    private async Task<(string Sha256, long Size)> DownloadAsync(string url, string path, TransferProgress progress, IBodyObserver? observer, CancellationToken ct)
     {
         var part = path + CachePaths.PartSuffix;
         var client = HttpPipeline.For(new Uri(url).GetLeftPart(UriPartial.Authority), _http);
@@ -395,6 +409,7 @@ public sealed class ArtifactDownloader
         Validator? validator = null;    // of the answer that began the bytes in the part; null: not resumable
         FileStream? file = null;
         Exception? last = null;
+        var complete = false;
         progress.Start("Connecting");
         try
         {
@@ -437,7 +452,9 @@ public sealed class ArtifactDownloader
                 try
                 {
                     file ??= OpenPart(part);
-                    return await ReceiveAsync(response, file, part, placed.Offset, placed.Total, progress, ct).ConfigureAwait(false);
+                    var received = await ReceiveAsync(response, file, part, placed.Offset, placed.Total, progress, observer, ct).ConfigureAwait(false);
+                    complete = true;
+                    return received;
                 }
                 catch (Exception e) when (IsTransferFailure(e, ct))
                 {
@@ -455,6 +472,10 @@ public sealed class ArtifactDownloader
         finally
         {
             file?.Dispose();
+            if (file is not null && !complete)
+            {
+                AtomicFile.TryDelete(part); // this run's own part of a download that failed or was cancelled: no temp file stays
+            }
             progress.Complete();
         }
         throw new TalosException(TalosErrors.DownloadFailed,
@@ -582,8 +603,14 @@ public sealed class ArtifactDownloader
     /// Writes the body to the held <c>.part</c> from <paramref name="offset"/> (re-hashing the kept prefix first),
     /// hashing while writing, checks the length and flushes to disk (the caller records and renames it).
     /// </summary>
-    private async Task<(string, long)> ReceiveAsync(HttpResponseMessage response, FileStream file, string part, long offset, long? total, TransferProgress progress, CancellationToken ct)
+    private async Task<(string, long)> ReceiveAsync(HttpResponseMessage response, FileStream file, string part, long offset, long? total, TransferProgress progress, IBodyObserver? observer, CancellationToken ct)
     {
+        // An observer takes a body from byte 0 only, and only the first: a resumed or restarted transfer drops it.
+        if (observer is not null && offset > 0)
+        {
+            observer.Abandon("the transfer resumed");
+        }
+        var feeding = observer is not null && offset == 0 && observer.Begin(total);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long written;
         file.Position = 0;
@@ -630,6 +657,10 @@ public sealed class ArtifactDownloader
                 var next = buffers[(k + 1) % 3];
                 pendingRead = Task.Run(() => FillAsync(body, next, ct), ct);
                 hash.AppendData(current, 0, n);
+                if (feeding)
+                {
+                    await observer!.AppendAsync(current, n, ct).ConfigureAwait(false);
+                }
                 await pendingWrite.ConfigureAwait(false);
                 pendingWrite = WriteAsync(file, current, n, written, ct);
                 written += n;
@@ -648,6 +679,10 @@ public sealed class ArtifactDownloader
         if (total is { } expected && written != expected)
         {
             throw new LengthMismatchException($"received {written} of {expected} bytes");
+        }
+        if (feeding)
+        {
+            observer!.EndOfBody();
         }
         file.Flush(flushToDisk: true);
         return (FileHash.Hex(hash.GetHashAndReset()), written);

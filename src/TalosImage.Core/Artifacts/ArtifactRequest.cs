@@ -128,4 +128,7 @@ public sealed record SaveOptions
 
     /// <summary>Download again even when a verified file is cached.</summary>
     public bool Force { get; init; }
+
+    /// <summary>Takes the body as it arrives (an expansion overlapped with the download); only when a transfer runs.</summary>
+    internal IBodyObserver? Observer { get; init; }
 }

@@ -8,14 +8,18 @@ namespace TalosImage.Core.Expansion;
 /// <summary>A filled output buffer: its first <see cref="Count"/> bytes are decompressed data.</summary>
 internal readonly struct Chunk
 {
-    public Chunk(byte[] buffer, int count)
+    public Chunk(byte[] buffer, int count, bool zero = false)
     {
         Buffer = buffer;
         Count = count;
+        Zero = zero;
     }
 
     public byte[] Buffer { get; }
     public int Count { get; }
+
+    /// <summary>The chunk's <see cref="Count"/> bytes are all zeros; the buffer's contents are then undefined (nothing was copied into it).</summary>
+    public bool Zero { get; }
 }
 
 /// <summary>
@@ -60,6 +64,17 @@ internal sealed class ChunkPipeline : IDisposable
             return;
         }
         _full.Add(new Chunk(buffer, count), _abort.Token);
+    }
+
+    /// <summary>Passes a chunk on (one that may be a <see cref="Chunk.Zero"/> chunk).</summary>
+    public void Submit(Chunk chunk)
+    {
+        if (chunk.Count == 0)
+        {
+            _free.Add(chunk.Buffer);
+            return;
+        }
+        _full.Add(chunk, _abort.Token);
     }
 
     /// <summary>The decoder has produced everything.</summary>

@@ -39,6 +39,14 @@ public sealed class ExpandStage
         return new ExpandStep(source, destination, target, existing);
     }
 
+    /// <summary>
+    /// An expansion of <paramref name="sourcePath"/> (being downloaded, <paramref name="format"/>) into
+    /// <paramref name="destination"/> that takes the download's body as it arrives, for <see cref="Artifacts.SaveOptions"/>;
+    /// null when it cannot (see <see cref="ImageExpander.TryOverlap"/>) or Force is set. The caller holds the cache lock.
+    /// </summary>
+    internal OverlappedExpansion? Overlap(string format, string sourcePath, string destination) =>
+        _options.Force ? null : _expander.TryOverlap(format, sourcePath, destination);
+
     /// <summary>The expanded artifact of <paramref name="step"/>: the verified expansion as planned, else a new one.</summary>
     public async Task<TalosArtifact> RunAsync(ExpandStep step, CancellationToken ct)
     {

@@ -288,11 +288,37 @@ public sealed class ImageExpander
         _events.Verbose($"Expanding {sourcePath} -> {destination} with the {kind} decompressor: {decoder.Description}.");
         var part = destination + PartSuffix;
         CacheFiles.RefuseUnlessFileOrAbsent(part); // a planted link is refused, not followed nor removed
+        string sha;
+        long size;
+        string? inputSha;
+        try
+        {
+            var total = new FileInfo(sourcePath).Length;
+            var progress = new ExpandProgress(_events, Interlocked.Increment(ref _nextActivityId), $"Expanding {Path.GetFileName(sourcePath)}", total);
+            using var input = new InputStream(new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan), sourceSha is null, progress.Report);
+            (sha, size) = Run(decoder, input, part, ct);
+            progress.Done(size);
+            inputSha = input.Sha256();
+        }
+        catch (Exception e)
+        {
+            AtomicFile.TryDelete(part);
+            throw Translate(e, sourcePath, destination, part, recording: false);
+        }
+        Record(job, part, sha, size, sourceSha ?? inputSha!, kind);
+        return (sha, size, kind.ToString());
+    }
+
+    /// <summary>
+    /// Records the complete expansion in <paramref name="part"/> (metadata first: source SHA-256, decoder) and gives it
+    /// its final name; on failure nothing of it stays, and an older expansion whose record was touched goes too.
+    /// </summary>
+    private static void Record(Job job, string part, string sha, long size, string sourceSha, ExpansionBackend kind)
+    {
+        var (source, sourcePath, destination) = (job.Source, job.SourcePath, job.Destination);
         var recording = false;
         try
         {
-            var (sha, size, inputSha) = Run(decoder, sourcePath, part, format, sourceSha is null, ct);
-            sourceSha ??= inputSha;
             var record = ArtifactMetadata.For(ExpandedIdentity(source, destination, job.ExpandedFormat, sha, size), ArtifactKind.Expanded,
                 source.InstallerImage.Length > 0 ? source.InstallerImage : null, DateTimeOffset.UtcNow);
             record.SourceSha256 = sourceSha;
@@ -305,7 +331,6 @@ public sealed class ImageExpander
             {
                 record.WriteFor(destination); // a file system whose rename touched the mtime
             }
-            return (sha, size, kind.ToString());
         }
         catch (Exception e)
         {
@@ -316,19 +341,21 @@ public sealed class ImageExpander
                 ArtifactMetadata.DeleteFor(destination);
                 AtomicFile.TryDelete(destination);
             }
-            throw e switch
-            {
-                CorruptDataException => new TalosException(TalosErrors.CorruptImage,
-                    $"'{sourcePath}' is corrupt or truncated: {e.Message}. Nothing was written to '{destination}'; download it again.", sourcePath, e),
-                TarMemberMissingException => new TalosException(TalosErrors.DiskImageMissing,
-                    $"'{sourcePath}' cannot be expanded: {e.Message}.", sourcePath, e),
-                DecoderFailedException => new TalosException(TalosErrors.ExpansionFailed, $"Expanding '{sourcePath}' failed: {e.Message}", sourcePath, e),
-                IOException or UnauthorizedAccessException => new TalosException(TalosErrors.ExpansionWriteFailed,
-                    $"Could not write '{(recording ? destination : part)}': {e.Message}", destination, e),
-                _ => e,
-            };
+            throw Translate(e, sourcePath, destination, part, recording);
         }
     }
+
+    private static Exception Translate(Exception e, string sourcePath, string destination, string part, bool recording) => e switch
+    {
+        CorruptDataException => new TalosException(TalosErrors.CorruptImage,
+            $"'{sourcePath}' is corrupt or truncated: {e.Message}. Nothing was written to '{destination}'; download it again.", sourcePath, e),
+        TarMemberMissingException => new TalosException(TalosErrors.DiskImageMissing,
+            $"'{sourcePath}' cannot be expanded: {e.Message}.", sourcePath, e),
+        DecoderFailedException => new TalosException(TalosErrors.ExpansionFailed, $"Expanding '{sourcePath}' failed: {e.Message}", sourcePath, e),
+        IOException or UnauthorizedAccessException => new TalosException(TalosErrors.ExpansionWriteFailed,
+            $"Could not write '{(recording ? destination : part)}': {e.Message}", destination, e),
+        _ => e,
+    };
 
     private static TalosArtifact Result(TalosArtifact source, string sourcePath, string destination, string format, string sha, long size, bool fromCache, Stopwatch started, string decompressor) =>
         new(ExpandedIdentity(source, destination, format, sha, size))
@@ -396,6 +423,64 @@ public sealed class ImageExpander
         return InputStream.Hex(sha.GetHashAndReset());
     }
 
+    /// <summary>
+    /// An expansion of the download to <paramref name="sourcePath"/> (format <paramref name="format"/>) into
+    /// <paramref name="destination"/> that takes the body as it arrives (<see cref="OverlappedExpansion"/>), or null
+    /// when this format or decoder cannot stream (gz and tar.gz, a missing library: the expansion after the download
+    /// reports that), or a verified expansion may already be there (the expansion after the download decides).
+    /// The decoder is of the kind a local expansion of the complete file would choose (Native, Managed or Program).
+    /// </summary>
+    internal OverlappedExpansion? TryOverlap(string format, string sourcePath, string destination)
+    {
+        format = FactoryCatalog.NormaliseFormat(format) ?? format;
+        if (!FactoryCatalog.IsCompressed(format) || format.StartsWith("iso", StringComparison.Ordinal) || format.EndsWith(".gz", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        destination = Path.GetFullPath(destination);
+        if (string.Equals(destination, Path.GetFullPath(sourcePath), StringComparison.OrdinalIgnoreCase)
+            || ArtifactMetadata.TryRead(destination) is { Kind: nameof(ArtifactKind.Expanded) })
+        {
+            return null;
+        }
+        var xz = format.EndsWith(".xz", StringComparison.Ordinal);
+        if (!xz && !format.EndsWith(".zst", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        IDecoder? decoder = null;
+        var kind = ExpansionBackend.Native;
+        if (_options.Backend is ExpansionBackend.Auto or ExpansionBackend.Native && !_options.WithoutNativeLibraries)
+        {
+            decoder = xz
+                ? LzmaLibrary.Instance is { } lzma ? LzmaBlockDecoder.ForStream(lzma, Math.Max(2, Threads)) : null
+                : ZstdLibrary.Instance is { } zstd ? new ZstdDecoder(zstd) : null;
+        }
+        if (decoder is null && _options.Backend is ExpansionBackend.Auto or ExpansionBackend.Managed)
+        {
+            decoder = xz ? ManagedXzBlockDecoder.ForStream(Threads) : new ManagedZstdDecoder();
+            kind = ExpansionBackend.Managed;
+        }
+        if (decoder is null && _options.Backend == ExpansionBackend.Program && ProgramDecoder.FindOnPath(xz ? "xz" : "zstd") is { } program)
+        {
+            decoder = new ProgramDecoder(program, xz ? $"-dc -T{Threads}" : "-dc");
+            kind = ExpansionBackend.Program;
+        }
+        return decoder is null ? null : new OverlappedExpansion(_events, this, decoder, kind, format, Path.GetFullPath(sourcePath), destination);
+    }
+
+    /// <summary>
+    /// Records an expansion made while downloading (complete in <paramref name="part"/>) as <see cref="Write"/> records
+    /// one: the source described from the downloaded artifact and its record, the same identity, source SHA-256 and
+    /// decoder kind; then gives it its final name.
+    /// </summary>
+    internal TalosArtifact RecordOverlapped(TalosArtifact downloaded, string destination, string part, string sha, long size, string sourceSha, ExpansionBackend kind, Stopwatch started)
+    {
+        var job = Prepare(downloaded, destination);
+        Record(job, part, sha, size, sourceSha, kind);
+        return Result(job.Source, job.SourcePath, job.Destination, job.ExpandedFormat, sha, size, fromCache: false, started, kind.ToString());
+    }
+
     private int Threads => _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
 
     /// <summary>
@@ -456,12 +541,10 @@ public sealed class ImageExpander
         return new TalosException(TalosErrors.DecompressorMissing, $"Cannot expand '{sourcePath}': {what} was not found. {install} Or expand with the managed decoder (-Decompressor Managed, or Auto).", sourcePath);
     }
 
-    private (string Sha256, long Size, string? InputSha256) Run(IDecoder decoder, string sourcePath, string part, string format, bool hashInput, CancellationToken ct)
+    /// <summary>Decodes <paramref name="input"/> into <paramref name="part"/> (sparse) while hashing the output; returns its SHA-256 and length.</summary>
+    internal (string Sha256, long Size) Run(IDecoder decoder, Stream input, string part, CancellationToken ct)
     {
-        var total = new FileInfo(sourcePath).Length;
-        var progress = new ExpandProgress(_events, Interlocked.Increment(ref _nextActivityId), $"Expanding {Path.GetFileName(sourcePath)}", total);
         using var pipeline = new ChunkPipeline(ChunkSize, decoder is XzBlockParallelDecoder blocks ? Math.Max(ChunkCount, blocks.BufferCount) : ChunkCount, ct);
-        using var input = new InputStream(new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan), hashInput, progress.Report);
         // three stages: the decoder thread fills chunks; this thread writes them sparsely; a third hashes them
         // (SHA-256 runs at about 1.8 GB/s, as fast as zstd decodes, so it gets a core of its own) and gives them back.
         string sha;
@@ -490,7 +573,14 @@ public sealed class ImageExpander
                 {
                     foreach (var chunk in hashQueue.GetConsumingEnumerable(pipeline.Token))
                     {
-                        sha256.AppendData(chunk.Buffer, 0, chunk.Count);
+                        if (chunk.Zero)
+                        {
+                            HashZeros(sha256, chunk.Count);
+                        }
+                        else
+                        {
+                            sha256.AppendData(chunk.Buffer, 0, chunk.Count);
+                        }
                         pipeline.Return(chunk.Buffer);
                     }
                 }
@@ -505,7 +595,7 @@ public sealed class ImageExpander
             {
                 foreach (var chunk in pipeline.Chunks())
                 {
-                    writer.Write(chunk.Buffer, chunk.Count);
+                    writer.Write(chunk);
                     hashQueue.Add(chunk);
                 }
                 hashQueue.CompleteAdding();
@@ -543,12 +633,26 @@ public sealed class ImageExpander
             ct.ThrowIfCancellationRequested();
             length = writer.Length;
         }
-        progress.Done(length);
         if (decoder is XzBlockParallelDecoder { DeduplicatedBlocks: > 0 } deduplicated)
         {
             _events.Verbose($"{deduplicated.DeduplicatedBlocks} xz blocks were repeats of an all-zero block and were not decoded again.");
         }
-        return (sha, length, input.Sha256());
+        if (decoder is XzBlockParallelDecoder { ReusedBlocks: > 0 } reused)
+        {
+            _events.Verbose($"{reused.ReusedBlocks} xz blocks were repeats of an earlier (non-zero) block and were copied, not decoded again.");
+        }
+        return (sha, length);
+    }
+
+    /// <summary>256 KiB of zeros (it stays in the cache) for hashing zero chunks.</summary>
+    private static readonly byte[] Zeros = new byte[256 << 10];
+
+    private static void HashZeros(IncrementalHash sha256, int count)
+    {
+        for (var left = count; left > 0; left -= Zeros.Length)
+        {
+            sha256.AppendData(Zeros, 0, Math.Min(left, Zeros.Length));
+        }
     }
 
     private static void WaitQuietly(Task task)

@@ -12,12 +12,16 @@ internal sealed unsafe class LzmaBlockDecoder : XzBlockParallelDecoder
 
     private readonly LzmaLibrary _library;
 
-    private LzmaBlockDecoder(LzmaLibrary library, string path, int threads, XzLayout layout)
+    private LzmaBlockDecoder(LzmaLibrary library, string path, int threads, XzLayout? layout)
         : base(path, threads, layout) => _library = library;
 
-    public override string Description => $"liblzma {_library.Version} ({_library.Name}), block-parallel decoder, {Threads} threads, {Layout.Blocks.Count} blocks";
+    public override string Description => $"liblzma {_library.Version} ({_library.Name}), block-parallel decoder, {Threads} threads" + (Layout is null ? ", streaming" : $", {Layout.Blocks.Count} blocks");
 
     /// <summary>A decoder for <paramref name="path"/>, or null when the file is not a single stream of small indexed blocks.</summary>
+    /// <summary>A decoder for an .xz stream read in order (<see cref="XzBlockParallelDecoder.DecodeStreaming"/>), or null when liblzma cannot.</summary>
+    public static LzmaBlockDecoder? ForStream(LzmaLibrary library, int threads) =>
+        library.HasBufferDecoder ? new LzmaBlockDecoder(library, "", threads, null) : null;
+
     public static LzmaBlockDecoder? TryCreate(LzmaLibrary library, string path, int threads)
     {
         if (!library.HasBufferDecoder || threads < 2)
@@ -45,7 +49,7 @@ internal sealed unsafe class LzmaBlockDecoder : XzBlockParallelDecoder
             {
                 throw new DecoderFailedException("liblzma: " + what);
             }
-            throw new CorruptDataException($"{what} (block {number + 1} of {Layout.Blocks.Count}, at byte {block.Offset})");
+            throw new CorruptDataException($"{what} (block {number + 1}{OfBlocks}, at byte {block.Offset})");
         }
     }
 

@@ -58,12 +58,15 @@ internal static class ManagedXz
 /// give exactly the index's uncompressed size.</summary>
 internal sealed class ManagedXzBlockDecoder : XzBlockParallelDecoder
 {
-    private ManagedXzBlockDecoder(string path, int threads, XzLayout layout)
+    private ManagedXzBlockDecoder(string path, int threads, XzLayout? layout)
         : base(path, threads, layout)
     {
     }
 
-    public override string Description => $"SharpCompress {ManagedXz.Version} (managed), block-parallel decoder, {Threads} threads, {Layout.Blocks.Count} blocks";
+    public override string Description => $"SharpCompress {ManagedXz.Version} (managed), block-parallel decoder, {Threads} threads" + (Layout is null ? ", streaming" : $", {Layout.Blocks.Count} blocks");
+
+    /// <summary>A decoder for an .xz stream read in order (<see cref="XzBlockParallelDecoder.DecodeStreaming"/>).</summary>
+    public static ManagedXzBlockDecoder ForStream(int threads) => new("", threads, null);
 
     /// <summary>A decoder for <paramref name="path"/>, or null when the file is not a single stream of small indexed blocks.</summary>
     public static ManagedXzBlockDecoder? TryCreate(string path, int threads) =>
@@ -73,11 +76,15 @@ internal sealed class ManagedXzBlockDecoder : XzBlockParallelDecoder
 
     protected override void DecodeBlock(XzBlock block, byte[] stream, byte[] buffer, int number)
     {
-        var where = $"block {number + 1} of {Layout.Blocks.Count}, at byte {block.Offset}";
+        var where = $"block {number + 1}{OfBlocks}, at byte {block.Offset}";
+        if (CheckType is not (0 or 1 or 4 or 10))
+        {
+            throw new NotStreamableException($"check type {CheckType} (SharpCompress verifies none, CRC32, CRC64 and SHA-256)");
+        }
         using var bytes = new MemoryStream(stream, 12, block.Total, writable: false);
         var decoded = ManagedXz.Guard(() =>
         {
-            var xz = ManagedXz.OpenBlock(bytes, Layout.CheckType);
+            var xz = ManagedXz.OpenBlock(bytes, CheckType);
             var n = ManagedXz.ReadFull(xz, buffer, 0, block.Uncompressed);
             // one more read finds the block's end: SharpCompress then reads the padding and verifies the check
             var extra = n == block.Uncompressed ? xz.Read(new byte[1], 0, 1) : 0;

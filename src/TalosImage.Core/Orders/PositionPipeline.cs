@@ -39,6 +39,7 @@ internal sealed class PositionPipeline : IDisposable
     private readonly SemaphoreSlim _expansions;
     private readonly SemaphoreSlim _pushes;
     private readonly ConcurrentDictionary<string, Lazy<Task<TalosArtifact>>> _expanded = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, OverlappedExpansion> _overlapped = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<TalosPublishResult>>>> _published = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<TalosVMTemplate>>>> _templates = new(StringComparer.Ordinal);
 
@@ -231,6 +232,7 @@ internal sealed class PositionPipeline : IDisposable
         var watch = Stopwatch.StartNew();
         Saved saved;
         await _downloads.WaitAsync(ct).ConfigureAwait(false);
+        OverlappedExpansion? overlap = null;
         try
         {
             var request = new ArtifactRequest
@@ -244,10 +246,17 @@ internal sealed class PositionPipeline : IDisposable
                 FactoryUrl = _config.FactoryUrl,
                 PxeUrl = _config.PxeUrl,
             };
-            saved = await _save.RunAsync(_save.Plan(request, new SaveOptions { Verify = _options.Verify }), ct).ConfigureAwait(false);
+            var step = _save.Plan(request, new SaveOptions { Verify = _options.Verify });
+            overlap = step.Cached is null ? Overlap(p, step.Path) : null;
+            saved = await _save.RunAsync(overlap is null ? step : step with { Options = step.Options with { Observer = overlap } }, ct).ConfigureAwait(false);
         }
         finally
         {
+            if (overlap is not null)
+            {
+                overlap.Close();
+                _expansions.Release();
+            }
             _downloads.Release();
         }
         var download = saved.Artifact;
@@ -259,6 +268,26 @@ internal sealed class PositionPipeline : IDisposable
             DownloadSeconds = watch.Elapsed.TotalSeconds,
             BytesDownloaded = download.FromCache || saved.Shared ? 0 : download.Size,
         };
+    }
+
+    /// <summary>
+    /// An expansion of the position's download that takes the body as it arrives, when the position expands it, a
+    /// streaming decoder can, an expansion slot is free now (it holds one during the download) and no other
+    /// position's download is expanding into that destination. Null otherwise: the expansion runs after the download.
+    /// </summary>
+    private OverlappedExpansion? Overlap(PlannedPosition p, string downloadPath)
+    {
+        if (p.ExpandedPath is not { } destination || _expanded.ContainsKey(destination) || !_expansions.Wait(0))
+        {
+            return null;
+        }
+        var overlap = _expand.Overlap(p.Format, downloadPath, destination);
+        if (overlap is null || !_overlapped.TryAdd(destination, overlap))
+        {
+            _expansions.Release();
+            return null;
+        }
+        return overlap;
     }
 
     /// <summary>The expansion stage: one expansion per destination, however many positions ask for it.</summary>
@@ -362,6 +391,16 @@ internal sealed class PositionPipeline : IDisposable
     private Task<TalosArtifact> ExpandOnceAsync(TalosArtifact download, string destination, CancellationToken ct) =>
         _expanded.GetOrAdd(destination, _ => new Lazy<Task<TalosArtifact>>(async () =>
         {
+            // Expanded while it downloaded (and recorded after the download): taken as it is.
+            // (Another position's download may still be expanding into this destination: that settles first.)
+            if (_overlapped.TryGetValue(destination, out var overlap))
+            {
+                await overlap.Settled.ConfigureAwait(false);
+                if (overlap.Result is { } done && SamePath(overlap.SourcePath, download.Path))
+                {
+                    return done;
+                }
+            }
             await _expansions.WaitAsync(ct).ConfigureAwait(false);
             try
             {
@@ -372,6 +411,8 @@ internal sealed class PositionPipeline : IDisposable
                 _expansions.Release();
             }
         })).Value;
+
+    private static bool SamePath(string a, string b) => string.Equals(System.IO.Path.GetFullPath(a), System.IO.Path.GetFullPath(b), StringComparison.Ordinal);
 
     /// <summary>One push per target and file, however many positions ask for it; remote failures become Failed results.</summary>
     /// <summary>Remote paths and volume ids this run published or found in place: remote retention never removes them.</summary>
