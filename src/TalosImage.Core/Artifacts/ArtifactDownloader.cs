@@ -169,7 +169,8 @@ public sealed class ArtifactDownloader
             // The verify-before-final-name point: the body is complete, its length as announced and its SHA-256
             // known. The factory's checksum, where it serves one, is checked here; whatever fails leaves neither the
             // download nor its overlapped expansion (the observer's catch below).
-            hashSource = await CheckFactoryChecksumAsync(url, r.Asset, path, sha, shown, ct).ConfigureAwait(false);
+            // The factory serves checksums beside its images (/image/...); an iPXE script comes from the PXE host, which has none.
+            hashSource = r.Format == "pxe" ? HashSource.Local : await CheckFactoryChecksumAsync(url, r.Asset, path, sha, shown, ct).ConfigureAwait(false);
             // Then the expansion that took the body as it arrived finishes under its temporary name.
             overlapped = observer is not null && await observer.FinishAsync(sha, size, ct).ConfigureAwait(false);
         }

@@ -158,18 +158,49 @@ public sealed partial class SshPublisher
         }
     }
 
-    /// <summary>A push-like handle on a host for commands that send no file (listing, removing).</summary>
-    private async Task<(Push Push, IDisposable? Own)> HostPushAsync(SshTarget target, CancellationToken ct)
+    /// <summary>
+    /// A push-like handle on a host for commands that send no file (listing, removing): on the run's shared connection
+    /// (<see cref="SshPublishOptions.Run"/>, <see cref="SshPublishOptions.Connections"/>), or on its own that the caller
+    /// disposes.
+    /// </summary>
+    private async Task<(Push Push, IDisposable Own)> HostPushAsync(SshTarget target, CancellationToken ct)
     {
         var plan = SshPublishPlan.For(new TalosArtifact { Format = "iso", Asset = "inventory.iso" }, target, SshPublishMode.AsIs, needFile: false, _options);
-        var push = new Push(plan, "", 0);
-        SftpConnectionPool? own = null;
-        if (plan.Sftp is { } settings)
+        var own = new OwnedConnections(_options.Run is null ? new SshRun() : null, _options.Connections is null && plan.Sftp is not null ? new SftpConnectionPool() : null);
+        var push = new Push(plan, "", 0) { Run = _options.Run ?? own.Run! };
+        try
         {
-            own = _options.Connections is null ? new SftpConnectionPool() : null;
-            push.Connection = await (_options.Connections ?? own)!.GetAsync(settings, _options.Credentials, _events, _options.ConnectTimeout, ct).ConfigureAwait(false);
+            if (plan.Sftp is { } settings)
+            {
+                push.Connection = await (_options.Connections ?? own.Pool)!.GetAsync(settings, _options.Credentials, _events, _options.ConnectTimeout, ct).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            own.Dispose();
+            throw;
         }
         return (push, own);
+    }
+
+    /// <summary>The run and connection pool a host handle made for itself (null where the options lend the run's).</summary>
+    private sealed class OwnedConnections : IDisposable
+    {
+        public OwnedConnections(SshRun? run, SftpConnectionPool? pool)
+        {
+            Run = run;
+            Pool = pool;
+        }
+
+        public SshRun? Run { get; }
+
+        public SftpConnectionPool? Pool { get; }
+
+        public void Dispose()
+        {
+            Pool?.Dispose();
+            Run?.Dispose();
+        }
     }
 
     private async Task<IReadOnlyList<TalosPublishedImage>> ListPublishedAsync(Push push, SshTarget target, int? keep, IReadOnlyCollection<string>? protect, CancellationToken ct)

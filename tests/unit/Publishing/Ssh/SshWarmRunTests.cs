@@ -289,10 +289,12 @@ public sealed class SshWarmRunTests : IClassFixture<CountingSshd>, IDisposable
         File.WriteAllBytes(truncated, new byte[10]);
         Invocations(clear: true);
 
+        // A changed file of the same name is replaced only when asked (push.replace / -Force, issue 19); else it is a
+        // RemoteFileConflict, which SshPublisherTests covers.
         TalosPublishResult[] again;
         using (var run = Run())
         {
-            again = await PublishAllAsync(Options(run), files, targets);
+            again = await PublishAllAsync(Options(run), files, targets.Select(t => t with { Replace = true }).ToArray());
         }
 
         var resent = again.Where(r => r.Status == "Published").Select(r => r.Destination).Order(StringComparer.Ordinal).ToArray();
@@ -431,8 +433,8 @@ public sealed class SshWarmRunTests : IClassFixture<CountingSshd>, IDisposable
         Assert.Single(calls, IsProbeBatch);
         Assert.Single(calls, IsExit);
         Assert.Single(calls, IsRsync);
-        // probe, rsync, finish as clients, plus the master and its exit.
-        Assert.Equal(5, calls.Count);
+        // probe, preflight (free space before any byte moves), rsync, finish as clients, plus the master and its exit.
+        Assert.Equal(6, calls.Count);
         Assert.All(calls.Where(a => !IsMaster(a) && !IsExit(a)), a => Assert.Contains("ControlMaster=no", a));
     }
 }
