@@ -159,7 +159,7 @@ public sealed class ProxmoxInventory
             var usedBy = users.TryGetValue(f.Volume.VolumeId, out var u) ? u.Select(x => x.ToString()).ToArray() : Array.Empty<string>();
             var older = beyond.Contains(f.Node + "\n" + f.Name.Name) && !(protect?.Contains(f.Volume.VolumeId) ?? false);
             var state = !older ? PublishedState.Published : usedBy.Length > 0 || usageError is not null ? PublishedState.InUse : PublishedState.WouldRemove;
-            return new TalosPublishedImage
+            return f.Name.Describe() with
             {
                 Transport = PublishTransport.ProxmoxApi.ToString(),
                 Endpoint = client.Endpoint,
@@ -167,14 +167,6 @@ public sealed class ProxmoxInventory
                 Storage = target.Storage,
                 Shared = shared,
                 Path = f.Volume.VolumeId,
-                Name = f.Name.Name,
-                Version = f.Name.VersionText,
-                SchematicId = f.Name.Schematic,
-                Platform = f.Name.Platform,
-                Architecture = f.Name.Arch,
-                SecureBoot = f.Name.SecureBoot,
-                Format = f.Name.Format,
-                Family = f.Name.Family,
                 Size = f.Volume.Size,
                 UsedBy = usedBy,
                 State = state.ToString(),

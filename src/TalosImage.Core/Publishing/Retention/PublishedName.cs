@@ -20,6 +20,19 @@ internal sealed record PublishedName(string Name, string Schematic, TalosSemVers
     /// <summary><c>schematic12/platform-arch[-secureboot].format</c>.</summary>
     public string Family => $"{Schematic}/{Platform}-{Arch}{(SecureBoot ? "-secureboot" : "")}.{Format}";
 
+    /// <summary>A record of this stored name (name, version, schematic, platform, arch, SecureBoot, format, family): each route adds where it lies.</summary>
+    public TalosImage.TalosPublishedImage Describe() => new()
+    {
+        Name = Name,
+        Version = VersionText,
+        SchematicId = Schematic,
+        Platform = Platform,
+        Architecture = Arch,
+        SecureBoot = SecureBoot,
+        Format = Format,
+        Family = Family,
+    };
+
     public static PublishedName? TryParse(string? fileName)
     {
         var m = Pattern.Match(fileName ?? "");

@@ -270,21 +270,13 @@ public sealed partial class SshPublisher
             var usedBy = users.TryGetValue(f.Name.Name, out var u) ? u.Distinct(StringComparer.Ordinal).ToArray() : Array.Empty<string>();
             var older = beyond.Contains(f.Name.Name) && !(protect?.Contains(path) ?? false);
             var state = !older ? PublishedState.Published : usedBy.Length > 0 ? PublishedState.InUse : PublishedState.WouldRemove;
-            return new TalosPublishedImage
+            return f.Name.Describe() with
             {
                 Transport = PublishTransport.Ssh.ToString(),
                 Endpoint = target.Host,
                 Host = target.Host,
                 Storage = f.Dir,
                 Path = path,
-                Name = f.Name.Name,
-                Version = f.Name.VersionText,
-                SchematicId = f.Name.Schematic,
-                Platform = f.Name.Platform,
-                Architecture = f.Name.Arch,
-                SecureBoot = f.Name.SecureBoot,
-                Format = f.Name.Format,
-                Family = f.Name.Family,
                 Size = f.Size,
                 Sha256 = f.Sha,
                 UsedBy = usedBy,
