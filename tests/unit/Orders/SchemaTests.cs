@@ -223,6 +223,7 @@ public class SchemaTests
         yield return O("bad bootloader", "- orderid: A\n  positions:\n    - {product: talos, customization: {bootloader: grubb}}\n", "is not a bootloader");
         yield return O("bad enrollKeys", "- orderid: A\n  positions:\n    - {product: talos, customization: {secureboot: {enrollKeys: always}}}\n", "is not allowed");
         yield return O("extension name with a space", "- orderid: A\n  positions:\n    - {product: talos, customization: {systemExtensions: {officialExtensions: [\"a b\"]}}}\n", "is not an extension name");
+        yield return O("extension listed twice", "- orderid: A\n  positions:\n    - {product: talos, customization: {systemExtensions: {officialExtensions: [siderolabs/iscsi-tools, siderolabs/iscsi-tools]}}}\n", "is listed twice");
         yield return O("unknown customization key", "- orderid: A\n  positions:\n    - {product: talos, customization: {extraKernelArg: [x]}}\n", "did you mean 'extraKernelArgs'?");
         yield return O("overlay without name", "- orderid: A\n  positions:\n    - {product: talos, overlay: {image: siderolabs/sbc-raspberrypi}}\n", "needs both image");
         yield return Pos("unsafe host", "push: {hosts: [{host: \"-oProxyCommand=touch /tmp/x\"}]}", "is not a host name");
@@ -251,6 +252,8 @@ public class SchemaTests
     {
         ("duplicate orderid", Kind.Orders, "- orderid: A\n- orderid: a\n", false, true,
             "uniqueness of a property across list items (ignoring case) is not expressible in JSON Schema"),
+        ("an extension and its old name (an alias of it)", Kind.Orders, "- orderid: A\n  positions:\n    - {product: talos, customization: {systemExtensions: {officialExtensions: [siderolabs/i915-ucode, siderolabs/i915]}}}\n", false, true,
+            "the factory's alias table (siderolabs/i915-ucode -> siderolabs/i915) is the loader's; the schema refuses only the same name twice (uniqueItems)"),
         ("push.proxmox names an endpoint config.yaml lacks", Kind.Orders, "- orderid: A\n  positions:\n    - {product: talos, customization: {}, push: {proxmox: [lab]}}\n", false, true,
             "a reference into the other file: each schema sees one file"),
         ("rsync option that runs a command", Kind.Config, "defaults:\n  push:\n    rsync_opts: \"-av --rsh=evil\"\n", false, true,

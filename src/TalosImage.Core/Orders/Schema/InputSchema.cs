@@ -474,6 +474,7 @@ public static class InputSchema
             new Property("officialExtensions", new ListSchema(new ScalarSchema(ScalarType.String) { Pattern = @"^\S+$", Nullable = false }, "strings")
             {
                 Description = "official extension names, e.g. `siderolabs/qemu-guest-agent`",
+                Unique = true,
             }))),
         new Property("bootloader", new ScalarSchema(ScalarType.String) { Enum = SchematicCustomization.Bootloaders, Description = "the bootloader" }),
         new Property("secureboot", Keys("SecureBoot options",

@@ -104,6 +104,10 @@ public static class JsonSchemaWriter
             case ListSchema list:
                 o["type"] = Types(node, "array");
                 o["items"] = Node(list.Item);
+                if (list.Unique)
+                {
+                    o["uniqueItems"] = true;
+                }
                 break;
             case MapSchema map:
                 o["type"] = Types(node, "object");

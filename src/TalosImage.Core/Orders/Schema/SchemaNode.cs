@@ -97,6 +97,9 @@ public sealed class ListSchema : SchemaNode
 
     /// <summary>What the items are, as "expected a list of ..." says it.</summary>
     public string ItemDescription { get; }
+
+    /// <summary>No item may appear twice: JSON Schema's <c>uniqueItems</c>; the loader says it in its own words (e.g. SchematicReader for extensions).</summary>
+    public bool Unique { get; init; }
 }
 
 /// <summary>A mapping of names (chosen by the user, matching <see cref="NamePattern"/>) to values of one kind.</summary>
