@@ -56,15 +56,7 @@ internal static class TemplateInventory
     public static async Task<ClusterVm> WithConfigAsync(ProxmoxApiClient client, ClusterVm vm, CancellationToken ct)
     {
         var call = new ProxmoxCall($"Reading the config of VM {vm.VmId}", vm.Node, "-", $"VM.Audit on /vms/{vm.VmId}");
-        var data = await client.GetDataAsync($"nodes/{ProxmoxApiClient.E(vm.Node)}/qemu/{vm.VmId.ToString(CultureInfo.InvariantCulture)}/config", call, ct).ConfigureAwait(false);
-        var config = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (data is JObject o)
-        {
-            foreach (var p in o.Properties())
-            {
-                config[p.Name] = p.Value.Type == JTokenType.String ? p.Value.Value<string>() ?? "" : p.Value.ToString(Newtonsoft.Json.Formatting.None);
-            }
-        }
+        var config = await client.GetVmConfigAsync(vm.Node, vm.VmId, call, ct).ConfigureAwait(false);
         var template = config.TryGetValue("template", out var t) ? t == "1" : vm.Template;
         return vm with { Template = template, Config = config };
     }
