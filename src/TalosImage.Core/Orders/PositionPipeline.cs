@@ -209,13 +209,23 @@ internal sealed class PositionPipeline : IDisposable
         {
             return outcome;
         }
-        var created = await _schematics.EnsureAsync(p.Schematic, ct).ConfigureAwait(false);
-        if (!string.Equals(created.SchematicId, p.SchematicId, StringComparison.Ordinal))
+        if (HeldInCache(p))
         {
-            // The factory's ID is the truth (SchematicService has warned about the difference).
-            p = Planner.Locate(p, created.SchematicId, _config, p.ExpandedPath is not null);
+            // Content-addressed: the ID computed here is the one the factory gave when it served these bytes. Nothing
+            // of this position needs the factory, so it is not asked (a warm re-run works while the factory is away).
+            _events.Verbose($"schematic {p.SchematicId}: computed here; the cache holds {p.Version} {p.Format} from {_config.FactoryUrl} under it, so the factory is not asked.");
+            p = p with { SchematicSource = "cache" };
         }
-        p = p with { SchematicSource = created.Source == "Factory" ? "factory" : p.SchematicSource };
+        else
+        {
+            var created = await _schematics.EnsureAsync(p.Schematic, ct).ConfigureAwait(false);
+            if (!string.Equals(created.SchematicId, p.SchematicId, StringComparison.Ordinal))
+            {
+                // The factory's ID is the truth (SchematicService has warned about the difference).
+                p = Planner.Locate(p, created.SchematicId, _config, p.ExpandedPath is not null);
+            }
+            p = p with { SchematicSource = created.Source == "Factory" ? "factory" : p.SchematicSource };
+        }
         if (_checkExtensions)
         {
             // Extension names and the overlay, against the cached official lists of the version or the factory's.
@@ -224,6 +234,35 @@ internal sealed class PositionPipeline : IDisposable
         _log.Write(p.OrderId, p.Index, p.Name, PipelineStage.Schematic.Word(), PositionStatus.Ok.Word(), p.SchematicId);
         return outcome with { Planned = p };
     }
+
+    /// <summary>
+    /// Whether the position's download is already in the cache under its locally computed schematic ID, recorded from
+    /// this run's factory (and neither --verify nor an asset that is only referenced, like an iPXE URL, asks for more):
+    /// then the schematic needs no POST. Online runs only; a run without a factory computes IDs locally anyway.
+    /// </summary>
+    private bool HeldInCache(PlannedPosition p)
+    {
+        if (_options.Offline || _options.Verify || !p.Download || p.SchematicSource != "local" || p.Version is null)
+        {
+            return false;
+        }
+        var step = _save.Plan(RequestOf(p), new SaveOptions());
+        // The record's own URL (the cached artifact's is the request's): downloaded from this factory.
+        return step.Cached is not null && Cache.ArtifactMetadata.TryRead(step.Path) is { } recorded &&
+            recorded.Url.StartsWith(_config.FactoryUrl.TrimEnd('/') + "/", StringComparison.Ordinal);
+    }
+
+    private ArtifactRequest RequestOf(PlannedPosition p) => new()
+    {
+        SchematicId = p.SchematicId,
+        Version = p.Version!,
+        Platform = p.Platform,
+        Architecture = p.Arch,
+        Format = p.Format,
+        SecureBoot = p.SecureBoot,
+        FactoryUrl = _config.FactoryUrl,
+        PxeUrl = _config.PxeUrl,
+    };
 
     /// <summary>The download stage, through <see cref="SaveStage"/> (the run holds the cache lock), at most defaults.concurrency at once.</summary>
     private async Task<PositionOutcome> DownloadAsync(PositionOutcome outcome, CancellationToken ct)
@@ -235,18 +274,7 @@ internal sealed class PositionPipeline : IDisposable
         OverlappedExpansion? overlap = null;
         try
         {
-            var request = new ArtifactRequest
-            {
-                SchematicId = p.SchematicId,
-                Version = p.Version!,
-                Platform = p.Platform,
-                Architecture = p.Arch,
-                Format = p.Format,
-                SecureBoot = p.SecureBoot,
-                FactoryUrl = _config.FactoryUrl,
-                PxeUrl = _config.PxeUrl,
-            };
-            var step = _save.Plan(request, new SaveOptions { Verify = _options.Verify });
+            var step = _save.Plan(RequestOf(p), new SaveOptions { Verify = _options.Verify });
             overlap = step.Cached is null ? Overlap(p, step.Path) : null;
             saved = await _save.RunAsync(overlap is null ? step : step with { Options = step.Options with { Observer = overlap } }, ct).ConfigureAwait(false);
         }

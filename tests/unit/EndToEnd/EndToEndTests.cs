@@ -161,8 +161,11 @@ public sealed class EndToEndTests : IClassFixture<EndToEndImages>, IDisposable
         Assert.False(again.Changed, "a second identical run reported a change");
         Assert.Equal((0L, 0L), (again.BytesDownloaded, again.BytesPushed));
         Assert.Equal(1, Factory.ImageGets - gets);
+        // Nothing needed the factory: the schematic's image is in the cache under the ID computed here.
+        Assert.Equal(1, Factory.SchematicPosts - posts);
         var manifest2 = File.ReadAllText(Path.Combine(_dir.Path, "manifests", "manifest-ORD-2025-0001.yaml"));
         Assert.Contains("from_cache: true", manifest2);
+        Assert.Contains("schematic_source: cache", manifest2);
         Assert.DoesNotContain("status: ok\n    transport", manifest2);
 
         // A dry run now says that nothing needs downloading or expanding.
