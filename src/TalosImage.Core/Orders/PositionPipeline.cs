@@ -35,6 +35,9 @@ internal sealed class PositionPipeline : IDisposable
     private readonly SftpConnectionPool _sftpConnections = new();
     private readonly SshRun _sshRun = new();
     private readonly ConcurrentDictionary<(string, int, int), ProbeTicket> _probeTickets = new();
+    // The connections opened ahead of the pushes (Announce), ended before the run's connections close (Dispose).
+    private readonly CancellationTokenSource _connectAhead = new();
+    private readonly List<Task> _connecting = new();
     private readonly SemaphoreSlim _downloads;
     private readonly SemaphoreSlim _expansions;
     private readonly SemaphoreSlim _pushes;
@@ -66,6 +69,9 @@ internal sealed class PositionPipeline : IDisposable
 
     public void Dispose()
     {
+        _connectAhead.Cancel();
+        Task.WaitAll(_connecting.ToArray());
+        _connectAhead.Dispose();
         _sshRun.Dispose();
         _sftpConnections.Dispose();
         _downloads.Dispose();
@@ -76,9 +82,13 @@ internal sealed class PositionPipeline : IDisposable
     /// <summary>
     /// Announces every SSH push of the run before any position starts, so that each host's probes wait for one another
     /// and go in one remote command (<see cref="SshRun.Expect"/>). A position withdraws what it does not push.
+    /// Each announced host's connection is opened now, while the positions go through their first stages
+    /// (<see cref="SshPublisher.ConnectAheadAsync"/>).
     /// </summary>
     public void Announce(IEnumerable<PlannedPosition> positions)
     {
+        // One per host and transport: the run's ssh options are the same for every host.
+        var hosts = new Dictionary<(string, SshTransport), SshTarget>();
         foreach (var p in positions.Where(p => p.Error is null))
         {
             for (var i = 0; i < p.Targets.Count; i++)
@@ -87,9 +97,15 @@ internal sealed class PositionPipeline : IDisposable
                     _sshRun.Expect(SshTargetOf(host), new SshPublishOptions()) is { } ticket)
                 {
                     _probeTickets[(p.OrderId, p.Index, i)] = ticket;
+                    var target = SshTargetOf(host);
+                    if (!hosts.ContainsKey((target.Host, target.Transport)))
+                    {
+                        hosts.Add((target.Host, target.Transport), target);
+                    }
                 }
             }
         }
+        _connecting.AddRange(hosts.Values.Select(h => _ssh.ConnectAheadAsync(h, _connectAhead.Token)));
     }
 
     /// <summary>

@@ -36,8 +36,7 @@ internal static class LifecycleScripts
     /// </summary>
     internal static string Preflight(string dir, string? hashFile, string? usersOf, string pveDir)
     {
-        var sb = new StringBuilder();
-        sb.Append("a=$(df -Pk -- ").Append(SshSafety.Quote(dir)).Append(" 2>/dev/null) && printf '%s\\n' \"$a\" | { read -r _; read -r _ _ _ av _; echo \"" + Avail + " $av\"; }; ");
+        var sb = new StringBuilder(FreeSpace(dir));
         if (hashFile is not null)
         {
             // The file itself, never its sidecar: a conflict is declared on what is there, not on a record of it.
@@ -51,6 +50,13 @@ internal static class LifecycleScripts
         sb.Append("exit 0");
         return sb.ToString();
     }
+
+    /// <summary>
+    /// Prints <c>talosimage-avail KIB</c>, the free space of <paramref name="dir"/>'s filesystem from POSIX <c>df -Pk</c>
+    /// (KIB empty when df fails or is missing).
+    /// </summary>
+    internal static string FreeSpace(string dir) =>
+        "a=$(df -Pk -- " + SshSafety.Quote(dir) + " 2>/dev/null) || a=; printf '%s\\n' \"$a\" | { read -r _; read -r _ _ _ av _; echo \"" + Avail + " $av\"; }; ";
 
     /// <summary>
     /// Prints <c>talosimage-user PATH</c> for each VM/template configuration (<c>&lt;pve&gt;/nodes/*/qemu-server/*.conf</c>,

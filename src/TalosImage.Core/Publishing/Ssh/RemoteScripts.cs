@@ -93,7 +93,8 @@ internal static class RemoteScripts
         var d = SshSafety.Quote(plan.Dir);
         var f = SshSafety.Quote(plan.Final);
         var sb = new StringBuilder();
-        sb.Append("mkdir -p -- ").Append(d).Append(" || " + Exit(RemoteExit.MkdirFailed) + "; h=; ");
+        // mkdir only when the folder is missing (a warm run's probes start no program they do not need).
+        sb.Append("[ -d ").Append(d).Append(" ] || mkdir -p -- ").Append(d).Append(" || " + Exit(RemoteExit.MkdirFailed) + "; h=; now=; ");
         sb.Append("if [ -f ").Append(f).Append(" ]; then s=$(stat -c %s -- ").Append(f).Append(") || " + Exit(RemoteExit.ReadFailed) + "; echo \"" + RemoteMarker.Size + " $s\"; ");
         // The pushed sidecar's hash while the file is not newer than it; else hash the file and record it.
         var sc = SshSafety.Quote(plan.Sidecar);
@@ -114,13 +115,22 @@ internal static class RemoteScripts
             sb.Append("if command -v ").Append(plan.Decompressor).Append(" >/dev/null 2>&1; then echo " + RemoteMarker.Have + "; fi; ");
         }
         var age = (long)Math.Max(0, Math.Ceiling((staleAge ?? new SshPublishOptions().StaleTemporaryAge).TotalSeconds));
-        sb.Append("now=$(date +%s) || now=0; ");
         // Nothing is taken over when the final file is already what would be pushed (the push is skipped).
         var adopt = want is null ? "true" : "[ \"$h\" != '" + want + "' ]";
         sb.Append(StaleTemporaries(plan.TempFamily, age, adoptAs: plan.Temp, adoptWhen: adopt));
         if (plan.RawTempFamily is { } raw)
         {
             sb.Append(StaleTemporaries(raw, age, adoptAs: null, adoptWhen: null));
+        }
+        // The free space for the transfer, unless the file there is already the one wanted (the push is skipped):
+        // the preflight then needs no round trip of its own (SshPublisher.PreflightAsync).
+        if (want is not null)
+        {
+            sb.Append("if [ \"$h\" != '").Append(want).Append("' ]; then ").Append(LifecycleScripts.FreeSpace(plan.Dir)).Append("fi; ");
+        }
+        else
+        {
+            sb.Append(LifecycleScripts.FreeSpace(plan.Dir));
         }
         sb.Append(Exit(RemoteExit.Ok));
         return sb.ToString();
@@ -194,6 +204,8 @@ internal static class RemoteScripts
         sb.Append("[ -f \"$t\" ] || continue; ");
         sb.Append("if [ \"$t\" != ").Append(legacy).Append(" ]; then m=${t#").Append(prefix).Append("}; m=${m%'").Append(SshPublishPlan.PartSuffix).Append("'}; ");
         sb.Append("case \"$m\" in *[!0-9a-f]*) continue;; esac; [ ${#m} -eq ").Append(SshPublishPlan.TokenLength.ToString(CultureInfo.InvariantCulture)).Append(" ] || continue; fi; ");
+        // The clock is read once, and only when there is a candidate.
+        sb.Append("[ -n \"$now\" ] || now=$(date +%s) || now=0; ");
         sb.Append("c=$(stat -c %Z -- \"$t\" 2>/dev/null) || continue; [ $((now - c)) -ge ").Append(age.ToString(CultureInfo.InvariantCulture)).Append(" ] || continue; ");
         if (adoptAs is null)
         {

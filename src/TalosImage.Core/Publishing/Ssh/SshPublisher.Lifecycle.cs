@@ -11,14 +11,16 @@ namespace TalosImage.Core.Publishing.Ssh;
 public sealed partial class SshPublisher
 {
     /// <summary>
-    /// After the probe, before any byte moves (one round trip, <see cref="LifecycleScripts.Preflight"/>): an existing
+    /// After the probe, before any byte moves: an existing
     /// file with another SHA-256 fails with RemoteFileConflict (both hashes) unless the target says Replace, and with
     /// Replace fails with RemoteFileInUse while a VM/template configuration references it (unless ReplaceInUse); then the
     /// folder's free space must hold the file (minus what a resumed temporary file already has), else
     /// PublishSpaceInsufficient. A replace then goes the usual way: temporary name, verify, rename over the old file.
     /// A file that cannot be compared (remote expansion without a known raw hash) is replaced as before.
+    /// Where no file is there to compare, the probe's free space (<paramref name="probed"/>) is used; only a conflict
+    /// costs a round trip of its own (<see cref="LifecycleScripts.Preflight"/>: the file's own hash, its users, df).
     /// </summary>
-    private async Task<TalosPublishResult?> PreflightAsync(Push push, string? remoteSize, string? remoteSha, CancellationToken ct)
+    private async Task<TalosPublishResult?> PreflightAsync(Push push, string? remoteSize, IReadOnlyDictionary<string, string> probed, CancellationToken ct)
     {
         var plan = push.Plan;
         var target = plan.Target;
@@ -26,13 +28,18 @@ public sealed partial class SshPublisher
         // The probe's hash may come from the sidecar; a conflict is declared only on the file's own hash.
         var hash = conflict ? plan.Final : null;
         var users = conflict && target.Replace ? plan.FinalName : null;
-        _ = remoteSha;
-        var outcome = await RunRemoteAsync(push, LifecycleScripts.Preflight(plan.Dir, hash, users, _options.PveConfigDir), ct).ConfigureAwait(false);
-        if (outcome.ExitCode != 0)
+        var output = "";
+        var ownTrip = conflict || !probed.ContainsKey(LifecycleScripts.Avail);
+        if (ownTrip)
         {
-            return Failed(push, "checking free space", outcome);
+            var outcome = await RunRemoteAsync(push, LifecycleScripts.Preflight(plan.Dir, hash, users, _options.PveConfigDir), ct).ConfigureAwait(false);
+            if (outcome.ExitCode != 0)
+            {
+                return Failed(push, "checking free space", outcome);
+            }
+            output = outcome.StandardOutput;
         }
-        var lines = RemoteMarker.Parse(outcome.StandardOutput);
+        var lines = ownTrip ? RemoteMarker.Parse(output) : probed;
         var theirs = lines.TryGetValue(RemoteMarker.Sha, out var h) && h.Length == 64 ? h : "unknown";
         if (conflict && string.Equals(theirs, push.Want, StringComparison.OrdinalIgnoreCase))
         {
@@ -50,7 +57,7 @@ public sealed partial class SshPublisher
                 return push.Failed(what + ". It is neither reused nor overwritten: publish with -Force (push.replace: true) to replace it, or remove it.",
                     TalosErrors.RemoteFileConflict.Id);
             }
-            var configs = LifecycleScripts.All(outcome.StandardOutput, LifecycleScripts.User).Distinct(StringComparer.Ordinal).ToList();
+            var configs = LifecycleScripts.All(output, LifecycleScripts.User).Distinct(StringComparer.Ordinal).ToList();
             if (configs.Count > 0)
             {
                 var who = "referenced by " + string.Join(", ", configs);

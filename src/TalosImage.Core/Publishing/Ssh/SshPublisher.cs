@@ -76,6 +76,37 @@ public sealed partial class SshPublisher
     }
 
     /// <summary>
+    /// Opens the run's connection to <paramref name="target"/>'s host before its first push needs it. An order run
+    /// calls it as it announces its pushes, so that the SSH handshake overlaps the schematic, cache and download stages
+    /// instead of following them. Nothing is reported here: a connection that fails is remembered by the run
+    /// (<see cref="OpenSshControl"/>, <see cref="SftpConnectionPool"/>) and the host's pushes report it. Without
+    /// <see cref="SshPublishOptions.Run"/> (and, for sftp, <see cref="SshPublishOptions.Connections"/>) it does nothing.
+    /// </summary>
+    internal async Task ConnectAheadAsync(SshTarget target, CancellationToken ct)
+    {
+        try
+        {
+            var plan = SshPublishPlan.For(new TalosArtifact { Format = "iso", Asset = "inventory.iso" }, target, SshPublishMode.AsIs, needFile: false, _options);
+            if (plan.Sftp is { } settings)
+            {
+                if (_options.Connections is { } pool)
+                {
+                    await pool.GetAsync(settings, _options.Credentials, _events, _options.ConnectTimeout, ct).ConfigureAwait(false);
+                }
+            }
+            else if (_options.Run is { } run)
+            {
+                await run.Control.PrepareAsync(plan, _options.SshProgram, plan.SshArguments(_options.ConnectTimeout), _events, StartAsync, ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is TalosException or OperationCanceledException or System.IO.IOException or System.Net.Sockets.SocketException or
+                                  Renci.SshNet.Common.SshException or InvalidOperationException or ObjectDisposedException or System.ComponentModel.Win32Exception)
+        {
+            // The push that needs the connection meets the same failure and reports it with its file.
+        }
+    }
+
+    /// <summary>
     /// Publishes one artifact to several hosts, at most <see cref="SshPublishOptions.MaxParallelHosts"/> at once, and
     /// returns one result per target in the order given. Every target is validated before any host is contacted
     /// (TalosException); the local file is hashed once. A failed host does not stop the others.
@@ -305,7 +336,7 @@ public sealed partial class SshPublisher
             push.Resumable = long.TryParse(resumed, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
         }
         // Replace refused or in use, or not enough space: ends here (SshPublisher.Lifecycle.cs).
-        return await PreflightAsync(push, remoteSize, remoteSha, ct).ConfigureAwait(false);
+        return await PreflightAsync(push, remoteSize, lines, ct).ConfigureAwait(false);
     }
 
     /// <summary>Step 3: verifies the transferred file remotely, expands it when asked, and renames it into place.</summary>

@@ -28,10 +28,10 @@ public sealed class SshRun : IDisposable
     }
 
     /// <summary>How long a probe waits for the next of its host's announced pushes (see <see cref="ProbeBatcher"/>).</summary>
-    internal TimeSpan Gather { get; init; } = TimeSpan.FromMilliseconds(200);
+    internal TimeSpan Gather { get; init; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>How long a probe waits at most for its host's announced pushes.</summary>
-    internal TimeSpan MaxGather { get; init; } = TimeSpan.FromSeconds(1);
+    internal TimeSpan MaxGather { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The OpenSSH masters of this run (rsync transport).</summary>
     internal OpenSshControl Control { get; }
@@ -115,8 +115,9 @@ internal sealed class ProbeTicket
 
 /// <summary>
 /// The probes of one host (one <see cref="SshRun.KeyOf"/>) gathered into one remote command: a probe waits until every
-/// announced push of the host has asked (or withdrawn), or until no other one asked for a while (gather: 200 ms after
-/// the last one, at most 1 s after the first; an announced push may still be downloading), then all that are waiting go
+/// announced push of the host has asked (or withdrawn), or until no other one asked for a while (gather: 50 ms after
+/// the last one, at most 250 ms after the first: an announced push may still be downloading, and the pushes that are
+/// ready must not wait for it), then all that are waiting go
 /// in one command (at most <see cref="MaxFiles"/> files or <see cref="MaxScript"/> characters each). Without
 /// announcements a probe goes at once, alone.
 /// </summary>

@@ -116,7 +116,11 @@ public sealed class SshSafetyTests
         Assert.Equal("/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw", plan.Final);
         Assert.Equal($"/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.xz.{token}.talosimage-part", plan.Temp);
         Assert.Equal($"/var/lib/vz/import/.talos-v1.11.5-nocloud-amd64.raw.{token}.talosimage-part", plan.RawTemp);
-        Assert.StartsWith("mkdir -p -- '/var/lib/vz/import' || exit 3;", probe);
+        // mkdir only when the folder is missing; the free space is asked in the same command when a transfer may follow.
+        Assert.StartsWith("[ -d '/var/lib/vz/import' ] || mkdir -p -- '/var/lib/vz/import' || exit 3;", probe);
+        Assert.EndsWith("a=$(df -Pk -- '/var/lib/vz/import' 2>/dev/null) || a=; printf '%s\\n' \"$a\" | { read -r _; read -r _ _ _ av _; echo \"talosimage-avail $av\"; }; exit 0", probe);
+        // With the hash the host must end up with, df runs only when the file there is not already that one.
+        Assert.Contains("if [ \"$h\" != '" + sha + "' ]; then a=$(df -Pk -- '/var/lib/vz/import' 2>/dev/null)", RemoteScripts.Probe(plan, 10, sha, sha));
         Assert.Contains("command -v xz", probe);
         Assert.Contains($"xz -dc -T0 -- '{plan.Temp}' > '{plan.RawTemp}'", finish);
         Assert.Contains($"mv -f -- '{plan.RawTemp}' '/var/lib/vz/import/talos-v1.11.5-nocloud-amd64.raw'", finish);

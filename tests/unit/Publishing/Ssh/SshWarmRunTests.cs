@@ -433,8 +433,68 @@ public sealed class SshWarmRunTests : IClassFixture<CountingSshd>, IDisposable
         Assert.Single(calls, IsProbeBatch);
         Assert.Single(calls, IsExit);
         Assert.Single(calls, IsRsync);
-        // probe, preflight (free space before any byte moves), rsync, finish as clients, plus the master and its exit.
-        Assert.Equal(6, calls.Count);
+        // probe (which also reads the free space before any byte moves), rsync, finish as clients, plus the master and its
+        // exit: a new file costs no preflight round trip of its own.
+        Assert.Equal(5, calls.Count);
         Assert.All(calls.Where(a => !IsMaster(a) && !IsExit(a)), a => Assert.Contains("ControlMaster=no", a));
+    }
+
+    [SkippableFact]
+    public async Task A_connection_opened_ahead_is_the_one_the_hosts_pushes_use()
+    {
+        SkipWithoutSshd();
+        var file = FourFiles()[0];
+        var target = Target(Hosts[0].Host, Hosts[0].Root);
+        var accepted = Accepted;
+        using var run = Run();
+        var publisher = new SshPublisher(NullEngineEvents.Instance, Options(run));
+
+        await publisher.ConnectAheadAsync(target, CancellationToken.None);
+
+        // The master runs before any push asked for it: one connection, no command yet.
+        var ahead = Invocations();
+        Assert.Single(ahead, IsMaster);
+        Assert.Single(ahead);
+        Assert.Equal(1, run.Control.Started);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (Accepted - accepted < 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Equal(1, Accepted - accepted);
+
+        var result = await publisher.PublishAsync(file, target, SshPublishMode.AsIs, CancellationToken.None);
+
+        Assert.True(result.Status == "Published", result.Error);
+        var calls = Invocations();
+        Assert.Single(calls, IsMaster);
+        Assert.Equal(1, run.Control.Started);
+        Assert.All(calls.Where(a => !IsMaster(a)), a => Assert.Contains("ControlMaster=no", a));
+        Assert.Equal(1, Accepted - accepted);
+    }
+
+    [SkippableFact]
+    public async Task A_connection_that_fails_ahead_says_nothing_and_the_push_reports_it()
+    {
+        SkipWithoutSshd();
+        var file = FourFiles()[0];
+        // A known_hosts without the server's key: ssh refuses the host (StrictHostKeyChecking=yes).
+        var empty = Path.Combine(_dir.Path, "known_hosts_empty");
+        File.WriteAllText(empty, "");
+        var target = Target(Hosts[0].Host, Hosts[0].Root, ssh: _sshd.SshOptions.Replace(_sshd.KnownHostsPath, empty));
+        var events = new Artifacts.RecordingEvents();
+        using var run = Run();
+        var publisher = new SshPublisher(events, Options(run));
+
+        await publisher.ConnectAheadAsync(target, CancellationToken.None);
+
+        Assert.Empty(events.Warnings);
+        var result = await publisher.PublishAsync(file, target, SshPublishMode.AsIs, CancellationToken.None);
+        Assert.Equal("Failed", result.Status);
+        Assert.Equal("SshConnectionFailed", result.ErrorId);
+        Assert.Contains("Host key verification failed", result.Error);
+        // The failure is remembered: the push did not connect again.
+        Assert.Single(Invocations(), IsMaster);
+        Assert.False(Directory.Exists(Path.Combine(target.IsoDir)), "a file was written to a refused host");
     }
 }
