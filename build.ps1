@@ -9,7 +9,8 @@
              out/TalosImage, and ends with one line: "Tests: N passed, N failed, N skipped" counting both.
              It fails when any test fails, when a suite ran no test, and when a Pester test or file was skipped.
     Package  builds the PowerShell Gallery package of out/TalosImage (Publish-PSResource to a local folder repository)
-             and the talos-order .NET tool package, in out/packages/.
+             and talos-order's .NET tool packages (TalosImage.Cli, its ReadyToRun .linux-x64 and its portable .any),
+             in out/packages/.
 
     Pester 5.7.1 comes from NuGet: the restore of tests/unit downloads it (PackageDownload) into the NuGet package folder.
 .EXAMPLE
