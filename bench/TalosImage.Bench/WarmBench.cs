@@ -14,7 +14,10 @@ namespace TalosImage.Bench;
 /// each its own remote folders): to ssh and to the engine they are two hosts (two connections, two masters).
 /// Per round: a cold run (empty cache and remote folders), then a warm re-run (everything cached and published).
 /// Prints the medians, warm/cold and the goals (warm &lt;= 0.6 s, &lt;= 0.25x of cold), and the ssh connections sshd
-/// accepted during the last warm run.
+/// accepted during the last warm run. The packaged linux-x64 tool is compiled ReadyToRun: measure it with
+/// <c>dotnet publish src/TalosImage.Cli -c Release -r linux-x64 -o DIR</c> and <c>TALOS_ORDER=DIR/talos-order</c>
+/// (the bench says which build ran). <c>--hold</c> after the rounds keeps the servers and the warm state, and prints
+/// the command line of a warm run, until stdin closes (for tracing a run by hand).
 /// </summary>
 public static class WarmBench
 {
@@ -44,7 +47,7 @@ public static class WarmBench
             var (iso, rawXz, rawBytes) = MakeImages(work, rawMib, isoMib);
             factory.Images = (_, _, asset) => asset.EndsWith(".iso", StringComparison.Ordinal) ? iso : asset.EndsWith(".raw.xz", StringComparison.Ordinal) ? rawXz : null;
             Console.WriteLine($"order: {Positions} positions x 2 ssh hosts; ISO {Units.Bytes(iso.Length)}, raw.xz {Units.Bytes(rawXz.Length)} -> raw {Units.Bytes(rawBytes)}; " +
-                $"{rounds} round(s); {cli}");
+                $"{rounds} round(s); {cli} ({(ReadyToRun(cli!) ? "ReadyToRun" : "IL only, JIT at start")})");
             var hosts = new[] { (Host: sshd.Host, Root: "a"), (Host: "127.0.0.1", Root: "b") };
             var config = Path.Combine(work, "config.yaml");
             File.WriteAllText(config, $"""
@@ -101,6 +104,13 @@ public static class WarmBench
             Console.WriteLine($"warm / cold: {Median(warm) / Median(cold):0.000}x (goal <= 0.25x)");
             Console.WriteLine($"cpu (user+sys of talos-order and the ssh/rsync it waited for): cold {Median(coldCpu):0.00} s, warm {Median(warmCpu):0.000} s; " +
                 $"load average now {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+            if (args.Contains("--hold"))
+            {
+                // --hold: keep the servers and the warm state for tracing by hand until stdin closes.
+                Console.WriteLine($"holding: {OrderLoader.FactoryUrlVariable}={factory.BaseUrl} {cli} --config {config} --orders {orders} --json   (cwd {work})");
+                Console.Out.Flush();
+                Console.In.ReadToEnd();
+            }
             return 0;
         }
         finally
@@ -146,6 +156,15 @@ public static class WarmBench
     }
 
     private static int Accepted(SshServerFixture sshd) => sshd.Log.Split('\n').Count(l => l.Contains("Accepted publickey", StringComparison.Ordinal));
+
+    /// <summary>Whether talos-order's assembly beside <paramref name="cli"/> carries ReadyToRun code.</summary>
+    private static bool ReadyToRun(string cli)
+    {
+        var dll = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(cli))!, "talos-order.dll");
+        using var stream = File.OpenRead(dll);
+        using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+        return pe.PEHeaders.CorHeader is { ManagedNativeHeaderDirectory.Size: > 0 };
+    }
 
     /// <summary>TALOS_ORDER, else the built CLI of this repository (the apphost, else its dll).</summary>
     private static string? TalosOrder()
