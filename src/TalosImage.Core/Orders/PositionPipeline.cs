@@ -94,10 +94,9 @@ internal sealed class PositionPipeline : IDisposable
             for (var i = 0; i < p.Targets.Count; i++)
             {
                 if (p.Targets[i].Proxmox is null && p.Targets[i].SshHost is { } host &&
-                    _sshRun.Expect(SshTargetOf(host), new SshPublishOptions()) is { } ticket)
+                    SshTargetOf(host) is var target && _sshRun.Expect(target, new SshPublishOptions()) is { } ticket)
                 {
                     _probeTickets[(p.OrderId, p.Index, i)] = ticket;
-                    var target = SshTargetOf(host);
                     if (!hosts.ContainsKey((target.Host, target.Transport)))
                     {
                         hosts.Add((target.Host, target.Transport), target);

@@ -11,8 +11,8 @@ namespace TalosImage.Core.Publishing.Ssh;
 public sealed partial class SshPublisher
 {
     /// <summary>
-    /// After the probe, before any byte moves: an existing
-    /// file with another SHA-256 fails with RemoteFileConflict (both hashes) unless the target says Replace, and with
+    /// After the probe, before any byte moves: an existing file with another SHA-256 fails with RemoteFileConflict (both
+    /// hashes) unless the target says Replace, and with
     /// Replace fails with RemoteFileInUse while a VM/template configuration references it (unless ReplaceInUse); then the
     /// folder's free space must hold the file (minus what a resumed temporary file already has), else
     /// PublishSpaceInsufficient. A replace then goes the usual way: temporary name, verify, rename over the old file.
