@@ -94,7 +94,7 @@ public sealed class FactoryAuthTests : IAsyncLifetime, IDisposable
     public async Task The_factory_credential_is_not_given_to_the_github_api_on_the_same_host()
     {
         _factory.Releases = FakeImageFactory.ReleasesOf("v1.11.4", "v1.11.5");
-        _factory.RequiredToken = "ghp_0123456789abcdefghij0123456789abcdefgh";
+        _factory.RequiredToken = "ghp_FactoryAuthTokenZqXwTrMnBvKjLp";
         var resolver = new VersionResolver(new VersionSourceOptions
         {
             Source = "github",

@@ -111,7 +111,7 @@ public class GitHubSourceTests
     [Fact]
     public async Task The_token_goes_to_the_APIs_origin_only_and_a_Link_to_another_host_is_fetched_without_it()
     {
-        const string token = "ghp_OctokitOriginTest0123456789abcdefXYZ";
+        const string token = "ghp_OctokitOriginTestQmRwZtKvYpNsXu";
         await using var api = await StartAsync();
         await using var other = await StartAsync();
         api.PageSize = other.PageSize = 3;
@@ -132,7 +132,7 @@ public class GitHubSourceTests
     [Fact]
     public async Task A_rejected_token_echoed_by_the_server_is_in_no_warning_message_or_cached_file()
     {
-        const string token = "ghp_EchoedTokenValue0123456789abcdefXYZ";
+        const string token = "ghp_EchoedTokenValueJqWzRtLmVkPxHs";
         await using var fake = await StartAsync();
         using var cache = new TempDir();
         await Resolver(fake.BaseUrl, cacheDir: cache.Path).ResolveAsync(VersionRequest.Latest, CancellationToken.None);

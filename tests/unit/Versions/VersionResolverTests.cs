@@ -297,7 +297,7 @@ public class VersionResolverTests
     [Fact]
     public async Task The_GitHub_token_is_sent_as_Bearer_and_never_appears_in_errors()
     {
-        const string token = "ghp_s3cretTokenValue0123456789abcdefXYZ";
+        const string token = "ghp_s3cretTokenValueWkQzRvTxLmPnJb";
         await using var fake = await StartAsync();
         fake.RequiredToken = token;
 
