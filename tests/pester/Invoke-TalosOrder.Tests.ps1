@@ -56,6 +56,7 @@ orders:
 "@
 
     function Get-ImageGets { (Invoke-TalosControl $TestHost GET /factory/log).imageGets }
+    function Get-SchematicPosts { @((Invoke-TalosControl $TestHost GET /factory/log).requests | Where-Object { $_.method -eq 'POST' -and $_.path -eq '/schematics' }).Count }
 }
 
 AfterAll {
@@ -137,6 +138,9 @@ Describe 'Invoke-TalosOrder against the test host' {
         $disk.pushed[0].destination | Should -Be "$Remote/import/$Stem-nocloud-amd64.raw"
         $disk.pushed[0].verified | Should -BeTrue
         $written = (Get-Item -LiteralPath "$Remote/import/$Stem-nocloud-amd64.raw").LastWriteTimeUtc
+        $posts = Get-SchematicPosts
+        $posts | Should -BeGreaterThan 0
+        $m.entries.schematic_source | Should -Be @('factory', 'factory')
 
         $again = Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -ErrorVariable failures2
 
@@ -151,6 +155,9 @@ Describe 'Invoke-TalosOrder against the test host' {
         $m2.entries.download.from_cache | Should -Be @($true, $true)
         $m2.entries[1].decompressed.from_cache | Should -BeTrue
         $m2.entries.pushed.status | Should -Be @('skipped', 'skipped')
+        # Both downloads are in the cache under the schematic ID computed here: the factory is not asked for it again.
+        Get-SchematicPosts | Should -Be $posts
+        $m2.entries.schematic_source | Should -Be @('cache', 'cache')
     }
 
     It '-WhatIf writes nothing, contacts no host, and says what each position would do' {
