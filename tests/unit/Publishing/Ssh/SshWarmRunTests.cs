@@ -495,6 +495,6 @@ public sealed class SshWarmRunTests : IClassFixture<CountingSshd>, IDisposable
         Assert.Contains("Host key verification failed", result.Error);
         // The failure is remembered: the push did not connect again.
         Assert.Single(Invocations(), IsMaster);
-        Assert.False(Directory.Exists(Path.Combine(target.IsoDir)), "a file was written to a refused host");
+        Assert.False(Directory.Exists(target.IsoDir), "a file was written to a refused host");
     }
 }
