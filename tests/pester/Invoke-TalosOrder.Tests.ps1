@@ -285,6 +285,73 @@ Describe 'Invoke-TalosOrder against the test host' {
         Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -OrderId ORDER-B -LogPath ./logs/run.log | Out-Null
         (Get-Content -LiteralPath (Join-Path $Work 'logs/run.log')).Count | Should -BeGreaterThan $lines -Because 'the log is appended to'
     }
+
+    Context '-Confirm and the SSH connections (ssh counted by a wrapper on PATH)' {
+        BeforeAll {
+            . (Join-Path $PSScriptRoot Module.Helpers.ps1)
+            $script:SavedPath = $env:PATH
+            $script:WrapDir = Join-Path $Logs ('ssh-wrapper-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+            $script:WrapLog = Join-Path $WrapDir 'log'
+            New-Item -ItemType Directory -Path $WrapLog -Force | Out-Null
+            $real = (Get-Command ssh -CommandType Application | Select-Object -First 1).Source
+            # Logs each invocation (one file each, arguments separated by \037), then runs the real ssh.
+            $wrapper = @'
+#!/bin/sh
+f=$(mktemp 'LOG/ssh.XXXXXXXX') || exit 97
+for a in "$@"; do printf '%s\037' "$a"; done > "$f"
+exec 'REAL' "$@"
+'@
+            Set-Content -LiteralPath (Join-Path $WrapDir 'ssh') -Value ($wrapper.Replace('LOG', $WrapLog).Replace('REAL', $real)) -NoNewline
+            chmod +x (Join-Path $WrapDir 'ssh')
+            function Get-SshCalls { @(Get-ChildItem -LiteralPath $WrapLog -File | ForEach-Object { , ((Get-Content -Raw -LiteralPath $_.FullName).TrimEnd([char]0x1f) -split [char]0x1f) }) }
+        }
+        BeforeEach {
+            Get-ChildItem -LiteralPath $WrapLog -File | Remove-Item
+            $env:PATH = "$WrapDir$([IO.Path]::PathSeparator)$SavedPath"
+        }
+        AfterEach {
+            $env:PATH = $SavedPath
+        }
+
+        It '"Yes" to the run and "No" to each position runs no position and contacts no host' {
+            Write-TestOrders $TwoPositions
+            $recorder = [TalosImageTests.RecordingHost]::new('Yes|No')
+
+            $r = Invoke-TalosInRunspace -PSHost $recorder -TimeoutSeconds 60 -Parameters @{ Dir = $Work } -Script @'
+param($Dir)
+Set-Location -LiteralPath $Dir
+Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -Confirm
+'@
+
+            $r.TimedOut | Should -BeFalse
+            $r.Exception | Should -BeNullOrEmpty
+            # The run, then each of its two positions.
+            @($recorder.Recorder.Prompts).Count | Should -Be 3
+            $r.Output.Count | Should -Be 1
+            ($r.Output[0].Succeeded, $r.Output[0].Skipped) | Should -Be @(0, 2)
+            Get-ImageGets | Should -Be 0
+            @(Get-SshCalls).Count | Should -Be 0 -Because 'a position the user declined opens no connection to its host'
+        }
+
+        It '"Yes" runs both positions over one connection to the host, opened as the first position starts' {
+            Write-TestOrders $TwoPositions
+            $recorder = [TalosImageTests.RecordingHost]::new('Yes')
+
+            $r = Invoke-TalosInRunspace -PSHost $recorder -TimeoutSeconds 120 -Parameters @{ Dir = $Work } -Script @'
+param($Dir)
+Set-Location -LiteralPath $Dir
+Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -Confirm
+'@
+
+            $r.TimedOut | Should -BeFalse
+            $r.Exception | Should -BeNullOrEmpty
+            $r.Errors | Should -BeNullOrEmpty
+            @($recorder.Recorder.Prompts).Count | Should -Be 3
+            $r.Output[0].Succeeded | Should -Be 2
+            $calls = @(Get-SshCalls)
+            @($calls | Where-Object { $_ -contains 'ControlMaster=yes' }).Count | Should -Be 1
+        }
+    }
 }
 
 Describe 'Invoke-TalosOrder with talos_order.py''s example files, unchanged' {

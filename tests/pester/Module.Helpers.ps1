@@ -109,7 +109,8 @@ function Invoke-TalosChildPwsh {
 
 # A PowerShell host for a runspace of this process that records what is written to it (What if: lines, warnings) and
 # answers -Confirm questions with the choice labelled Answer ('Yes', 'No', 'No to All' ...), or, with Answer 'Stop',
-# throws PipelineStoppedException at the prompt as a console does on Ctrl+C.
+# throws PipelineStoppedException at the prompt as a console does on Ctrl+C. 'Yes|No' answers the first question Yes
+# and every later one No (the last answer of the list stays).
 if (-not ('TalosImageTests.RecordingHost' -as [type])) {
     Add-Type -TypeDefinition @'
 using System;
@@ -149,7 +150,13 @@ namespace TalosImageTests
         private readonly ConcurrentQueue<string> _lines = new ConcurrentQueue<string>();
         private readonly ConcurrentQueue<string> _prompts = new ConcurrentQueue<string>();
 
-        public RecordingUI(string answer) { Answer = answer; }
+        private readonly Queue<string> _next;
+
+        public RecordingUI(string answer)
+        {
+            _next = new Queue<string>(answer.Split('|'));
+            Answer = _next.Dequeue();
+        }
 
         public string Answer { get; set; }
         public string[] Lines { get { return _lines.ToArray(); } }
@@ -160,12 +167,14 @@ namespace TalosImageTests
         public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
         {
             _prompts.Enqueue(caption + ": " + message);
-            if (Answer == "Stop") { throw new PipelineStoppedException(); }
+            var answer = Answer;
+            if (_next.Count > 0) { Answer = _next.Dequeue(); }
+            if (answer == "Stop") { throw new PipelineStoppedException(); }
             for (int i = 0; i < choices.Count; i++)
             {
-                if (choices[i].Label.Replace("&", "") == Answer) { return i; }
+                if (choices[i].Label.Replace("&", "") == answer) { return i; }
             }
-            throw new InvalidOperationException("The prompt has no choice '" + Answer + "'.");
+            throw new InvalidOperationException("The prompt has no choice '" + answer + "'.");
         }
 
         public override Dictionary<string, PSObject> Prompt(string caption, string message, Collection<FieldDescription> descriptions)

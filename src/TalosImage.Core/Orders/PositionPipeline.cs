@@ -38,6 +38,8 @@ internal sealed class PositionPipeline : IDisposable
     // The connections opened ahead of the pushes (Announce), ended before the run's connections close (Dispose).
     private readonly CancellationTokenSource _connectAhead = new();
     private readonly List<Task> _connecting = new();
+    private readonly ConcurrentDictionary<(string, int), List<SshTarget>> _aheadTargets = new();
+    private readonly ConcurrentDictionary<(string, SshTransport), byte> _aheadStarted = new();
     private readonly SemaphoreSlim _downloads;
     private readonly SemaphoreSlim _expansions;
     private readonly SemaphoreSlim _pushes;
@@ -70,7 +72,10 @@ internal sealed class PositionPipeline : IDisposable
     public void Dispose()
     {
         _connectAhead.Cancel();
-        Task.WaitAll(_connecting.ToArray());
+        lock (_connecting)
+        {
+            Task.WaitAll(_connecting.ToArray());
+        }
         _connectAhead.Dispose();
         _sshRun.Dispose();
         _sftpConnections.Dispose();
@@ -82,29 +87,50 @@ internal sealed class PositionPipeline : IDisposable
     /// <summary>
     /// Announces every SSH push of the run before any position starts, so that each host's probes wait for one another
     /// and go in one remote command (<see cref="SshRun.Expect"/>). A position withdraws what it does not push.
-    /// Each announced host's connection is opened now, while the positions go through their first stages
-    /// (<see cref="SshPublisher.ConnectAheadAsync"/>).
+    /// Each position's SSH hosts are remembered, and their connections opened as the position starts, so that the
+    /// handshakes overlap its first stages (<see cref="ConnectAhead"/>).
     /// </summary>
     public void Announce(IEnumerable<PlannedPosition> positions)
     {
-        // One per host and transport: the run's ssh options are the same for every host.
-        var hosts = new Dictionary<(string, SshTransport), SshTarget>();
         foreach (var p in positions.Where(p => p.Error is null))
         {
+            var hosts = new List<SshTarget>();
             for (var i = 0; i < p.Targets.Count; i++)
             {
                 if (p.Targets[i].Proxmox is null && p.Targets[i].SshHost is { } host &&
                     SshTargetOf(host) is var target && _sshRun.Expect(target, new SshPublishOptions()) is { } ticket)
                 {
                     _probeTickets[(p.OrderId, p.Index, i)] = ticket;
-                    if (!hosts.ContainsKey((target.Host, target.Transport)))
-                    {
-                        hosts.Add((target.Host, target.Transport), target);
-                    }
+                    hosts.Add(target);
+                }
+            }
+            _aheadTargets[(p.OrderId, p.Index)] = hosts;
+        }
+    }
+
+    /// <summary>
+    /// Opens the connections of <paramref name="p"/>'s SSH hosts that no other position opened yet, without waiting for
+    /// them (<see cref="SshPublisher.ConnectAheadAsync"/>). Called once the position is confirmed, so that -Confirm's
+    /// "no" leaves its hosts uncontacted; without prompts that is as the position starts.
+    /// </summary>
+    private void ConnectAhead(PlannedPosition p)
+    {
+        if (!_aheadTargets.TryRemove((p.OrderId, p.Index), out var hosts))
+        {
+            return;
+        }
+        foreach (var target in hosts)
+        {
+            // One per host and transport: the run's ssh options are the same for every host.
+            if (_aheadStarted.TryAdd((target.Host, target.Transport), 0))
+            {
+                lock (_connecting)
+                {
+                    _connecting.Add(_ssh.ConnectAheadAsync(target, _connectAhead.Token));
                 }
             }
         }
-        _connecting.AddRange(hosts.Values.Select(h => _ssh.ConnectAheadAsync(h, _connectAhead.Token)));
+
     }
 
     /// <summary>
@@ -144,6 +170,7 @@ internal sealed class PositionPipeline : IDisposable
             _log.Write(p.OrderId, p.Index, p.Name, "position", PositionStatus.Skipped.Word(), "declined");
             return outcome with { Status = PositionStatus.Skipped, Seconds = watch.Elapsed.TotalSeconds };
         }
+        ConnectAhead(p);
 
         var stage = PipelineStage.Schematic;
         try
