@@ -35,7 +35,8 @@ internal sealed class PositionPipeline : IDisposable
     private readonly SftpConnectionPool _sftpConnections = new();
     private readonly SshRun _sshRun = new();
     private readonly ConcurrentDictionary<(string, int, int), ProbeTicket> _probeTickets = new();
-    // The connections opened ahead of the pushes (Announce), ended before the run's connections close (Dispose).
+    // The connections opened ahead of the pushes (ConnectAhead): each position's SSH targets, the hosts already
+    // started, and their tasks, which Dispose ends before the run's connections close.
     private readonly CancellationTokenSource _connectAhead = new();
     private readonly List<Task> _connecting = new();
     private readonly ConcurrentDictionary<(string, int), List<SshTarget>> _aheadTargets = new();
@@ -72,10 +73,12 @@ internal sealed class PositionPipeline : IDisposable
     public void Dispose()
     {
         _connectAhead.Cancel();
+        Task[] connecting;
         lock (_connecting)
         {
-            Task.WaitAll(_connecting.ToArray());
+            connecting = _connecting.ToArray();
         }
+        Task.WaitAll(connecting);
         _connectAhead.Dispose();
         _sshRun.Dispose();
         _sftpConnections.Dispose();
@@ -130,7 +133,6 @@ internal sealed class PositionPipeline : IDisposable
                 }
             }
         }
-
     }
 
     /// <summary>
