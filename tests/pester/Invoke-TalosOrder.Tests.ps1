@@ -290,23 +290,10 @@ Describe 'Invoke-TalosOrder against the test host' {
         BeforeAll {
             . (Join-Path $PSScriptRoot Module.Helpers.ps1)
             $script:SavedPath = $env:PATH
-            $script:WrapDir = Join-Path $Logs ('ssh-wrapper-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
-            $script:WrapLog = Join-Path $WrapDir 'log'
-            New-Item -ItemType Directory -Path $WrapLog -Force | Out-Null
-            $real = (Get-Command ssh -CommandType Application | Select-Object -First 1).Source
-            # Logs each invocation (one file each, arguments separated by \037), then runs the real ssh.
-            $wrapper = @'
-#!/bin/sh
-f=$(mktemp 'LOG/ssh.XXXXXXXX') || exit 97
-for a in "$@"; do printf '%s\037' "$a"; done > "$f"
-exec 'REAL' "$@"
-'@
-            Set-Content -LiteralPath (Join-Path $WrapDir 'ssh') -Value ($wrapper.Replace('LOG', $WrapLog).Replace('REAL', $real)) -NoNewline
-            chmod +x (Join-Path $WrapDir 'ssh')
-            function Get-SshCalls { @(Get-ChildItem -LiteralPath $WrapLog -File | ForEach-Object { , ((Get-Content -Raw -LiteralPath $_.FullName).TrimEnd([char]0x1f) -split [char]0x1f) }) }
+            $script:WrapDir = New-TalosSshWrapper $Logs
         }
         BeforeEach {
-            Get-ChildItem -LiteralPath $WrapLog -File | Remove-Item
+            Get-ChildItem -LiteralPath (Join-Path $WrapDir 'log') -File | Remove-Item
             $env:PATH = "$WrapDir$([IO.Path]::PathSeparator)$SavedPath"
         }
         AfterEach {
@@ -330,7 +317,7 @@ Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -Confirm
             $r.Output.Count | Should -Be 1
             ($r.Output[0].Succeeded, $r.Output[0].Skipped) | Should -Be @(0, 2)
             Get-ImageGets | Should -Be 0
-            @(Get-SshCalls).Count | Should -Be 0 -Because 'a position the user declined opens no connection to its host'
+            @(Get-TalosSshCall $WrapDir).Count | Should -Be 0 -Because 'a position the user declined opens no connection to its host'
         }
 
         It '"Yes" runs both positions over one connection to the host, opened as the first position starts' {
@@ -348,7 +335,7 @@ Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -Confirm
             $r.Errors | Should -BeNullOrEmpty
             @($recorder.Recorder.Prompts).Count | Should -Be 3
             $r.Output[0].Succeeded | Should -Be 2
-            $calls = @(Get-SshCalls)
+            $calls = @(Get-TalosSshCall $WrapDir)
             @($calls | Where-Object { $_ -contains 'ControlMaster=yes' }).Count | Should -Be 1
         }
     }

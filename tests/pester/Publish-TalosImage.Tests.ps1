@@ -194,19 +194,7 @@ Describe 'Publish-TalosImage over SSH to a real sshd' {
 Describe 'Publish-TalosImage shares one OpenSSH connection per host for the whole pipeline (ssh counted by a wrapper on PATH)' {
     BeforeAll {
         $script:SavedPath = $env:PATH
-        $script:WrapDir = Join-Path $Work ('ssh-wrapper-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
-        $script:WrapLog = Join-Path $WrapDir 'log'
-        New-Item -ItemType Directory -Path $WrapLog -Force | Out-Null
-        $real = (Get-Command ssh -CommandType Application | Select-Object -First 1).Source
-        # Logs each invocation (one file each, arguments separated by \037), then runs the real ssh.
-        $script_ = @'
-#!/bin/sh
-f=$(mktemp 'LOG/ssh.XXXXXXXX') || exit 97
-for a in "$@"; do printf '%s\037' "$a"; done > "$f"
-exec 'REAL' "$@"
-'@
-        Set-Content -LiteralPath (Join-Path $WrapDir 'ssh') -Value ($script_.Replace('LOG', $WrapLog).Replace('REAL', $real)) -NoNewline
-        chmod +x (Join-Path $WrapDir 'ssh')
+        $script:WrapDir = New-TalosSshWrapper $Work
     }
     AfterEach {
         $env:PATH = $SavedPath
@@ -220,7 +208,7 @@ exec 'REAL' "$@"
 
         $results.Status | Should -Be @('Published', 'Published')
         $results.Verified | Should -Be @($true, $true)
-        $calls = @(Get-ChildItem -LiteralPath $WrapLog -File | ForEach-Object { , ((Get-Content -Raw -LiteralPath $_.FullName).TrimEnd([char]0x1f) -split [char]0x1f) })
+        $calls = Get-TalosSshCall $WrapDir
         $masters = @($calls | Where-Object { $_ -contains 'ControlMaster=yes' })
         $masters.Count | Should -Be 1
         $socket = @($masters[0] | Where-Object { $_ -like 'ControlPath=*' })[0]

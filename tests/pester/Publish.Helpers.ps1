@@ -22,6 +22,29 @@ function Invoke-TalosTranscribed {
     }
 }
 
+# An ssh on PATH that logs each invocation and then runs the real ssh: New-TalosSshWrapper makes it in a new folder
+# under $Parent and returns that folder (put it first on PATH); Get-TalosSshCall returns the logged invocations, each as
+# its array of arguments (one file per invocation, invocations run in parallel; arguments separated by \037).
+function New-TalosSshWrapper([Parameter(Mandatory)] [string] $Parent) {
+    $dir = Join-Path $Parent ('ssh-wrapper-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+    $log = Join-Path $dir 'log'
+    New-Item -ItemType Directory -Path $log -Force | Out-Null
+    $real = (Get-Command ssh -CommandType Application | Select-Object -First 1).Source
+    $wrapper = @'
+#!/bin/sh
+f=$(mktemp 'LOG/ssh.XXXXXXXX') || exit 97
+for a in "$@"; do printf '%s\037' "$a"; done > "$f"
+exec 'REAL' "$@"
+'@
+    Set-Content -LiteralPath (Join-Path $dir 'ssh') -Value ($wrapper.Replace('LOG', $log).Replace('REAL', $real)) -NoNewline
+    chmod +x (Join-Path $dir 'ssh')
+    $dir
+}
+
+function Get-TalosSshCall([Parameter(Mandatory)] [string] $Wrapper) {
+    @(Get-ChildItem -LiteralPath (Join-Path $Wrapper 'log') -File | ForEach-Object { , ((Get-Content -Raw -LiteralPath $_.FullName).TrimEnd([char]0x1f) -split [char]0x1f) })
+}
+
 # Every file under $Path (hidden ones too), as paths relative to it, sorted.
 function Get-TalosTreeListing([string] $Path) {
     if (-not (Test-Path -LiteralPath $Path)) { return @() }
