@@ -184,7 +184,7 @@ public static class OrderBench
     }
 
     /// <summary>An ISO of random bytes, and a disk image like a Talos one (mostly zeros, scattered data) as raw.xz.</summary>
-    private static (byte[] Iso, byte[] RawXz, long RawBytes) MakeImages(string work, int rawMib, int isoMib)
+    internal static (byte[] Iso, byte[] RawXz, long RawBytes) MakeImages(string work, int rawMib, int isoMib)
     {
         var random = new Random(7);
         var iso = new byte[isoMib * 1024 * 1024];

@@ -44,7 +44,7 @@ public static class WarmBench
         await using var factory = await FakeImageFactory.StartAsync();
         try
         {
-            var (iso, rawXz, rawBytes) = MakeImages(work, rawMib, isoMib);
+            var (iso, rawXz, rawBytes) = OrderBench.MakeImages(work, rawMib, isoMib);
             factory.Images = (_, _, asset) => asset.EndsWith(".iso", StringComparison.Ordinal) ? iso : asset.EndsWith(".raw.xz", StringComparison.Ordinal) ? rawXz : null;
             Console.WriteLine($"order: {Positions} positions x 2 ssh hosts; ISO {Units.Bytes(iso.Length)}, raw.xz {Units.Bytes(rawXz.Length)} -> raw {Units.Bytes(rawBytes)}; " +
                 $"{rounds} round(s); {cli} ({(ReadyToRun(cli!) ? "ReadyToRun" : "IL only, JIT at start")})");
@@ -182,31 +182,5 @@ public static class WarmBench
             }
         }
         return null;
-    }
-
-    /// <summary>An ISO of random bytes, and a disk image like a Talos one (mostly zeros, scattered data) as raw.xz.</summary>
-    private static (byte[] Iso, byte[] RawXz, long RawBytes) MakeImages(string work, int rawMib, int isoMib)
-    {
-        var random = new Random(7);
-        var iso = new byte[isoMib * 1024 * 1024];
-        random.NextBytes(iso);
-        var raw = Path.Combine(work, "disk.raw");
-        using (var f = new FileStream(raw, FileMode.Create))
-        {
-            f.SetLength((long)rawMib * 1024 * 1024);
-            var block = new byte[1024 * 1024];
-            for (var mib = 0; mib < rawMib; mib += 4)
-            {
-                random.NextBytes(block);
-                f.Position = (long)mib * 1024 * 1024;
-                f.Write(block);
-            }
-        }
-        ChildProcess.Run("xz", new[] { "-0", "-T0", "-k", "-f", raw }, new ChildOptions { StdoutTo = Stream.Null, Timeout = Timeout.InfiniteTimeSpan }).EnsureSuccess();
-        var bytes = File.ReadAllBytes(raw + ".xz");
-        var size = new FileInfo(raw).Length;
-        File.Delete(raw);
-        File.Delete(raw + ".xz");
-        return (iso, bytes, size);
     }
 }
