@@ -54,6 +54,8 @@ public static class Program
             Verify = arguments.Verify,
             Offline = arguments.Offline,
             LogPath = arguments.LogPath,
+            // No prompts: every push host's SSH handshake starts as the run starts, before planning.
+            ConnectEarly = true,
         };
         try
         {

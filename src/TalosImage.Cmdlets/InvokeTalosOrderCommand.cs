@@ -43,6 +43,17 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
     [Credential]
     public PSCredential? FactoryCredential { get; set; }
 
+    /// <summary>Whether ShouldProcess will ask: -Confirm, or $ConfirmPreference at or below this cmdlet's impact (Medium).</summary>
+    private bool WillPrompt()
+    {
+        if (MyInvocation.BoundParameters.TryGetValue("Confirm", out var given) && given is SwitchParameter confirm)
+        {
+            return confirm.IsPresent;
+        }
+        return LanguagePrimitives.TryConvertTo<ConfirmImpact>(SessionState.PSVariable.GetValue("ConfirmPreference"), out var preference)
+            && preference != ConfirmImpact.None && preference <= ConfirmImpact.Medium;
+    }
+
     protected override void EndProcessing()
     {
         var configPath = GetUnresolvedProviderPathFromPSPath(Config);
@@ -67,6 +78,8 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
             LogPath = LogPath is null ? null : GetUnresolvedProviderPathFromPSPath(LogPath),
             BaseDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
             Confirm = dryRun ? null : p => ShouldProcessFromEngine($"{p.OrderId}/{p.Name}", PlanReport.Actions(p)),
+            // Without prompts the hosts' SSH handshakes start before planning; with them, only once a position is confirmed.
+            ConnectEarly = !dryRun && !WillPrompt(),
         };
         RunEngine(async (events, token) =>
         {

@@ -36,6 +36,7 @@ public sealed class OrderRunner
     {
         var input = WithBaseDirectory(OrderLoader.Load(_options.ConfigPath, _options.OrdersPath, _options.Environment), _options.BaseDirectory);
         WithFactoryCredential(input.Config);
+        using var connections = _options.DryRun || !_options.ConnectEarly ? null : OpenConnections(input);
         var plan = await Planner.PlanAsync(input, new PlanOptions
         {
             OrderIds = _options.OrderIds,
@@ -45,7 +46,26 @@ public sealed class OrderRunner
 
         return _options.DryRun
             ? DryRun(await CheckExtensionsAsync(plan, cancellationToken).ConfigureAwait(false))
-            : await RunPlanAsync(plan, cancellationToken).ConfigureAwait(false);
+            : await RunPlanAsync(plan, connections, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts the connections of the selected orders' SSH push hosts (<see cref="RunOptions.ConnectEarly"/>); the run uses and closes them.</summary>
+    private RunConnections OpenConnections(OrderInput input)
+    {
+        var connections = new RunConnections(_events);
+        try
+        {
+            foreach (var target in RunConnections.TargetsOf(Planner.SelectOrders(input, _options.OrderIds), input.Config))
+            {
+                connections.Open(target);
+            }
+            return connections;
+        }
+        catch
+        {
+            connections.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -105,7 +125,7 @@ public sealed class OrderRunner
         CheckBuildable = true,
     }, _events);
 
-    private async Task<RunResult> RunPlanAsync(Plan plan, CancellationToken ct)
+    private async Task<RunResult> RunPlanAsync(Plan plan, RunConnections? connections, CancellationToken ct)
     {
         var config = plan.Config;
         var cacheDir = Path.GetFullPath(config.CacheDir);
@@ -124,7 +144,7 @@ public sealed class OrderRunner
         var schematics = new SchematicService(factory, _events, config.Concurrency, new OfficialListCache(cacheDir, config.FactoryUrl));
         var positions = plan.Orders.Sum(o => o.Positions.Count);
         var done = 0;
-        using var pipeline = new PositionPipeline(config, _options, _events, log, schematics, checkExtensions: true);
+        using var pipeline = new PositionPipeline(config, _options, _events, log, schematics, checkExtensions: true, connections);
         pipeline.Announce(plan.Orders.SelectMany(o => o.Positions));
 
         async Task<PositionOutcome> Run(PlannedPosition p)

@@ -69,7 +69,7 @@ public static class Planner
         return new Plan { Input = input, Orders = planned, CreatedAt = DateTimeOffset.UtcNow };
     }
 
-    private static IReadOnlyList<Order> SelectOrders(OrderInput input, IReadOnlyCollection<string> ids)
+    internal static IReadOnlyList<Order> SelectOrders(OrderInput input, IReadOnlyCollection<string> ids)
     {
         if (ids.Count == 0)
         {

@@ -32,15 +32,11 @@ internal sealed class PositionPipeline : IDisposable
     private readonly SaveStage _save;
     private readonly ExpandStage _expand;
     private readonly SshPublisher _ssh;
-    private readonly SftpConnectionPool _sftpConnections = new();
-    private readonly SshRun _sshRun = new();
+    private readonly RunConnections _connections;
+    private readonly bool _ownsConnections;
     private readonly ConcurrentDictionary<(string, int, int), ProbeTicket> _probeTickets = new();
-    // The connections opened ahead of the pushes (ConnectAhead): each position's SSH targets, the hosts already
-    // started, and their tasks, which Dispose ends before the run's connections close.
-    private readonly CancellationTokenSource _connectAhead = new();
-    private readonly List<Task> _connecting = new();
+    // Each position's SSH targets, whose connections open as the position starts (ConnectAhead).
     private readonly ConcurrentDictionary<(string, int), List<SshTarget>> _aheadTargets = new();
-    private readonly ConcurrentDictionary<(string, SshTransport), byte> _aheadStarted = new();
     private readonly SemaphoreSlim _downloads;
     private readonly SemaphoreSlim _expansions;
     private readonly SemaphoreSlim _pushes;
@@ -49,7 +45,8 @@ internal sealed class PositionPipeline : IDisposable
     private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<TalosPublishResult>>>> _published = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<TalosVMTemplate>>>> _templates = new(StringComparer.Ordinal);
 
-    public PositionPipeline(TalosConfig config, RunOptions options, IEngineEvents events, RunLog log, SchematicService schematics, bool checkExtensions)
+    /// <param name="connections">The run's SSH connections, some perhaps already opening (the pipeline uses them and leaves them to the caller to close); null: the pipeline makes its own and closes them in Dispose.</param>
+    public PositionPipeline(TalosConfig config, RunOptions options, IEngineEvents events, RunLog log, SchematicService schematics, bool checkExtensions, RunConnections? connections = null)
     {
         _config = config;
         _options = options;
@@ -67,21 +64,17 @@ internal sealed class PositionPipeline : IDisposable
         _pushes = new SemaphoreSlim(config.Concurrency);
         // One SSH connection per host for the whole run (both transports) and one probe command per host for the pushes
         // that reach it together; closed in Dispose. The transfers are bounded by defaults.concurrency, the probes not.
-        _ssh = new SshPublisher(events, new SshPublishOptions { Connections = _sftpConnections, Run = _sshRun, TransferGate = _pushes });
+        _ownsConnections = connections is null;
+        _connections = connections ?? new RunConnections(events);
+        _ssh = new SshPublisher(events, new SshPublishOptions { Connections = _connections.Pool, Run = _connections.Run, TransferGate = _pushes });
     }
 
     public void Dispose()
     {
-        _connectAhead.Cancel();
-        Task[] connecting;
-        lock (_connecting)
+        if (_ownsConnections)
         {
-            connecting = _connecting.ToArray();
+            _connections.Dispose();
         }
-        Task.WaitAll(connecting);
-        _connectAhead.Dispose();
-        _sshRun.Dispose();
-        _sftpConnections.Dispose();
         _downloads.Dispose();
         _expansions.Dispose();
         _pushes.Dispose();
@@ -101,7 +94,7 @@ internal sealed class PositionPipeline : IDisposable
             for (var i = 0; i < p.Targets.Count; i++)
             {
                 if (p.Targets[i].Proxmox is null && p.Targets[i].SshHost is { } host &&
-                    SshTargetOf(host) is var target && _sshRun.Expect(target, new SshPublishOptions()) is { } ticket)
+                    SshTargetOf(host) is var target && _connections.Run.Expect(target, new SshPublishOptions()) is { } ticket)
                 {
                     _probeTickets[(p.OrderId, p.Index, i)] = ticket;
                     hosts.Add(target);
@@ -124,14 +117,7 @@ internal sealed class PositionPipeline : IDisposable
         }
         foreach (var target in hosts)
         {
-            // One per host and transport: the run's ssh options are the same for every host.
-            if (_aheadStarted.TryAdd((target.Host, target.Transport), 0))
-            {
-                lock (_connecting)
-                {
-                    _connecting.Add(_ssh.ConnectAheadAsync(target, _connectAhead.Token));
-                }
-            }
+            _connections.Open(target);
         }
     }
 
@@ -616,15 +602,7 @@ internal sealed class PositionPipeline : IDisposable
         return new[] { result };
     }
 
-    private SshTarget SshTargetOf(PushHost host) => new()
-    {
-        Host = host.Host,
-        IsoDir = host.IsoDir ?? _config.ProxmoxDefaultIsoDir,
-        ImportDir = host.ImportDir ?? _config.ProxmoxDefaultImportDir,
-        SshOptions = _config.Push.SshOpts,
-        RsyncOptions = _config.Push.RsyncOpts,
-        Transport = SshTransports.Parse(host.Transport ?? _config.Push.Transport),
-    };
+    private SshTarget SshTargetOf(PushHost host) => RunConnections.TargetOf(host, _config);
 
     private static TalosPublishResult Failed(TalosArtifact artifact, PlannedTarget target, string error, string errorId) => new(artifact.GetIdentity(), artifact.Path)
     {

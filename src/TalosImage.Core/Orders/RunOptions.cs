@@ -28,6 +28,13 @@ public sealed record RunOptions
     public string? BaseDirectory { get; init; }
     /// <summary>Asked per position before it runs (-Confirm); a position declined is skipped. Null: run everything.</summary>
     public Func<PlannedPosition, bool>? Confirm { get; init; }
+    /// <summary>
+    /// Open the SSH connections of every push host of the selected orders as the run starts, before it plans, so that
+    /// the handshakes overlap planning and the first stages. Set by talos-order, and by Invoke-TalosOrder when it will
+    /// not prompt; false: each host's connection opens as the first position that pushes to it starts, after
+    /// <see cref="Confirm"/>, so that a declined position's hosts are not contacted. Dry runs connect to nothing.
+    /// </summary>
+    public bool ConnectEarly { get; init; }
 }
 
 /// <summary>Exit codes of talos-order, decided here so the CLI only reports them.</summary>

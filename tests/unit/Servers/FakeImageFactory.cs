@@ -123,6 +123,14 @@ public sealed class FakeImageFactory : IAsyncDisposable
     /// <summary>How long each POST /schematics takes to answer (so that concurrent POSTs overlap and can be counted).</summary>
     public TimeSpan SchematicDelay { get; set; }
 
+    /// <summary>How long each GET /versions takes to answer (a run's planning waits for it).</summary>
+    public TimeSpan VersionsDelay { get; set; }
+
+    private int _versionGets;
+
+    /// <summary>GET /versions requests seen (counted as they arrive).</summary>
+    public int VersionGets => Volatile.Read(ref _versionGets);
+
     /// <summary>
     /// The bytes of an image, by (schematic, version, asset), for GET and HEAD /image/...; null answers 404. As the factory
     /// does, an image is only served for a schematic created here, a listed version, and official extensions (an
@@ -288,6 +296,18 @@ public sealed class FakeImageFactory : IAsyncDisposable
         }
         else if (req.Method == "GET" && path == "/versions")
         {
+            Interlocked.Increment(ref _versionGets);
+            if (VersionsDelay > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(VersionsDelay, ctx.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
             await Json(ctx, 200, Versions);
         }
         else if (req.Method == "GET" && segments is ["version", var v, "extensions", "official"])
