@@ -100,7 +100,9 @@ public sealed class CacheLock : IDisposable
                 Overwrite(stream, owner);
                 try
                 {
-                    AtomicFile.WriteAllText(ownerPath, owner);
+                    // Who holds the lock, for messages: no fsync (10-200 ms here, at the start of every run), since a
+                    // crash that loses it also ends the holder, and the next run takes over the lock anyway.
+                    AtomicFile.WriteAllText(ownerPath, owner, flushToDisk: false);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {

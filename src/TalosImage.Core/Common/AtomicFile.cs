@@ -14,13 +14,15 @@ public static class AtomicFile
     public static string TempPathFor(string path) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp");
 
-    public static void WriteAllText(string path, string content)
+    /// <param name="flushToDisk">Whether the content reaches the disk before the rename (fsync); false for notes that lose nothing when a crash drops them.</param>
+    public static void WriteAllText(string path, string content, bool flushToDisk = true)
     {
         var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(content);
-        Write(path, s => s.Write(bytes, 0, bytes.Length));
+        Write(path, s => s.Write(bytes, 0, bytes.Length), flushToDisk);
     }
 
-    public static void Write(string path, Action<Stream> write)
+    /// <param name="flushToDisk">Whether the content reaches the disk before the rename (fsync).</param>
+    public static void Write(string path, Action<Stream> write, bool flushToDisk = true)
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
@@ -30,7 +32,7 @@ public static class AtomicFile
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 write(stream);
-                stream.Flush(flushToDisk: true);
+                stream.Flush(flushToDisk);
             }
             Replace(temp, full);
         }

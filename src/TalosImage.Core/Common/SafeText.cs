@@ -29,7 +29,7 @@ public static class SafeText
     private static string[] _secrets = Array.Empty<string>();
 
     private static readonly Regex UrlUserInfo = new(@"(?<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?<userinfo>[^/?#@\s'""<>]*)@",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled);
+        RegexOptions.CultureInvariant);
 
     /// <summary>
     /// Remembers <paramref name="secret"/> (a token the process has read) for <see cref="Redact"/>, for the process'
