@@ -2,7 +2,6 @@ using System;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Newtonsoft.Json;
 using TalosImage.Core;
 using TalosImage.Core.Orders;
 
@@ -89,14 +88,7 @@ public static class Program
         if (json)
         {
             // JSON escapes control characters itself; the secrets rule applies to it as to every output.
-            Console.Out.WriteLine(SafeText.Redact(JsonConvert.SerializeObject(new
-            {
-                orders = result.Orders,
-                plan = result.DryRun ? RunReport.PlanRows(result.Plan) : null,
-                manifests = result.DryRun ? result.Manifests : null,
-                removed = result.Removed.Select(r => r.Path).ToList(),
-                exit_code = result.ExitCode,
-            }, Formatting.Indented)));
+            Console.Out.WriteLine(SafeText.Redact(JsonReport.Format(result)));
             return;
         }
         if (result.DryRun)
