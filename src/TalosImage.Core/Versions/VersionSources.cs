@@ -246,7 +246,7 @@ internal sealed class GitHubVersionSource : IVersionListSource
         };
         var credentials = _token is null ? Octokit.Credentials.Anonymous : new Octokit.Credentials(_token, Octokit.AuthenticationType.Bearer);
         var connection = new Octokit.Connection(new Octokit.ProductHeaderValue(ToolInfo.Name, ToolInfo.Version), _api,
-            new Octokit.Internal.InMemoryCredentialStore(credentials), adapter, new Octokit.Internal.SimpleJsonSerializer());
+            new Octokit.Internal.InMemoryCredentialStore(credentials), adapter, new GitHubReleaseJson());
         var github = new Octokit.GitHubClient(connection);
         IReadOnlyList<Octokit.Release> releases;
         try
