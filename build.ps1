@@ -5,11 +5,13 @@
 .DESCRIPTION
     Build    compiles the solution and copies the assembled module to out/TalosImage/ (manifest, root module, views,
              help, and every assembly in bin/).
-    Test     runs the xunit suite (tests/unit), then the Pester suite (tests/pester) in a pwsh process against
-             out/TalosImage, and ends with one line: "Tests: N passed, N failed, N skipped" counting both.
+    Test     runs the xunit suite (tests/unit); on linux-x64 its talos-order process tests again against the native
+             build of talos-order (out/talos-order-linux-x64, Native AOT, as its tool package carries it); then the
+             Pester suite (tests/pester) in a pwsh process against out/TalosImage, and ends with one line:
+             "Tests: N passed, N failed, N skipped" counting all three.
              It fails when any test fails, when a suite ran no test, and when a Pester test or file was skipped.
     Package  builds the PowerShell Gallery package of out/TalosImage (Publish-PSResource to a local folder repository)
-             and talos-order's .NET tool packages (TalosImage.Cli, its ReadyToRun .linux-x64 and its portable .any),
+             and talos-order's .NET tool packages (TalosImage.Cli, its native .linux-x64 and its portable .any),
              in out/packages/.
 
     Pester 5.7.1 comes from NuGet: the restore of tests/unit downloads it (PackageDownload) into the NuGet package folder.
@@ -77,14 +79,24 @@ function Get-PwshCommand {
     if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { @($process, (Join-Path $PSHOME 'pwsh.dll')) } else { @($process) }
 }
 
-# xunit: counts from its trx file.
+# xunit: counts from its trx file. -Filter and -TalosOrder (TALOS_ORDER_UNDER_TEST) run a part of it against another talos-order.
 function Invoke-UnitTests {
-    $trx = Join-Path $results 'unit.trx'
-    & dotnet test (Join-Path $root 'tests/unit') -c $Configuration --no-build -nologo --logger 'trx;LogFileName=unit.trx' --results-directory $results | Out-Host
-    $exit = $LASTEXITCODE
+    param([string] $Suite = 'xunit', [string] $Filter, [string] $TalosOrder)
+    $name = if ($Filter) { 'unit-native.trx' } else { 'unit.trx' }
+    $trx = Join-Path $results $name
+    $arguments = @('test', (Join-Path $root 'tests/unit'), '-c', $Configuration, '--no-build', '-nologo', '--logger', "trx;LogFileName=$name", '--results-directory', $results)
+    if ($Filter) { $arguments += @('--filter', $Filter) }
+    $env:TALOS_ORDER_UNDER_TEST = $TalosOrder
+    try {
+        & dotnet @arguments | Out-Host
+        $exit = $LASTEXITCODE
+    }
+    finally {
+        $env:TALOS_ORDER_UNDER_TEST = $null
+    }
     if (-not (Test-Path $trx)) {
-        Write-Warning 'xunit wrote no results'
-        return [pscustomobject]@{ Suite = 'xunit'; Passed = 0; Failed = 1; Skipped = 0; Problem = 'no results' }
+        Write-Warning "$Suite wrote no results"
+        return [pscustomobject]@{ Suite = $Suite; Passed = 0; Failed = 1; Skipped = 0; Problem = 'no results' }
     }
     $run = ([xml](Get-Content -Raw $trx)).TestRun
     $counters = $run.ResultSummary.Counters
@@ -94,7 +106,7 @@ function Invoke-UnitTests {
     $failed = [int]$counters.failed + [int]$counters.error
     if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
     [pscustomobject]@{
-        Suite   = 'xunit'
+        Suite   = $Suite
         Passed  = [int]$counters.passed
         Failed  = $failed
         # The trx counts a skipped test as not executed.
@@ -157,12 +169,34 @@ function Invoke-PesterTests {
     }
 }
 
+# The tests that run talos-order as a process (end to end, reliability, CLI), again against the native linux-x64
+# build that its tool package carries (Native AOT), where reflection that works under the JIT may not.
+function Invoke-NativeCliTests {
+    if (-not ($IsLinux -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64')) {
+        Write-Host 'xunit, native talos-order: not on linux-x64, not built'
+        return @()
+    }
+    $native = Join-Path $out 'talos-order-linux-x64'
+    try {
+        Invoke-Native dotnet @('publish', (Join-Path $root 'src/TalosImage.Cli'), '-c', $Configuration, '-r', 'linux-x64', '-o', $native, '-nologo', '-v', 'quiet')
+    }
+    catch {
+        Write-Warning "$_"
+        return [pscustomobject]@{ Suite = 'xunit, native talos-order'; Passed = 0; Failed = 1; Skipped = 0; Problem = 'the native build failed' }
+    }
+    Invoke-UnitTests -Suite 'xunit, native talos-order' -TalosOrder (Join-Path $native 'talos-order') `
+        -Filter 'FullyQualifiedName~TalosImage.Tests.EndToEnd|FullyQualifiedName~TalosImage.Tests.Reliability|FullyQualifiedName~TalosImage.Tests.Cli.TalosOrderCliTests'
+}
+
 function Invoke-Test {
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     New-Item -ItemType Directory -Force $results | Out-Null
     if (-not (Test-Path (Join-Path $moduleDir 'TalosImage.psd1'))) { throw "The module is not assembled in ${moduleDir}: run ./build.ps1 -Task Build first." }
     $suites = @()
-    if (-not $SkipUnit) { $suites += Invoke-UnitTests }
+    if (-not $SkipUnit) {
+        $suites += Invoke-UnitTests
+        $suites += Invoke-NativeCliTests
+    }
     $suites += Invoke-PesterTests
     # The failed tests again at the end, where a CI log's tail shows them: name and the first lines of the message.
     foreach ($f in @($suites | ForEach-Object { $_.Failures } | Where-Object { $_ })) {
@@ -186,6 +220,13 @@ function Invoke-Package {
     $packages = Join-Path $out 'packages'
     New-Item -ItemType Directory -Force $packages | Out-Null
     Invoke-Native dotnet @('pack', (Join-Path $root 'src/TalosImage.Cli'), '-c', $Configuration, '-o', $packages, '-nologo')
+    # The native (Native AOT) linux-x64 package is packed on its own platform and replaces the self-contained one.
+    if ($IsLinux -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64') {
+        Invoke-Native dotnet @('pack', (Join-Path $root 'src/TalosImage.Cli'), '-c', $Configuration, '-r', 'linux-x64', '-o', $packages, '-nologo')
+    }
+    else {
+        Write-Warning 'not on linux-x64: TalosImage.Cli.linux-x64 is the self-contained build, not the native one'
+    }
     $repo = "TalosImageBuild-$PID"
     Register-PSResourceRepository -Name $repo -Uri $packages -Trusted
     try {

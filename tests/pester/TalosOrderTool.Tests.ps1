@@ -1,7 +1,7 @@
 # talos-order's .NET tool packages, made and installed as a user does it: dotnet pack of src/TalosImage.Cli into a
 # folder, then dotnet tool install from that folder into a tool path, and the installed command run.
-# The packages are RID-specific (.NET 10): a pointer package, TalosImage.Cli.linux-x64 compiled ReadyToRun, and
-# TalosImage.Cli.any, the portable IL build every other platform gets.
+# The packages are RID-specific (.NET 10): a pointer package, TalosImage.Cli.linux-x64 compiled to native code (Native
+# AOT), and TalosImage.Cli.any, the portable IL build every other platform gets.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
     Add-Type -AssemblyName System.IO.Compression.FileSystem
@@ -10,8 +10,14 @@ BeforeAll {
     $script:Version = ([xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
     $script:Work = New-TalosTestFolder
     $script:PackageDir = Join-Path $Work 'packages'
+    # As build.ps1 -Task Package: the pointer and the portable package, then the native linux-x64 one in its place
+    # (a Native AOT package is packed on its own platform, with -r; this suite runs on Linux x64).
     $packOutput = & dotnet pack (Join-Path $Root 'src/TalosImage.Cli') -c Release -o $PackageDir -nologo 2>&1
     $script:PackExit = $LASTEXITCODE
+    if ($PackExit -eq 0) {
+        $packOutput += & dotnet pack (Join-Path $Root 'src/TalosImage.Cli') -c Release -r linux-x64 -o $PackageDir -nologo 2>&1
+        $script:PackExit = $LASTEXITCODE
+    }
     $script:PackOutput = $packOutput -join "`n"
 
     # Whether an assembly carries ReadyToRun code: its CLI header points at a managed native header.
@@ -38,7 +44,7 @@ AfterAll {
 }
 
 Describe 'dotnet pack src/TalosImage.Cli' {
-    It 'makes the pointer package, the ReadyToRun linux-x64 package and the portable one' {
+    It 'makes the pointer package, the native linux-x64 package and the portable one' {
         $PackExit | Should -Be 0 -Because $PackOutput
         @(Get-ChildItem $PackageDir -Filter *.nupkg | ForEach-Object Name | Sort-Object) |
             Should -Be @("TalosImage.Cli.$Version.nupkg", "TalosImage.Cli.any.$Version.nupkg", "TalosImage.Cli.linux-x64.$Version.nupkg")
@@ -50,16 +56,27 @@ Describe 'dotnet pack src/TalosImage.Cli' {
         @(Get-ChildItem -Recurse $pointer -Filter *.dll).Count | Should -Be 0
     }
 
-    It 'compiles talos-order and the engine ahead of time for linux-x64 only' {
-        $linux = Join-Path (Expand-Package 'TalosImage.Cli.linux-x64') 'tools/net10.0/linux-x64'
+    It 'carries a native talos-order for linux-x64 and the IL build for the rest' {
         $any = Join-Path (Expand-Package 'TalosImage.Cli.any') 'tools/net10.0/any'
+        # linux-x64: one ELF program (with its debug symbols beside it), no assemblies to JIT and no runtime to ask for.
+        $program = @(Get-ChildItem -Recurse -File (Expand-Package 'TalosImage.Cli.linux-x64') -Filter 'talos-order')
+        $program.Count | Should -Be 1
+        $program = $program[0].FullName
+        $linux = Split-Path $program
+        $head = [byte[]]::new(4)
+        $stream = [IO.File]::OpenRead($program)
+        try { $null = $stream.Read($head, 0, 4) } finally { $stream.Dispose() }
+        [Text.Encoding]::ASCII.GetString($head, 1, 3) | Should -Be 'ELF'
+        $head[0] | Should -Be 0x7F
+        @(Get-ChildItem -Recurse $linux -Filter *.dll).Count | Should -Be 0
+        Join-Path $linux 'talos-order.dbg' | Should -Exist
+        Join-Path $linux 'talos-order.runtimeconfig.json' | Should -Not -Exist
+        # any: the portable IL build, on the .NET 10 runtime.
         foreach ($dll in 'talos-order.dll', 'TalosImage.Core.dll') {
-            Test-ReadyToRun (Join-Path $linux $dll) | Should -BeTrue -Because "$dll of the linux-x64 package"
             Test-ReadyToRun (Join-Path $any $dll) | Should -BeFalse -Because "$dll of the portable package"
         }
-        # Both are framework-dependent (the .NET 10 runtime), and both carry the JSON Schemas.
+        (Get-Content -Raw (Join-Path $any 'talos-order.runtimeconfig.json') | ConvertFrom-Json).runtimeOptions.framework.name | Should -Be 'Microsoft.NETCore.App'
         foreach ($dir in $linux, $any) {
-            (Get-Content -Raw (Join-Path $dir 'talos-order.runtimeconfig.json') | ConvertFrom-Json).runtimeOptions.framework.name | Should -Be 'Microsoft.NETCore.App'
             Join-Path $dir 'schemas/talos-orders.schema.json' | Should -Exist
         }
     }

@@ -1,8 +1,17 @@
 namespace TalosImage.Tests.Cli;
 
-/// <summary>Runs the built talos-order as a separate process, as cron or a person would (through <see cref="ChildProcess"/>).</summary>
+/// <summary>
+/// Runs the built talos-order as a separate process, as cron or a person would (through <see cref="ChildProcess"/>):
+/// the IL build beside the tests (<c>dotnet talos-order.dll</c>), or the program that TALOS_ORDER_UNDER_TEST names
+/// (the native linux-x64 build that the tool package carries; build.ps1 runs these tests against it too).
+/// </summary>
 public static class TalosOrderProcess
 {
+    /// <summary>The environment variable that names a talos-order executable to test instead of the IL build.</summary>
+    public const string UnderTestVariable = "TALOS_ORDER_UNDER_TEST";
+
+    private static readonly string? UnderTest = Environment.GetEnvironmentVariable(UnderTestVariable) is { Length: > 0 } path ? path : null;
+
     /// <summary>How long one run may take before its process tree is killed (a hung run must not outlive the test).</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
@@ -29,9 +38,12 @@ public static class TalosOrderProcess
         if (openFileLimit is { } limit)
         {
             // A cron job's limit: the soft and hard limit of the process, which cannot raise it again.
-            arguments.AddRange(new[] { "-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "talos-order" });
+            arguments.AddRange(new[] { "-c", $"ulimit -n {limit} && exec \"$@\"", "talos-order", UnderTest ?? "dotnet" });
         }
-        arguments.Add(Path.Combine(AppContext.BaseDirectory, "talos-order.dll"));
+        if (UnderTest is null)
+        {
+            arguments.Add(Path.Combine(AppContext.BaseDirectory, "talos-order.dll"));
+        }
         arguments.AddRange(args);
         var env = new List<KeyValuePair<string, string?>>
         {
@@ -41,7 +53,7 @@ public static class TalosOrderProcess
             new("GH_TOKEN", null),
         };
         env.AddRange((environment ?? new Dictionary<string, string>()).Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)));
-        return ChildProcess.Start(openFileLimit is null ? "dotnet" : "bash", arguments,
+        return ChildProcess.Start(openFileLimit is not null ? "bash" : UnderTest ?? "dotnet", arguments,
             new ChildOptions { WorkingDirectory = workingDirectory, Environment = env, Timeout = Timeout });
     }
 }
