@@ -8,14 +8,15 @@ namespace TalosImage.Core.Expansion;
 /// <summary>A filled output buffer: its first <see cref="Count"/> bytes are decompressed data.</summary>
 internal readonly struct Chunk
 {
-    public Chunk(byte[] buffer, int count, bool zero = false)
+    public Chunk(byte[]? buffer, int count, bool zero = false)
     {
         Buffer = buffer;
         Count = count;
         Zero = zero;
     }
 
-    public byte[] Buffer { get; }
+    /// <summary>The buffer; null only for a <see cref="Zero"/> chunk that was never decoded (nothing to give back).</summary>
+    public byte[]? Buffer { get; }
     public int Count { get; }
 
     /// <summary>The chunk's <see cref="Count"/> bytes are all zeros; the buffer's contents are then undefined (nothing was copied into it).</summary>
@@ -71,7 +72,7 @@ internal sealed class ChunkPipeline : IDisposable
     {
         if (chunk.Count == 0)
         {
-            _free.Add(chunk.Buffer);
+            Return(chunk.Buffer);
             return;
         }
         _full.Add(chunk, _abort.Token);
@@ -96,7 +97,13 @@ internal sealed class ChunkPipeline : IDisposable
     public System.Collections.Generic.IEnumerable<Chunk> Chunks() => _full.GetConsumingEnumerable(_abort.Token);
 
     /// <summary>For the consumer: gives a processed buffer back.</summary>
-    public void Return(byte[] buffer) => _free.Add(buffer);
+    public void Return(byte[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            _free.Add(buffer);
+        }
+    }
 
     public void Dispose()
     {

@@ -41,7 +41,7 @@ internal sealed unsafe class SparseWriter
             _length += chunk.Count;
             return;
         }
-        Write(chunk.Buffer, chunk.Count);
+        Write(chunk.Buffer!, chunk.Count); // a chunk without a buffer is always Zero
     }
 
     public void Write(byte[] buffer, int count)
