@@ -21,7 +21,17 @@ public sealed class SshServerFixture : IDisposable
     }
 
     /// <summary>A server whose <see cref="Log"/> has sshd's messages down to <paramref name="logLevel"/> (INFO: one "Accepted publickey" line per connection).</summary>
-    internal SshServerFixture(string logLevel)
+    internal SshServerFixture(string logLevel) : this(logLevel, stockLoginShell: false)
+    {
+    }
+
+    /// <summary>
+    /// As <see cref="SshServerFixture(string)"/>; with <paramref name="stockLoginShell"/>, sessions get a HOME of their own
+    /// (sshd's SetEnv) holding Debian's stock root .bashrc (base-files' dot.bashrc, else an empty one), as a Proxmox VE
+    /// node's root has, instead of this machine's root .bashrc (which may start programs of its own: pyenv here). For
+    /// benchmarks that measure the tool, not the login shell of the machine they run on.
+    /// </summary>
+    internal SshServerFixture(string logLevel, bool stockLoginShell)
     {
         Unavailable = MissingTools();
         Folder = Path.Combine(Path.GetTempPath(), "talosimage-sshd-" + Guid.NewGuid().ToString("N")[..10]);
@@ -61,6 +71,7 @@ public sealed class SshServerFixture : IDisposable
             // The sftp transport (SSH.NET) needs the sftp subsystem; internal-sftp needs no sftp-server program.
             "Subsystem sftp internal-sftp",
             "LogLevel " + logLevel,
+            stockLoginShell ? "SetEnv HOME=" + StockHome() : "",
             "") + "\n");
         if (Environment.UserName == "root")
         {
@@ -82,6 +93,16 @@ public sealed class SshServerFixture : IDisposable
         Host = Environment.UserName + "@127.0.0.1";
         SshOptions = $"-p {Port} -i {KeyPath} -o IdentitiesOnly=yes -o UserKnownHostsFile={KnownHostsPath} -o GlobalKnownHostsFile=/dev/null " +
             "-o StrictHostKeyChecking=yes -o BatchMode=yes";
+    }
+
+    /// <summary>A HOME with Debian's stock root .bashrc, for <c>stockLoginShell</c>.</summary>
+    private string StockHome()
+    {
+        var home = Path.Combine(Folder, "home");
+        Directory.CreateDirectory(home);
+        const string stock = "/usr/share/base-files/dot.bashrc";
+        File.WriteAllText(Path.Combine(home, ".bashrc"), File.Exists(stock) ? File.ReadAllText(stock) : "");
+        return home;
     }
 
     /// <summary>Why the server cannot run here, or null.</summary>
