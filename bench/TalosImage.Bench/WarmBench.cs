@@ -12,12 +12,14 @@ namespace TalosImage.Bench;
 /// schematic, 5 ISOs pushed as they are and 5 raw.xz expanded and pushed as .raw, every position to TWO ssh hosts.
 /// The two hosts are two host entries of one real sshd on 127.0.0.1 (<c>user@127.0.0.1</c> and <c>127.0.0.1</c>,
 /// each its own remote folders): to ssh and to the engine they are two hosts (two connections, two masters).
-/// Per round: a cold run (empty cache and remote folders), then a warm re-run (everything cached and published).
-/// Prints the medians, warm/cold and the goals (warm &lt;= 0.6 s, &lt;= 0.25x of cold), and the ssh connections sshd
-/// accepted during the last warm run. The packaged linux-x64 tool is compiled ReadyToRun: measure it with
-/// <c>dotnet publish src/TalosImage.Cli -c Release -r linux-x64 -o DIR</c> and <c>TALOS_ORDER=DIR/talos-order</c>
-/// (the bench says which build ran). <c>--hold</c> after the rounds keeps the servers and the warm state, and prints
-/// the command line of a warm run, until stdin closes (for tracing a run by hand).
+/// Per round: a cold run (empty cache and remote folders), then a warm re-run (everything cached and published); all
+/// rounds first against an sshd whose sessions get this machine's root login shell, then against one with a stock root
+/// shell (Debian's .bashrc, as a Proxmox VE node has: <see cref="SshServerFixture"/>'s stockLoginShell).
+/// Prints, per shell, the medians, warm/cold and the goals (warm &lt;= 0.6 s, &lt;= 0.25x of cold), and the ssh
+/// connections sshd accepted during the last warm run. The packaged linux-x64 tool is native (Native AOT): measure it
+/// with <c>dotnet publish src/TalosImage.Cli -c Release -r linux-x64 -o DIR</c> and <c>TALOS_ORDER=DIR/talos-order</c>
+/// (the bench says which build ran). <c>--hold</c> after the rounds keeps the stock-shell servers and the warm state,
+/// and prints the command line of a warm run, until stdin closes (for tracing a run by hand).
 /// </summary>
 public static class WarmBench
 {
