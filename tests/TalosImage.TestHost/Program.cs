@@ -22,8 +22,9 @@
 // that was not started, 400 for a bad parameter):
 //   GET  /factory/log                      {"requests":[{"method","path","query","conditional","authorized"}],"imageGets":N,"schematicPosts":N}
 //                                          (conditional: an If-None-Match was sent; authorized: an Authorization header was, never its value)
-//   POST /factory/reset                    clears the log, the delay and pending failures (created schematics stay)
+//   POST /factory/reset                    clears the log, the delays and pending failures (created schematics stay)
 //   POST /factory/delay?ms=N               every image GET waits N ms (0..600000) before it is answered; 0 = no delay
+//   POST /factory/versions-delay?ms=N      every GET /versions waits N ms (0..600000): a run's planning waits for it
 //   POST /factory/fail?status=S&count=N    the next N image GETs (0..1000) answer status S (400..599)
 //   POST /factory/auth?basic=U:P           every factory request must carry Basic U:P (or ?bearer=TOKEN; neither: no
 //        [&status=401|403]                 login); others get the status (default 401), echoing what was sent
@@ -372,6 +373,7 @@ public sealed class TestServers : IAsyncDisposable
                     return;
                 case ("/factory/reset", _, true):
                     Interlocked.Exchange(ref _delayMs, 0);
+                    factory.VersionsDelay = TimeSpan.Zero;
                     Interlocked.Exchange(ref _failCount, 0);
                     factory.Log.Clear();
                     factory.RequiredAuthorization = null;
@@ -422,6 +424,15 @@ public sealed class TestServers : IAsyncDisposable
                     }
                     Interlocked.Exchange(ref _delayMs, ms);
                     await Json(ctx, 200, new { delayMs = ms });
+                    return;
+                case ("/factory/versions-delay", _, true):
+                    if (Number(ctx, "ms", 0, 600_000) is not { } versionsMs)
+                    {
+                        await Json(ctx, 400, new { error = "ms must be a whole number from 0 to 600000" });
+                        return;
+                    }
+                    factory.VersionsDelay = TimeSpan.FromMilliseconds(versionsMs);
+                    await Json(ctx, 200, new { versionsDelayMs = versionsMs });
                     return;
                 case ("/factory/fail", _, true):
                     if (Number(ctx, "status", 400, 599) is not { } status || Number(ctx, "count", 0, 1000) is not { } count)

@@ -338,6 +338,26 @@ Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -Confirm
             $calls = @(Get-TalosSshCall $WrapDir)
             @($calls | Where-Object { $_ -contains 'ControlMaster=yes' }).Count | Should -Be 1
         }
+
+        It 'without prompts connects to the host while it still plans, and runs both positions over that connection' {
+            Write-TestOrders $TwoPositions
+            # Planning waits for the factory's version list; the connection is up long before it answers.
+            Invoke-TalosControl $TestHost POST '/factory/versions-delay?ms=3000' | Out-Null
+
+            $records = @(Invoke-TalosOrder -Config ./config.yaml -Orders ./orders.yaml -Verbose 4>&1)
+
+            $result = @($records | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+            $result.Count | Should -Be 1
+            $result[0].Succeeded | Should -Be 2
+            $verbose = @($records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+            $connected = [array]::FindIndex([string[]] $verbose, [Predicate[string]] { param($m) $m -match 'connected over SSH' })
+            $locked = [array]::FindIndex([string[]] $verbose, [Predicate[string]] { param($m) $m -match '^Cache lock .* taken' })
+            $connected | Should -BeGreaterOrEqual 0 -Because ($verbose -join "`n")
+            $locked | Should -BeGreaterOrEqual 0 -Because ($verbose -join "`n")
+            $connected | Should -BeLessThan $locked -Because 'the cache lock is taken once planning is done'
+            $calls = @(Get-TalosSshCall $WrapDir)
+            @($calls | Where-Object { $_ -contains 'ControlMaster=yes' }).Count | Should -Be 1
+        }
     }
 }
 
