@@ -299,9 +299,10 @@ internal abstract unsafe class XzBlockParallelDecoder : IDecoder
     /// Pipeline buffers this decoder needs: one per worker, plus room to queue, to reorder and to decode ahead. A
     /// repeated all-zero block takes no buffer, so while the hash thread works through a run of them (about 0.75 ms per
     /// MiB), the workers go on to the data blocks after it; each extra buffer lets them get one block further ahead
-    /// (a data block of a Talos image takes them about 20 ms). Buffers are touched only as far as a block fills them.
+    /// (a data block of a Talos image takes them about 20 ms). Buffers are touched only as far as a block fills them;
+    /// the buffers ahead are at most 16 (64 MiB of address space), however many workers there are.
     /// </summary>
-    public int BufferCount => 8 * Threads + 2;
+    public int BufferCount => 2 * Threads + 2 + Math.Min(6 * Threads, 16);
 
     /// <summary>
     /// Decodes block <paramref name="number"/> (its bytes at <c>stream[12 .. 12 + block.Total)</c>, the first 12 bytes
