@@ -22,86 +22,67 @@ public static class JsonReport
         var text = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
         using (var w = new JsonTextWriter(text) { Formatting = Formatting.Indented })
         {
-            w.WriteStartObject();
-            w.WritePropertyName("orders");
-            Write(w, result.Orders);
-            w.WritePropertyName("plan");
-            Write(w, result.DryRun ? RunReport.PlanRows(result.Plan) : null);
-            w.WritePropertyName("manifests");
-            Write(w, result.DryRun ? result.Manifests : null);
-            w.WritePropertyName("removed");
-            w.WriteStartArray();
-            foreach (var r in result.Removed)
+            Object(w, () =>
             {
-                w.WriteValue(r.Path);
-            }
-            w.WriteEndArray();
-            w.WritePropertyName("exit_code");
-            w.WriteValue(result.ExitCode);
-            w.WriteEndObject();
+                w.WritePropertyName("orders");
+                Array(w, result.Orders, o => Object(w, () =>
+                {
+                    Property(w, nameof(o.OrderId), o.OrderId);
+                    Property(w, nameof(o.Customer), o.Customer);
+                    Property(w, nameof(o.Status), o.Status);
+                    Property(w, nameof(o.Positions), o.Positions);
+                    Property(w, nameof(o.Succeeded), o.Succeeded);
+                    Property(w, nameof(o.Failed), o.Failed);
+                    Property(w, nameof(o.Skipped), o.Skipped);
+                    Property(w, nameof(o.Changed), o.Changed);
+                    Property(w, nameof(o.ManifestPath), o.ManifestPath);
+                    Property(w, nameof(o.BytesDownloaded), o.BytesDownloaded);
+                    Property(w, nameof(o.BytesPushed), o.BytesPushed);
+                    Property(w, nameof(o.Duration), o.Duration);
+                    Property(w, nameof(o.DryRun), o.DryRun);
+                }));
+                // The plan rows (RunReport.PlanRows): strings, numbers, null and lists of strings.
+                w.WritePropertyName("plan");
+                Array(w, result.DryRun ? RunReport.PlanRows(result.Plan) : null, row => Object(w, () =>
+                {
+                    foreach (var pair in row)
+                    {
+                        Property(w, pair.Key, pair.Value);
+                    }
+                }));
+                w.WritePropertyName("manifests");
+                Array(w, result.DryRun ? result.Manifests : null, m => Object(w, () =>
+                {
+                    Property(w, nameof(m.Path), m.Path);
+                    Property(w, nameof(m.Yaml), m.Yaml);
+                }));
+                w.WritePropertyName("removed");
+                Array(w, result.Removed, r => w.WriteValue(r.Path));
+                Property(w, "exit_code", result.ExitCode);
+            });
         }
         return text.ToString();
     }
 
-    private static void Write(JsonWriter w, IReadOnlyList<TalosOrderResult> orders)
+    private static void Object(JsonWriter w, Action properties)
     {
-        w.WriteStartArray();
-        foreach (var o in orders)
-        {
-            w.WriteStartObject();
-            Property(w, nameof(o.OrderId), o.OrderId);
-            Property(w, nameof(o.Customer), o.Customer);
-            Property(w, nameof(o.Status), o.Status);
-            Property(w, nameof(o.Positions), o.Positions);
-            Property(w, nameof(o.Succeeded), o.Succeeded);
-            Property(w, nameof(o.Failed), o.Failed);
-            Property(w, nameof(o.Skipped), o.Skipped);
-            Property(w, nameof(o.Changed), o.Changed);
-            Property(w, nameof(o.ManifestPath), o.ManifestPath);
-            Property(w, nameof(o.BytesDownloaded), o.BytesDownloaded);
-            Property(w, nameof(o.BytesPushed), o.BytesPushed);
-            Property(w, nameof(o.Duration), o.Duration);
-            Property(w, nameof(o.DryRun), o.DryRun);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        w.WriteStartObject();
+        properties();
+        w.WriteEndObject();
     }
 
-    private static void Write(JsonWriter w, IReadOnlyList<ManifestOutput>? manifests)
+    /// <summary>A JSON array of <paramref name="items"/>, each written by <paramref name="item"/>; null for no list.</summary>
+    private static void Array<T>(JsonWriter w, IEnumerable<T>? items, Action<T> item)
     {
-        if (manifests is null)
+        if (items is null)
         {
             w.WriteNull();
             return;
         }
         w.WriteStartArray();
-        foreach (var m in manifests)
+        foreach (var x in items)
         {
-            w.WriteStartObject();
-            Property(w, nameof(m.Path), m.Path);
-            Property(w, nameof(m.Yaml), m.Yaml);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    }
-
-    /// <summary>The plan rows (<see cref="RunReport.PlanRows"/>): strings, numbers, null and lists of strings.</summary>
-    private static void Write(JsonWriter w, IReadOnlyList<IDictionary<string, object?>>? rows)
-    {
-        if (rows is null)
-        {
-            w.WriteNull();
-            return;
-        }
-        w.WriteStartArray();
-        foreach (var row in rows)
-        {
-            w.WriteStartObject();
-            foreach (var pair in row)
-            {
-                Property(w, pair.Key, pair.Value);
-            }
-            w.WriteEndObject();
+            item(x);
         }
         w.WriteEndArray();
     }
@@ -112,12 +93,7 @@ public static class JsonReport
         switch (value)
         {
             case IEnumerable<string> strings:
-                w.WriteStartArray();
-                foreach (var s in strings)
-                {
-                    w.WriteValue(s);
-                }
-                w.WriteEndArray();
+                Array(w, strings, w.WriteValue);
                 break;
             case null or string or bool or int or long or double:
                 w.WriteValue(value); // JsonWriter's own formatting of each primitive, as the serializer uses it
