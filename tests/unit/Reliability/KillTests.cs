@@ -24,6 +24,9 @@ public sealed class KillFactory : ReliabilityFactory
 public sealed class KillTests : IClassFixture<KillFactory>, IDisposable
 {
     private const int KillsPerStage = 3;
+
+    /// <summary>rsync options for a push that must still be running when the test cuts it: 2 MiB takes 8 s.</summary>
+    private const string SlowRsync = "-a --bwlimit=256";
     private readonly SshServerFixture _sshd;
     private readonly KillFactory _images;
     private readonly ITestOutputHelper _output;
@@ -215,8 +218,9 @@ public sealed class KillTests : IClassFixture<KillFactory>, IDisposable
     public async Task Killed_during_push_leaves_no_incomplete_remote_file_and_the_next_run_completes()
     {
         SkipWithoutSshd();
-        // 2 MiB at 2 MB/s: the push takes about a second, so a kill after its temporary file appears lands mid-transfer.
-        var config = Config("-a --bwlimit=2000");
+        // 2 MiB at 256 KiB/s: the push takes 8 s, so a kill at most 600 ms after its temporary file appears lands
+        // mid-transfer even on a loaded machine (at 2 MB/s, one CI run in many finished the push first). The final run is not slowed.
+        var config = Config(SlowRsync);
         var rng = new Random(2103);
         var landed = 0;
         var alive = false;
@@ -228,6 +232,7 @@ public sealed class KillTests : IClassFixture<KillFactory>, IDisposable
             AuditAll();
             Assert.Empty(Directory.GetFiles(Path.Combine(_remote, "iso"), "*.iso"));
         }
+        Assert.Equal(KillsPerStage, landed); // every kill cut a running push
         await FinalRunCompletes(Config(), IsoPush, alive);
         var iso = Assert.Single(Directory.GetFiles(Path.Combine(_remote, "iso"), "*.iso"));
         Assert.Equal(Audit.Sha256(_images.Iso), Audit.Sha256(iso));
@@ -242,7 +247,7 @@ public sealed class KillTests : IClassFixture<KillFactory>, IDisposable
         SkipWithoutSshd();
         var realSsh = SshServerFixture.FindOnPath("ssh")!;
         // A fake ssh first in PATH: rsync's connection (remote command rsync --server) is SIGKILLed after
-        // TALOS_TEST_SSH_KILL_AFTER seconds, while rsync (slowed to 2 MB/s) is still sending the 2 MiB image.
+        // TALOS_TEST_SSH_KILL_AFTER seconds, while rsync (slowed to 256 KiB/s, 8 s in all) is still sending the 2 MiB image.
         var bin = Path.Combine(_dir.Path, "bin");
         var fake = _dir.Write("bin/ssh", $$"""
             #!/bin/sh
@@ -258,7 +263,7 @@ public sealed class KillTests : IClassFixture<KillFactory>, IDisposable
         }
         var path = bin + ":" + System.Environment.GetEnvironmentVariable("PATH");
         var after = (new Random(seed).Next(150, 600) / 1000.0).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
-        var config = Config("-a --bwlimit=2000");
+        var config = Config(SlowRsync);
         var log = Path.Combine(_dir.Path, "run.log");
 
         var broken = await TalosOrderProcess.RunAsync(_dir.Path, Environment(new Dictionary<string, string> { ["PATH"] = path, ["TALOS_TEST_SSH_KILL_AFTER"] = after }),
@@ -273,7 +278,7 @@ public sealed class KillTests : IClassFixture<KillFactory>, IDisposable
         AuditAll();
         Assert.Empty(Directory.GetFiles(Path.Combine(_remote, "iso"), "*.iso"));
 
-        var again = await TalosOrderProcess.RunAsync(_dir.Path, Environment(new Dictionary<string, string> { ["PATH"] = path }), Args(config, IsoPush));
+        var again = await TalosOrderProcess.RunAsync(_dir.Path, Environment(new Dictionary<string, string> { ["PATH"] = path }), Args(Config(), IsoPush));
 
         Assert.True(again.ExitCode == 0, again.Stdout + again.Stderr);
         Assert.Equal(Audit.Sha256(_images.Iso), Audit.Sha256(Assert.Single(Directory.GetFiles(Path.Combine(_remote, "iso"), "*.iso"))));
