@@ -297,12 +297,14 @@ internal abstract unsafe class XzBlockParallelDecoder : IDecoder
 
     /// <summary>
     /// Pipeline buffers this decoder needs: one per worker, plus room to queue, to reorder and to decode ahead. A
-    /// repeated all-zero block takes no buffer, so while the hash thread works through a run of them (about 0.75 ms per
-    /// MiB), the workers go on to the data blocks after it; each extra buffer lets them get one block further ahead
-    /// (a data block of a Talos image takes them about 20 ms). Buffers are touched only as far as a block fills them;
-    /// the buffers ahead are at most 16 (64 MiB of address space), however many workers there are.
+    /// repeated all-zero block takes no buffer, so while the hash thread works through a run of them, the workers go on
+    /// to the data blocks after it; each extra buffer lets them get one block further ahead. In the bench's Talos-like
+    /// image the hash spends 0.25-0.35 s on the 240 MiB of zeros and random blocks between the two data regions (it
+    /// shares the two cores with the workers), while each worker decodes a data block in about 27 ms: with 16 buffers
+    /// ahead each worker waited about 0.3 s for a buffer there, with 32 about 1 ms. Buffers are touched only as far as
+    /// a block fills them; the buffers ahead are at most 32 (128 MiB of address space), however many workers there are.
     /// </summary>
-    public int BufferCount => 2 * Threads + 2 + Math.Min(6 * Threads, 16);
+    public int BufferCount => 2 * Threads + 2 + Math.Min(16 * Threads, 32);
 
     /// <summary>
     /// Decodes block <paramref name="number"/> (its bytes at <c>stream[12 .. 12 + block.Total)</c>, the first 12 bytes
