@@ -19,7 +19,8 @@ namespace TalosImage.Bench;
 /// connections sshd accepted during the last warm run. The packaged linux-x64 tool is native (Native AOT): measure it
 /// with <c>dotnet publish src/TalosImage.Cli -c Release -r linux-x64 -o DIR</c> and <c>TALOS_ORDER=DIR/talos-order</c>
 /// (the bench says which build ran). <c>--hold</c> after the rounds keeps the stock-shell servers and the warm state,
-/// and prints the command line of a warm run, until stdin closes (for tracing a run by hand).
+/// and prints the command line of a warm run, until stdin closes (for tracing a run by hand); <c>--hold-machine</c>
+/// does the same with the servers of this machine's own shell.
 /// </summary>
 public static class WarmBench
 {
@@ -48,7 +49,7 @@ public static class WarmBench
         {
             var shell = stock ? "stock root shell (Debian's .bashrc, as on Proxmox VE)" : "this machine's root shell (~/.bashrc runs pyenv)";
             Console.WriteLine($"sshd with {shell}:");
-            var r = await MeasureAsync(cli!, rawMib, isoMib, rounds, stock, hold: stock && args.Contains("--hold"));
+            var r = await MeasureAsync(cli!, rawMib, isoMib, rounds, stock, hold: args.Contains(stock ? "--hold" : "--hold-machine"));
             results.Add((shell, r.Cold, r.Warm, r.WarmCpu, r.Connections));
         }
         Console.WriteLine();
