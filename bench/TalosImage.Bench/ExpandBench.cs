@@ -63,8 +63,8 @@ public static class ExpandBench
         string? managedXzSha = null, managedZstSha = null, managedXzFileSha = null, managedZstFileSha = null;
         long managedXzAllocated = 0, managedZstAllocated = 0;
         long xzAllocated = 0, zstdAllocated = 0;
-        // One expansion of each first, not in the medians: the first in a process also JIT-compiles the managed code
-        // and touches fresh buffers (1.2-1.7 s more for raw.xz here). A pwsh session pays it once; talos-order, native, not at all.
+        // One expansion of each first, not in the medians: the first in a process is slower (1.5-1.8 s more for raw.xz
+        // here; JIT compilation of the managed code is one cause, not broken down). talos-order is native and does not JIT.
         foreach (var (path, format) in new[] { (xz, "raw.xz"), (zst, "raw.zst") })
         {
             Clean(ours);
