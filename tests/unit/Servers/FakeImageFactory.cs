@@ -254,20 +254,31 @@ public sealed class FakeImageFactory : IAsyncDisposable
     /// <summary>The ETag the release list has now.</summary>
     public string ReleasesETag => "\"" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(",", Releases.Select(r => $"{r.Tag}/{r.Prerelease}/{r.Draft}"))))).Substring(0, 16).ToLowerInvariant() + "\"";
 
+    /// <summary>Waits <paramref name="delay"/> before an answer; false when the client went away meanwhile (nothing is answered then).</summary>
+    private static async Task<bool> PausedAsync(TimeSpan delay, HttpContext ctx)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            return true;
+        }
+        try
+        {
+            await Task.Delay(delay, ctx.RequestAborted);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     private async Task HandleAsync(HttpContext ctx)
     {
         var req = ctx.Request;
         Log.Enqueue(new Seen(req.Method, req.Path.Value ?? "", req.QueryString.Value ?? "", req.Headers.IfNoneMatch.FirstOrDefault(), req.Headers.Authorization.FirstOrDefault()));
-        if (Delay > TimeSpan.Zero)
+        if (!await PausedAsync(Delay, ctx))
         {
-            try
-            {
-                await Task.Delay(Delay, ctx.RequestAborted);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            return;
         }
         if (RequiredAuthorization is { } required && !(req.Path.Value ?? "").StartsWith(GitHubApiPrefix + "/repos/", StringComparison.Ordinal) &&
             req.Headers.Authorization.FirstOrDefault() != required)
@@ -297,16 +308,9 @@ public sealed class FakeImageFactory : IAsyncDisposable
         else if (req.Method == "GET" && path == "/versions")
         {
             Interlocked.Increment(ref _versionGets);
-            if (VersionsDelay > TimeSpan.Zero)
+            if (!await PausedAsync(VersionsDelay, ctx))
             {
-                try
-                {
-                    await Task.Delay(VersionsDelay, ctx.RequestAborted);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                return;
             }
             await Json(ctx, 200, Versions);
         }
@@ -365,16 +369,9 @@ public sealed class FakeImageFactory : IAsyncDisposable
             while (inFlight > (max = Volatile.Read(ref _maxSchematicPostsInFlight)) && Interlocked.CompareExchange(ref _maxSchematicPostsInFlight, inFlight, max) != max)
             {
             }
-            if (SchematicDelay > TimeSpan.Zero)
+            if (!await PausedAsync(SchematicDelay, ctx))
             {
-                try
-                {
-                    await Task.Delay(SchematicDelay, ctx.RequestAborted);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                return;
             }
             await AnswerSchematicAsync(ctx);
         }
