@@ -78,8 +78,9 @@ public sealed class InvokeTalosOrderCommand : TalosCmdlet
             LogPath = LogPath is null ? null : GetUnresolvedProviderPathFromPSPath(LogPath),
             BaseDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
             Confirm = dryRun ? null : p => ShouldProcessFromEngine($"{p.OrderId}/{p.Name}", PlanReport.Actions(p)),
-            // Without prompts the hosts' SSH handshakes start before planning; with them, only once a position is confirmed.
-            ConnectEarly = !dryRun && !WillPrompt(),
+            // Without prompts the hosts' SSH handshakes start before planning; with them, only once a position is
+            // confirmed. The engine connects to nothing in a dry run.
+            ConnectEarly = !WillPrompt(),
         };
         RunEngine(async (events, token) =>
         {

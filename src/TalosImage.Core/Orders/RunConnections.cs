@@ -57,7 +57,7 @@ internal sealed class RunConnections : IDisposable
         Transport = SshTransports.Parse(host.Transport ?? config.Push.Transport),
     };
 
-    /// <summary>Every SSH push host of the given orders' positions with push enabled, once each.</summary>
+    /// <summary>The SSH push host of every push of the given orders' positions with push enabled (a host once per position that pushes to it; <see cref="Open"/> starts each once).</summary>
     public static IEnumerable<SshTarget> TargetsOf(IEnumerable<Order> orders, TalosConfig config) =>
         orders.SelectMany(o => o.Positions)
             .Where(p => p.Push.Enabled)
